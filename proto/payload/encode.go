@@ -1,0 +1,182 @@
+package payload
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+)
+
+// Encode writes recs, which must all share one schema, as Arrow IPC stream
+// payloads of at most maxBytes bytes each (maxBytes <= 0: no limit, one
+// payload). Row order is kept: the payloads read in order give back the rows
+// of recs in order.
+//
+// Consecutive small batches share a payload; a batch too large for one is
+// split by halving its rows (zero-copy slices) until the halves fit. A single
+// row that does not fit returns an error wrapping [ErrTooLarge]. Batches
+// without rows are skipped, so no batches (or only empty ones) give no
+// payloads. Dictionaries are written whole into every payload that uses
+// them, so a large dictionary counts against every part.
+//
+// Encode does not retain or release recs; the caller still owns them.
+func Encode(recs []arrow.RecordBatch, maxBytes int, opts ...Option) ([][]byte, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	schema := recs[0].Schema()
+	for i, rec := range recs[1:] {
+		if !rec.Schema().Equal(schema) {
+			return nil, fmt.Errorf("encode payload: batch %d schema differs from batch 0", i+1)
+		}
+	}
+	e := &encoder{opts: newOptions(opts), schema: schema, max: maxBytes}
+
+	nonEmpty := make([]arrow.RecordBatch, 0, len(recs))
+	for _, rec := range recs {
+		if rec.NumRows() > 0 {
+			nonEmpty = append(nonEmpty, rec)
+		}
+	}
+	if len(nonEmpty) == 0 {
+		return nil, nil
+	}
+
+	// The common case first: everything fits in one payload.
+	all, err := e.encode(nonEmpty)
+	if err != nil {
+		return nil, err
+	}
+	if maxBytes <= 0 || len(all) <= maxBytes {
+		return [][]byte{all}, nil
+	}
+
+	if e.overhead, err = e.emptySize(); err != nil {
+		return nil, err
+	}
+	defer e.releaseGroup()
+	for _, rec := range nonEmpty {
+		if err := e.add(rec); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.flush(); err != nil {
+		return nil, err
+	}
+	return e.out, nil
+}
+
+// encoder groups batches into payloads. It is used by one Encode call only.
+type encoder struct {
+	opts     options
+	schema   *arrow.Schema
+	max      int
+	overhead int // schema message + end-of-stream marker
+
+	out       [][]byte
+	group     []arrow.RecordBatch // retained
+	groupCost int                 // upper bound of the group's payload size
+	singles   [][]byte            // standalone payloads of the group, for the fallback
+}
+
+// encode writes recs as one IPC stream.
+func (e *encoder) encode(recs []arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, e.opts.ipcOptions(ipc.WithSchema(e.schema))...)
+	for _, rec := range recs {
+		if err := w.Write(rec); err != nil {
+			_ = w.Close()
+			return nil, fmt.Errorf("encode payload: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// emptySize is the size of a stream without batches: what every payload
+// pays once whatever its batches.
+func (e *encoder) emptySize() (int, error) {
+	b, err := e.encode(nil)
+	if err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// add appends rec to the current group, flushing the group first when rec
+// does not fit beside it, and splitting rec when it does not fit alone.
+func (e *encoder) add(rec arrow.RecordBatch) error {
+	b, err := e.encode([]arrow.RecordBatch{rec})
+	if err != nil {
+		return err
+	}
+	if len(b) > e.max {
+		n := rec.NumRows()
+		if n <= 1 {
+			return fmt.Errorf("encode payload: one row takes %d bytes, limit %d: %w", len(b), e.max, ErrTooLarge)
+		}
+		half := n / 2
+		for _, part := range [][2]int64{{0, half}, {half, n}} {
+			slice := rec.NewSlice(part[0], part[1])
+			err := e.add(slice)
+			slice.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// A batch adds at most its standalone size minus the once-per-stream
+	// parts (its dictionaries are skipped when the previous batch wrote the
+	// same ones).
+	cost := len(b) - e.overhead
+	if len(e.group) > 0 && e.groupCost+cost > e.max {
+		if err := e.flush(); err != nil {
+			return err
+		}
+	}
+	if len(e.group) == 0 {
+		e.groupCost = e.overhead
+	}
+	rec.Retain()
+	e.group = append(e.group, rec)
+	e.singles = append(e.singles, b)
+	e.groupCost += cost
+	return nil
+}
+
+// flush turns the current group into a payload.
+func (e *encoder) flush() error {
+	defer e.releaseGroup()
+	switch len(e.group) {
+	case 0:
+		return nil
+	case 1:
+		e.out = append(e.out, e.singles[0])
+		return nil
+	}
+	b, err := e.encode(e.group)
+	if err != nil {
+		return err
+	}
+	if len(b) <= e.max {
+		e.out = append(e.out, b)
+		return nil
+	}
+	// The bound above should hold; if a writer ever lays out a group larger
+	// than its parts, fall back to one payload per batch, each known to fit.
+	e.out = append(e.out, e.singles...)
+	return nil
+}
+
+func (e *encoder) releaseGroup() {
+	for _, rec := range e.group {
+		rec.Release()
+	}
+	e.group = e.group[:0]
+	e.singles = e.singles[:0]
+	e.groupCost = 0
+}

@@ -1,0 +1,48 @@
+package payload
+
+import (
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Option configures Encode.
+type Option func(*options)
+
+type options struct {
+	mem   memory.Allocator
+	codec ipc.Option // nil: no compression
+}
+
+// WithZstd compresses the record batch buffers with zstd. Bus payloads are
+// uncompressed by default; readers must ship a zstd codec to read them.
+func WithZstd() Option { return func(o *options) { o.codec = ipc.WithZstd() } }
+
+// WithLZ4 compresses the record batch buffers with LZ4 frames.
+func WithLZ4() Option { return func(o *options) { o.codec = ipc.WithLZ4() } }
+
+// WithoutCompression writes uncompressed buffers (the default). It undoes an
+// earlier WithZstd or WithLZ4.
+func WithoutCompression() Option { return func(o *options) { o.codec = nil } }
+
+// WithAllocator sets the allocator Encode uses for its scratch memory.
+// The default is memory.DefaultAllocator.
+func WithAllocator(mem memory.Allocator) Option { return func(o *options) { o.mem = mem } }
+
+func newOptions(opts []Option) options {
+	o := options{mem: memory.DefaultAllocator}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.mem == nil {
+		o.mem = memory.DefaultAllocator
+	}
+	return o
+}
+
+func (o options) ipcOptions(extra ...ipc.Option) []ipc.Option {
+	out := append([]ipc.Option{ipc.WithAllocator(o.mem)}, extra...)
+	if o.codec != nil {
+		out = append(out, o.codec)
+	}
+	return out
+}

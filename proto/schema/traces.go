@@ -1,0 +1,401 @@
+package schema
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+)
+
+var tracesSchema = func() *arrow.Schema {
+	fs := envelopeFields()
+	fs = append(fs,
+		arrow.Field{Name: "trace_id", Type: TraceID, Nullable: true},
+		arrow.Field{Name: "span_id", Type: SpanID, Nullable: true},
+		arrow.Field{Name: "trace_state", Type: arrow.BinaryTypes.String, Nullable: true},
+		arrow.Field{Name: "parent_span_id", Type: SpanID, Nullable: true},
+		arrow.Field{Name: "flags", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "name", Type: DictString, Nullable: true},
+		arrow.Field{Name: "kind", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		arrow.Field{Name: "start_time", Type: Timestamp, Nullable: true},
+		arrow.Field{Name: "end_time", Type: Timestamp, Nullable: true},
+	)
+	fs = append(fs, attrFields("attributes")...)
+	eventFields := []arrow.Field{
+		{Name: "time", Type: Timestamp, Nullable: true},
+		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
+	}
+	eventFields = append(eventFields, attrFields("attributes")...)
+	eventFields = append(eventFields, arrow.Field{Name: "dropped_attributes_count", Type: arrow.PrimitiveTypes.Uint32, Nullable: true})
+	linkFields := []arrow.Field{
+		{Name: "trace_id", Type: TraceID, Nullable: true},
+		{Name: "span_id", Type: SpanID, Nullable: true},
+		{Name: "trace_state", Type: arrow.BinaryTypes.String, Nullable: true},
+	}
+	linkFields = append(linkFields, attrFields("attributes")...)
+	linkFields = append(linkFields,
+		arrow.Field{Name: "dropped_attributes_count", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "flags", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+	)
+	fs = append(fs,
+		arrow.Field{Name: "dropped_attributes_count", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "events", Type: arrow.ListOf(arrow.StructOf(eventFields...)), Nullable: true},
+		arrow.Field{Name: "dropped_events_count", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "links", Type: arrow.ListOf(arrow.StructOf(linkFields...)), Nullable: true},
+		arrow.Field{Name: "dropped_links_count", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "status_code", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		arrow.Field{Name: "status_message", Type: arrow.BinaryTypes.String, Nullable: true},
+	)
+	return arrow.NewSchema(fs, nil)
+}()
+
+type spanBuilder struct {
+	rb           *array.RecordBuilder
+	env          envelopeBuilder
+	traceID      *array.FixedSizeBinaryBuilder
+	spanID       *array.FixedSizeBinaryBuilder
+	traceState   *array.StringBuilder
+	parentSpanID *array.FixedSizeBinaryBuilder
+	flags        *array.Uint32Builder
+	name         *array.BinaryDictionaryBuilder
+	kind         *array.Int32Builder
+	start, end   *array.TimestampBuilder
+	attrs        attrBuilder
+	dropped      *array.Uint32Builder
+
+	events        *array.ListBuilder
+	evTime        *array.TimestampBuilder
+	evName        *array.StringBuilder
+	evAttrs       attrBuilder
+	evDropped     *array.Uint32Builder
+	droppedEvents *array.Uint32Builder
+
+	links        *array.ListBuilder
+	lkTraceID    *array.FixedSizeBinaryBuilder
+	lkSpanID     *array.FixedSizeBinaryBuilder
+	lkTraceState *array.StringBuilder
+	lkAttrs      attrBuilder
+	lkDropped    *array.Uint32Builder
+	lkFlags      *array.Uint32Builder
+	droppedLinks *array.Uint32Builder
+
+	statusCode    *array.Int32Builder
+	statusMessage *array.StringBuilder
+}
+
+func newSpanBuilder(mem memory.Allocator) *spanBuilder {
+	rb := array.NewRecordBuilder(mem, tracesSchema)
+	bs := rb.Fields()
+	i := numEnvelopeFields
+	next := func() array.Builder { b := bs[i]; i++; return b }
+	b := &spanBuilder{rb: rb, env: newEnvelopeBuilder(rb)}
+	b.traceID = next().(*array.FixedSizeBinaryBuilder)
+	b.spanID = next().(*array.FixedSizeBinaryBuilder)
+	b.traceState = next().(*array.StringBuilder)
+	b.parentSpanID = next().(*array.FixedSizeBinaryBuilder)
+	b.flags = next().(*array.Uint32Builder)
+	b.name = next().(*array.BinaryDictionaryBuilder)
+	b.kind = next().(*array.Int32Builder)
+	b.start = next().(*array.TimestampBuilder)
+	b.end = next().(*array.TimestampBuilder)
+	b.attrs = newAttrBuilder(bs, i)
+	i += numAttrKinds
+	b.dropped = next().(*array.Uint32Builder)
+
+	b.events = next().(*array.ListBuilder)
+	ev := b.events.ValueBuilder().(*array.StructBuilder)
+	evb := structFieldBuilders(ev)
+	b.evTime = evb[0].(*array.TimestampBuilder)
+	b.evName = evb[1].(*array.StringBuilder)
+	b.evAttrs = newAttrBuilder(evb, 2)
+	b.evDropped = evb[2+numAttrKinds].(*array.Uint32Builder)
+	b.droppedEvents = next().(*array.Uint32Builder)
+
+	b.links = next().(*array.ListBuilder)
+	lk := b.links.ValueBuilder().(*array.StructBuilder)
+	lkb := structFieldBuilders(lk)
+	b.lkTraceID = lkb[0].(*array.FixedSizeBinaryBuilder)
+	b.lkSpanID = lkb[1].(*array.FixedSizeBinaryBuilder)
+	b.lkTraceState = lkb[2].(*array.StringBuilder)
+	b.lkAttrs = newAttrBuilder(lkb, 3)
+	b.lkDropped = lkb[3+numAttrKinds].(*array.Uint32Builder)
+	b.lkFlags = lkb[4+numAttrKinds].(*array.Uint32Builder)
+	b.droppedLinks = next().(*array.Uint32Builder)
+
+	b.statusCode = next().(*array.Int32Builder)
+	b.statusMessage = next().(*array.StringBuilder)
+	return b
+}
+
+func checkSpan(s *tracepb.Span) error {
+	if err := checkID(s.TraceId, 16, "trace_id"); err != nil {
+		return err
+	}
+	if err := checkID(s.SpanId, 8, "span_id"); err != nil {
+		return err
+	}
+	if err := checkID(s.ParentSpanId, 8, "parent_span_id"); err != nil {
+		return err
+	}
+	for _, l := range s.Links {
+		if err := checkID(l.TraceId, 16, "link trace_id"); err != nil {
+			return err
+		}
+		if err := checkID(l.SpanId, 8, "link span_id"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *spanBuilder) append(env *Envelope, s *tracepb.Span) error {
+	if err := b.env.append(env); err != nil {
+		return err
+	}
+	appendID(b.traceID, s.TraceId)
+	appendID(b.spanID, s.SpanId)
+	b.traceState.Append(s.TraceState)
+	appendID(b.parentSpanID, s.ParentSpanId)
+	b.flags.Append(s.Flags)
+	if err := b.name.AppendString(s.Name); err != nil {
+		return err
+	}
+	b.kind.Append(int32(s.Kind))
+	appendTime(b.start, s.StartTimeUnixNano)
+	appendTime(b.end, s.EndTimeUnixNano)
+	if err := b.attrs.append(s.Attributes); err != nil {
+		return err
+	}
+	b.dropped.Append(s.DroppedAttributesCount)
+
+	b.events.Append(true)
+	ev := b.events.ValueBuilder().(*array.StructBuilder)
+	for _, e := range s.Events {
+		ev.Append(true)
+		appendTime(b.evTime, e.TimeUnixNano)
+		b.evName.Append(e.Name)
+		if err := b.evAttrs.append(e.Attributes); err != nil {
+			return fmt.Errorf("event %q: %w", e.Name, err)
+		}
+		b.evDropped.Append(e.DroppedAttributesCount)
+	}
+	b.droppedEvents.Append(s.DroppedEventsCount)
+
+	b.links.Append(true)
+	lk := b.links.ValueBuilder().(*array.StructBuilder)
+	for _, l := range s.Links {
+		lk.Append(true)
+		appendID(b.lkTraceID, l.TraceId)
+		appendID(b.lkSpanID, l.SpanId)
+		b.lkTraceState.Append(l.TraceState)
+		if err := b.lkAttrs.append(l.Attributes); err != nil {
+			return fmt.Errorf("link: %w", err)
+		}
+		b.lkDropped.Append(l.DroppedAttributesCount)
+		b.lkFlags.Append(l.Flags)
+	}
+	b.droppedLinks.Append(s.DroppedLinksCount)
+
+	if s.Status == nil {
+		b.statusCode.AppendNull()
+		b.statusMessage.AppendNull()
+	} else {
+		b.statusCode.Append(int32(s.Status.Code))
+		b.statusMessage.Append(s.Status.Message)
+	}
+	return nil
+}
+
+// TracesToArrow converts spans to one record batch in the traces schema, one
+// row per span. It fails, wrapping ErrInvalid, when an id has the wrong
+// length; nothing is converted then. The caller releases the batch.
+func TracesToArrow(mem memory.Allocator, rss []*tracepb.ResourceSpans) (arrow.RecordBatch, error) {
+	for _, rs := range rss {
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				if err := checkSpan(s); err != nil {
+					return nil, fmt.Errorf("span %q: %w", s.Name, err)
+				}
+			}
+		}
+	}
+	b := newSpanBuilder(mem)
+	defer b.rb.Release()
+	for _, rs := range rss {
+		for _, ss := range rs.ScopeSpans {
+			env := &Envelope{Resource: rs.Resource, ResourceSchemaURL: rs.SchemaUrl, Scope: ss.Scope, ScopeSchemaURL: ss.SchemaUrl}
+			if err := env.prepare(); err != nil {
+				return nil, err
+			}
+			for _, s := range ss.Spans {
+				if err := b.append(env, s); err != nil {
+					return nil, fmt.Errorf("span %q: %w", s.Name, err)
+				}
+			}
+		}
+	}
+	return b.rb.NewRecordBatch(), nil
+}
+
+type spanReader struct {
+	traceID, spanID, parentSpanID *array.FixedSizeBinary
+	traceState                    strCol
+	flags                         *array.Uint32
+	name                          strCol
+	kind                          *array.Int32
+	start, end                    *array.Timestamp
+	attrs                         attrReader
+	dropped                       *array.Uint32
+	events                        *array.List
+	evTime                        *array.Timestamp
+	evName                        strCol
+	evAttrs                       attrReader
+	evDropped                     *array.Uint32
+	droppedEvents                 *array.Uint32
+	links                         *array.List
+	lkTraceID, lkSpanID           *array.FixedSizeBinary
+	lkTraceState                  strCol
+	lkAttrs                       attrReader
+	lkDropped, lkFlags            *array.Uint32
+	droppedLinks                  *array.Uint32
+	statusCode                    *array.Int32
+	statusMessage                 strCol
+}
+
+func newSpanReader(cols colSet) (*spanReader, error) {
+	r := &spanReader{}
+	var errs errList
+	r.traceID = errs.col(typedCol[*array.FixedSizeBinary](cols, "trace_id"))
+	r.spanID = errs.col(typedCol[*array.FixedSizeBinary](cols, "span_id"))
+	r.parentSpanID = errs.col(typedCol[*array.FixedSizeBinary](cols, "parent_span_id"))
+	r.traceState = errs.str(newStrCol(cols, "trace_state"))
+	r.flags = errs.u32(typedCol[*array.Uint32](cols, "flags"))
+	r.name = errs.str(newStrCol(cols, "name"))
+	r.kind = errs.i32(typedCol[*array.Int32](cols, "kind"))
+	r.start = errs.ts(typedCol[*array.Timestamp](cols, "start_time"))
+	r.end = errs.ts(typedCol[*array.Timestamp](cols, "end_time"))
+	r.attrs = errs.attrs(newAttrReader(cols, "attributes"))
+	r.dropped = errs.u32(typedCol[*array.Uint32](cols, "dropped_attributes_count"))
+	r.droppedEvents = errs.u32(typedCol[*array.Uint32](cols, "dropped_events_count"))
+	r.droppedLinks = errs.u32(typedCol[*array.Uint32](cols, "dropped_links_count"))
+	r.statusCode = errs.i32(typedCol[*array.Int32](cols, "status_code"))
+	r.statusMessage = errs.str(newStrCol(cols, "status_message"))
+	if ev, st := errs.listOfStruct(cols, "events"); ev != nil {
+		ec := structCols(st)
+		r.events = ev
+		r.evTime = errs.ts(typedCol[*array.Timestamp](ec, "time"))
+		r.evName = errs.str(newStrCol(ec, "name"))
+		r.evAttrs = errs.attrs(newAttrReader(ec, "attributes"))
+		r.evDropped = errs.u32(typedCol[*array.Uint32](ec, "dropped_attributes_count"))
+	}
+	if lk, st := errs.listOfStruct(cols, "links"); lk != nil {
+		lc := structCols(st)
+		r.links = lk
+		r.lkTraceID = errs.col(typedCol[*array.FixedSizeBinary](lc, "trace_id"))
+		r.lkSpanID = errs.col(typedCol[*array.FixedSizeBinary](lc, "span_id"))
+		r.lkTraceState = errs.str(newStrCol(lc, "trace_state"))
+		r.lkAttrs = errs.attrs(newAttrReader(lc, "attributes"))
+		r.lkDropped = errs.u32(typedCol[*array.Uint32](lc, "dropped_attributes_count"))
+		r.lkFlags = errs.u32(typedCol[*array.Uint32](lc, "flags"))
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *spanReader) span(i int) (*tracepb.Span, error) {
+	s := &tracepb.Span{
+		TraceId:                idAt(r.traceID, i),
+		SpanId:                 idAt(r.spanID, i),
+		TraceState:             r.traceState.str(i),
+		ParentSpanId:           idAt(r.parentSpanID, i),
+		Flags:                  u32At(r.flags, i),
+		Name:                   r.name.str(i),
+		Kind:                   tracepb.Span_SpanKind(i32At(r.kind, i)),
+		StartTimeUnixNano:      timeAt(r.start, i),
+		EndTimeUnixNano:        timeAt(r.end, i),
+		DroppedAttributesCount: u32At(r.dropped, i),
+		DroppedEventsCount:     u32At(r.droppedEvents, i),
+		DroppedLinksCount:      u32At(r.droppedLinks, i),
+	}
+	var err error
+	if s.Attributes, err = r.attrs.read(i); err != nil {
+		return nil, err
+	}
+	if r.events != nil && r.events.IsValid(i) {
+		start, end := r.events.ValueOffsets(i)
+		for j := int(start); j < int(end); j++ {
+			e := &tracepb.Span_Event{
+				TimeUnixNano:           timeAt(r.evTime, j),
+				Name:                   r.evName.str(j),
+				DroppedAttributesCount: u32At(r.evDropped, j),
+			}
+			if e.Attributes, err = r.evAttrs.read(j); err != nil {
+				return nil, fmt.Errorf("event: %w", err)
+			}
+			s.Events = append(s.Events, e)
+		}
+	}
+	if r.links != nil && r.links.IsValid(i) {
+		start, end := r.links.ValueOffsets(i)
+		for j := int(start); j < int(end); j++ {
+			l := &tracepb.Span_Link{
+				TraceId:                idAt(r.lkTraceID, j),
+				SpanId:                 idAt(r.lkSpanID, j),
+				TraceState:             r.lkTraceState.str(j),
+				DroppedAttributesCount: u32At(r.lkDropped, j),
+				Flags:                  u32At(r.lkFlags, j),
+			}
+			if l.Attributes, err = r.lkAttrs.read(j); err != nil {
+				return nil, fmt.Errorf("link: %w", err)
+			}
+			s.Links = append(s.Links, l)
+		}
+	}
+	if r.statusCode != nil && r.statusCode.IsValid(i) {
+		s.Status = &tracepb.Status{Code: tracepb.Status_StatusCode(r.statusCode.Value(i)), Message: r.statusMessage.str(i)}
+	}
+	return s, nil
+}
+
+// TracesFromArrow converts record batches in the traces schema (or a
+// compatible subset: missing nullable columns read as unset) back to OTLP.
+// Rows are regrouped by resource and scope in order of first appearance.
+func TracesFromArrow(recs []arrow.RecordBatch) ([]*tracepb.ResourceSpans, error) {
+	var out []*tracepb.ResourceSpans
+	g := newGrouper()
+	for _, rec := range recs {
+		cols := recordCols(rec)
+		env, err := newEnvelopeReader(cols)
+		if err != nil {
+			return nil, err
+		}
+		sr, err := newSpanReader(cols)
+		if err != nil {
+			return nil, err
+		}
+		g.env = env
+		for i := range int(rec.NumRows()) {
+			ri, si, res, rurl, scope, surl, err := g.locate(i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+			if res != nil {
+				out = append(out, &tracepb.ResourceSpans{Resource: res, SchemaUrl: rurl})
+			}
+			if scope != nil {
+				out[ri].ScopeSpans = append(out[ri].ScopeSpans, &tracepb.ScopeSpans{Scope: scope, SchemaUrl: surl})
+			}
+			s, err := sr.span(i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+			ss := out[ri].ScopeSpans[si]
+			ss.Spans = append(ss.Spans, s)
+		}
+	}
+	return out, nil
+}

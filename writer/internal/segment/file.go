@@ -1,0 +1,218 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// eos is the Arrow IPC end-of-stream marker: a continuation token and a zero
+// length.
+var eos = [8]byte{0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0}
+
+// File is one open output file. It is not safe for concurrent use; one
+// goroutine owns it.
+type File struct {
+	dir     string
+	name    Name
+	version string
+	schema  *arrow.Schema
+	f       *os.File
+	cw      *countingWriter
+	w       *ipc.Writer
+	rows    int64
+	synced  int64
+	closed  bool
+}
+
+// countingWriter counts the bytes written to the file so far.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Create creates dir/<name>.partial and prepares an IPC stream writer with
+// the schema. version is the schema version the file holds (kept for
+// [File.Version]). opts are extra IPC writer options, such as ipc.WithZstd().
+// The caller owns the file and must Finalize or Abandon it.
+func Create(dir string, name Name, version string, schema *arrow.Schema, mem memory.Allocator, opts ...ipc.Option) (*File, error) {
+	path := filepath.Join(dir, name.Partial())
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create segment %s: %w", path, err)
+	}
+	cw := &countingWriter{w: f}
+	all := append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
+	return &File{
+		dir:     dir,
+		name:    name,
+		version: version,
+		schema:  schema,
+		f:       f,
+		cw:      cw,
+		w:       ipc.NewWriter(cw, all...),
+	}, nil
+}
+
+// Name returns the file's name.
+func (f *File) Name() Name { return f.name }
+
+// Path returns the current path of the file (the .partial path while open).
+func (f *File) Path() string {
+	if f.closed {
+		return filepath.Join(f.dir, f.name.String())
+	}
+	return filepath.Join(f.dir, f.name.Partial())
+}
+
+// Version returns the schema version given to Create.
+func (f *File) Version() string { return f.version }
+
+// Schema returns the file's Arrow schema.
+func (f *File) Schema() *arrow.Schema { return f.schema }
+
+// Rows returns the number of rows written so far.
+func (f *File) Rows() int64 { return f.rows }
+
+// Size returns the number of bytes written so far (synced or not).
+func (f *File) Size() int64 { return f.cw.n }
+
+// Synced returns the offset of the last successful Sync.
+func (f *File) Synced() int64 { return f.synced }
+
+// Write appends one record batch. The schema must equal the file's schema.
+// After an error the file is unusable: Abandon it and Repair it from the last
+// synced offset.
+func (f *File) Write(rec arrow.RecordBatch) error {
+	if err := f.w.Write(rec); err != nil {
+		return fmt.Errorf("write segment %s: %w", f.Path(), err)
+	}
+	f.rows += rec.NumRows()
+	return nil
+}
+
+// Sync flushes the file to stable storage and returns the file's size, which
+// is then durable. The IPC stream is complete up to that offset except for
+// the end-of-stream marker (after at least one Write, the schema is there).
+func (f *File) Sync() (int64, error) {
+	if err := f.f.Sync(); err != nil {
+		return 0, fmt.Errorf("sync segment %s: %w", f.Path(), err)
+	}
+	f.synced = f.cw.n
+	return f.synced, nil
+}
+
+// Finalize writes the end-of-stream marker, syncs, closes and renames the
+// file to its final name, then syncs the directory. It returns the final
+// path. On error the caller should Abandon the file and Repair it later.
+func (f *File) Finalize() (string, error) {
+	if err := f.w.Close(); err != nil {
+		return "", fmt.Errorf("close segment stream %s: %w", f.Path(), err)
+	}
+	if err := f.f.Sync(); err != nil {
+		return "", fmt.Errorf("sync segment %s: %w", f.Path(), err)
+	}
+	f.synced = f.cw.n
+	if err := f.f.Close(); err != nil {
+		return "", fmt.Errorf("close segment %s: %w", f.Path(), err)
+	}
+	from := filepath.Join(f.dir, f.name.Partial())
+	to := filepath.Join(f.dir, f.name.String())
+	if err := os.Rename(from, to); err != nil {
+		return "", fmt.Errorf("rename segment %s: %w", from, err)
+	}
+	f.closed = true
+	if err := SyncDir(f.dir); err != nil {
+		return "", err
+	}
+	return to, nil
+}
+
+// Abandon closes the file descriptor without finishing the stream, leaving
+// the .partial file for Repair. It is safe to call after Finalize.
+func (f *File) Abandon() {
+	_ = f.w.Close() // releases dictionaries; the bytes may or may not land
+	_ = f.f.Close()
+}
+
+// Repair finishes a .partial file left open: it truncates the file to
+// offset (discarding a torn tail), appends the end-of-stream marker, syncs,
+// renames it to its final name and syncs the directory. It returns the final
+// path. Repairing a file twice is harmless.
+func Repair(partialPath string, offset int64) (string, error) {
+	final, ok := trimPartial(partialPath)
+	if !ok {
+		return "", fmt.Errorf("repair segment %s: %w", partialPath, ErrNotPartial)
+	}
+	f, err := os.OpenFile(partialPath, os.O_RDWR, 0)
+	if err != nil {
+		return "", fmt.Errorf("repair segment %s: %w", partialPath, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return "", fmt.Errorf("repair segment %s: %w", partialPath, err)
+	}
+	if fi.Size() < offset {
+		_ = f.Close()
+		return "", fmt.Errorf("repair segment %s: size %d is below the durable offset %d: %w", partialPath, fi.Size(), offset, ErrShort)
+	}
+	err = errors.Join(
+		f.Truncate(offset),
+		func() error { _, err := f.WriteAt(eos[:], offset); return err }(),
+		f.Sync(),
+	)
+	err = errors.Join(err, f.Close())
+	if err != nil {
+		return "", fmt.Errorf("repair segment %s: %w", partialPath, err)
+	}
+	if err := os.Rename(partialPath, final); err != nil {
+		return "", fmt.Errorf("rename segment %s: %w", partialPath, err)
+	}
+	if err := SyncDir(filepath.Dir(final)); err != nil {
+		return "", err
+	}
+	return final, nil
+}
+
+// ErrNotPartial is returned by Repair for a path without the .partial suffix.
+var ErrNotPartial = errors.New("segment: not a .partial file")
+
+// ErrShort is returned by Repair when the file is shorter than the durable
+// offset, which means the file system lost synced data.
+var ErrShort = errors.New("segment: file shorter than its durable offset")
+
+func trimPartial(p string) (string, bool) {
+	if len(p) <= len(PartialExt) || p[len(p)-len(PartialExt):] != PartialExt {
+		return "", false
+	}
+	return p[:len(p)-len(PartialExt)], true
+}
+
+// SyncDir fsyncs a directory so that renames and creations in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
