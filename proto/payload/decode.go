@@ -15,22 +15,31 @@ import (
 // owns the batches and must Release them. A nil mem means
 // memory.DefaultAllocator.
 //
-// Decode never panics on bad input: anything that is not a valid stream
-// returns an error wrapping [ErrMalformed] and no batches.
+// Decode never panics on bad input: anything that is not a valid stream,
+// that would decode to more than MinDecodeBudget+MaxExpansion*len(b)
+// bytes, or whose batches claim more than 8 rows a byte, returns an error wrapping [ErrMalformed] and no batches.
 func Decode(b []byte, mem memory.Allocator) (schema *arrow.Schema, recs []arrow.RecordBatch, err error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
+	mem = &budgetAllocator{mem: mem, limit: MinDecodeBudget + MaxExpansion*int64(len(b))}
 	defer func() {
 		if r := recover(); r != nil {
 			for _, rec := range recs {
 				rec.Release()
 			}
 			schema, recs = nil, nil
+			if r == errBudget {
+				err = fmt.Errorf("decode payload: %w", errBudget)
+				return
+			}
 			err = fmt.Errorf("decode payload: %w: panic: %v", ErrMalformed, r)
 		}
 	}()
 
+	if err := verifyStream(b); err != nil {
+		return nil, nil, fmt.Errorf("decode payload: %w: %w", ErrMalformed, err)
+	}
 	// No message can be larger than the payload holding it: the limits stop
 	// a corrupt length from allocating far more than len(b).
 	limit := int64(len(b))
@@ -52,6 +61,11 @@ func Decode(b []byte, mem memory.Allocator) (schema *arrow.Schema, recs []arrow.
 	}
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		// Columns without buffers (null type) let a few bytes claim any
+		// number of rows; nothing we write takes less than a bit a row.
+		if rec.NumRows() > 8*limit {
+			return fail(fmt.Errorf("batch %d: %d rows in %d bytes", len(recs), rec.NumRows(), limit))
+		}
 		if err := array.ValidateRecordFull(rec); err != nil {
 			return fail(fmt.Errorf("batch %d: %w", len(recs), err))
 		}

@@ -1,5 +1,246 @@
 package schema
 
-import "github.com/apache/arrow-go/v18/arrow"
+import (
+	"fmt"
 
-var logsSchema = arrow.NewSchema(envelopeFields(), nil)
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+)
+
+var logsSchema = func() *arrow.Schema {
+	fs := envelopeFields()
+	fs = append(fs,
+		arrow.Field{Name: "time", Type: Timestamp, Nullable: true},
+		arrow.Field{Name: "observed_time", Type: Timestamp, Nullable: true},
+		arrow.Field{Name: "severity_number", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		arrow.Field{Name: "severity_text", Type: DictString, Nullable: true},
+		arrow.Field{Name: "body", Type: arrow.BinaryTypes.String, Nullable: true},
+		arrow.Field{Name: "body_json", Type: arrow.BinaryTypes.String, Nullable: true},
+	)
+	fs = append(fs, attrFields("attributes")...)
+	fs = append(fs,
+		arrow.Field{Name: "dropped_attributes_count", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "flags", Type: arrow.PrimitiveTypes.Uint32, Nullable: true},
+		arrow.Field{Name: "trace_id", Type: TraceID, Nullable: true},
+		arrow.Field{Name: "span_id", Type: SpanID, Nullable: true},
+		arrow.Field{Name: "event_name", Type: DictString, Nullable: true},
+	)
+	return arrow.NewSchema(fs, nil)
+}()
+
+type logBuilder struct {
+	rb           *array.RecordBuilder
+	env          envelopeBuilder
+	time         *array.TimestampBuilder
+	observedTime *array.TimestampBuilder
+	sevNumber    *array.Int32Builder
+	sevText      *array.BinaryDictionaryBuilder
+	body         *array.StringBuilder
+	bodyJSON     *array.StringBuilder
+	attrs        attrBuilder
+	dropped      *array.Uint32Builder
+	flags        *array.Uint32Builder
+	traceID      *array.FixedSizeBinaryBuilder
+	spanID       *array.FixedSizeBinaryBuilder
+	eventName    *array.BinaryDictionaryBuilder
+}
+
+func newLogBuilder(mem memory.Allocator) *logBuilder {
+	rb := array.NewRecordBuilder(mem, logsSchema)
+	bs := rb.Fields()
+	i := numEnvelopeFields
+	next := func() array.Builder { b := bs[i]; i++; return b }
+	b := &logBuilder{rb: rb, env: newEnvelopeBuilder(rb)}
+	b.time = next().(*array.TimestampBuilder)
+	b.observedTime = next().(*array.TimestampBuilder)
+	b.sevNumber = next().(*array.Int32Builder)
+	b.sevText = next().(*array.BinaryDictionaryBuilder)
+	b.body = next().(*array.StringBuilder)
+	b.bodyJSON = next().(*array.StringBuilder)
+	b.attrs = newAttrBuilder(bs, i)
+	i += numAttrKinds
+	b.dropped = next().(*array.Uint32Builder)
+	b.flags = next().(*array.Uint32Builder)
+	b.traceID = next().(*array.FixedSizeBinaryBuilder)
+	b.spanID = next().(*array.FixedSizeBinaryBuilder)
+	b.eventName = next().(*array.BinaryDictionaryBuilder)
+	return b
+}
+
+func checkLog(l *logspb.LogRecord) error {
+	if err := checkID(l.TraceId, 16, "trace_id"); err != nil {
+		return err
+	}
+	return checkID(l.SpanId, 8, "span_id")
+}
+
+func (b *logBuilder) append(env *Envelope, l *logspb.LogRecord) error {
+	if err := b.env.append(env); err != nil {
+		return err
+	}
+	appendTime(b.time, l.TimeUnixNano)
+	appendTime(b.observedTime, l.ObservedTimeUnixNano)
+	b.sevNumber.Append(int32(l.SeverityNumber))
+	if err := b.sevText.AppendString(l.SeverityText); err != nil {
+		return err
+	}
+	// A string body goes to body, any other body (including the empty
+	// AnyValue) to body_json; both null means no body.
+	switch v := l.Body.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		b.body.Append(v.StringValue)
+		b.bodyJSON.AppendNull()
+	default:
+		b.body.AppendNull()
+		if l.Body == nil {
+			b.bodyJSON.AppendNull()
+			break
+		}
+		js, err := anyValueJSON(l.Body)
+		if err != nil {
+			return fmt.Errorf("body: %w", err)
+		}
+		b.bodyJSON.Append(js)
+	}
+	if err := b.attrs.append(l.Attributes); err != nil {
+		return err
+	}
+	b.dropped.Append(l.DroppedAttributesCount)
+	b.flags.Append(l.Flags)
+	appendID(b.traceID, l.TraceId)
+	appendID(b.spanID, l.SpanId)
+	return b.eventName.AppendString(l.EventName)
+}
+
+// LogsToArrow converts log records to one record batch in the logs schema,
+// one row per log record. It fails, wrapping ErrInvalid, when an id has the
+// wrong length; nothing is converted then. The caller releases the batch.
+func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.RecordBatch, error) {
+	for _, rl := range rls {
+		for _, sl := range rl.ScopeLogs {
+			for i, l := range sl.LogRecords {
+				if err := checkLog(l); err != nil {
+					return nil, fmt.Errorf("log record %d: %w", i, err)
+				}
+			}
+		}
+	}
+	b := newLogBuilder(mem)
+	defer b.rb.Release()
+	for _, rl := range rls {
+		for _, sl := range rl.ScopeLogs {
+			env := &Envelope{Resource: rl.Resource, ResourceSchemaURL: rl.SchemaUrl, Scope: sl.Scope, ScopeSchemaURL: sl.SchemaUrl}
+			if err := env.prepare(); err != nil {
+				return nil, err
+			}
+			for i, l := range sl.LogRecords {
+				if err := b.append(env, l); err != nil {
+					return nil, fmt.Errorf("log record %d: %w", i, err)
+				}
+			}
+		}
+	}
+	return b.rb.NewRecordBatch(), nil
+}
+
+type logReader struct {
+	time, observedTime *array.Timestamp
+	sevNumber          *array.Int32
+	sevText            strCol
+	body, bodyJSON     strCol
+	attrs              attrReader
+	dropped, flags     *array.Uint32
+	traceID, spanID    *array.FixedSizeBinary
+	eventName          strCol
+}
+
+func newLogReader(cols colSet) (*logReader, error) {
+	r := &logReader{}
+	var errs errList
+	r.time = errs.ts(typedCol[*array.Timestamp](cols, "time"))
+	r.observedTime = errs.ts(typedCol[*array.Timestamp](cols, "observed_time"))
+	r.sevNumber = errs.i32(typedCol[*array.Int32](cols, "severity_number"))
+	r.sevText = errs.str(newStrCol(cols, "severity_text"))
+	r.body = errs.str(newStrCol(cols, "body"))
+	r.bodyJSON = errs.str(newStrCol(cols, "body_json"))
+	r.attrs = errs.attrs(newAttrReader(cols, "attributes"))
+	r.dropped = errs.u32(typedCol[*array.Uint32](cols, "dropped_attributes_count"))
+	r.flags = errs.u32(typedCol[*array.Uint32](cols, "flags"))
+	r.traceID = errs.col(typedCol[*array.FixedSizeBinary](cols, "trace_id"))
+	r.spanID = errs.col(typedCol[*array.FixedSizeBinary](cols, "span_id"))
+	r.eventName = errs.str(newStrCol(cols, "event_name"))
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *logReader) log(i int) (*logspb.LogRecord, error) {
+	l := &logspb.LogRecord{
+		TimeUnixNano:           timeAt(r.time, i),
+		ObservedTimeUnixNano:   timeAt(r.observedTime, i),
+		SeverityNumber:         logspb.SeverityNumber(i32At(r.sevNumber, i)),
+		SeverityText:           r.sevText.str(i),
+		DroppedAttributesCount: u32At(r.dropped, i),
+		Flags:                  u32At(r.flags, i),
+		TraceId:                idAt(r.traceID, i),
+		SpanId:                 idAt(r.spanID, i),
+		EventName:              r.eventName.str(i),
+	}
+	if s, ok := r.body.value(i); ok {
+		l.Body = &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+	} else if js, ok := r.bodyJSON.value(i); ok {
+		v, err := anyValueFromJSON(js)
+		if err != nil {
+			return nil, fmt.Errorf("body_json: %w", err)
+		}
+		l.Body = v
+	}
+	var err error
+	if l.Attributes, err = r.attrs.read(i); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// LogsFromArrow converts record batches in the logs schema (or a compatible
+// subset: missing nullable columns read as unset) back to OTLP. Rows are
+// regrouped by resource and scope in order of first appearance.
+func LogsFromArrow(recs []arrow.RecordBatch) ([]*logspb.ResourceLogs, error) {
+	var out []*logspb.ResourceLogs
+	g := newGrouper()
+	for _, rec := range recs {
+		cols := recordCols(rec)
+		env, err := newEnvelopeReader(cols)
+		if err != nil {
+			return nil, err
+		}
+		lr, err := newLogReader(cols)
+		if err != nil {
+			return nil, err
+		}
+		g.env = env
+		for i := range int(rec.NumRows()) {
+			ri, si, res, rurl, scope, surl, err := g.locate(i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+			if res != nil {
+				out = append(out, &logspb.ResourceLogs{Resource: res, SchemaUrl: rurl})
+			}
+			if scope != nil {
+				out[ri].ScopeLogs = append(out[ri].ScopeLogs, &logspb.ScopeLogs{Scope: scope, SchemaUrl: surl})
+			}
+			l, err := lr.log(i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+			sl := out[ri].ScopeLogs[si]
+			sl.LogRecords = append(sl.LogRecords, l)
+		}
+	}
+	return out, nil
+}

@@ -1,5 +1,865 @@
 package schema
 
-import "github.com/apache/arrow-go/v18/arrow"
+import (
+	"fmt"
+	"slices"
 
-var metricsSchema = arrow.NewSchema(envelopeFields(), nil)
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+)
+
+// The values of the metric_type column, one per Metric.data oneof case.
+const (
+	metricTypeGauge        = "gauge"
+	metricTypeSum          = "sum"
+	metricTypeHistogram    = "histogram"
+	metricTypeExpHistogram = "exponential_histogram"
+	metricTypeSummary      = "summary"
+)
+
+// metricsSchema has one row per metric data point. Columns that do not apply
+// to a row's metric type are null, so that each type reads naturally.
+var metricsSchema = func() *arrow.Schema {
+	f := func(name string, t arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: t, Nullable: true}
+	}
+	i32, i64 := arrow.PrimitiveTypes.Int32, arrow.PrimitiveTypes.Int64
+	u32, u64 := arrow.PrimitiveTypes.Uint32, arrow.PrimitiveTypes.Uint64
+	f64 := arrow.PrimitiveTypes.Float64
+	fs := envelopeFields()
+	fs = append(fs, f("metric_name", DictString), f("metric_description", DictString), f("metric_unit", DictString))
+	fs = append(fs, attrFields("metric_metadata")...)
+	fs = append(fs, f("metric_type", DictString), f("aggregation_temporality", i32), f("is_monotonic", arrow.FixedWidthTypes.Boolean))
+	fs = append(fs, attrFields("attributes")...)
+	exemplarFields := attrFields("filtered_attributes")
+	exemplarFields = append(exemplarFields,
+		f("time", Timestamp), f("value_double", f64), f("value_int", i64), f("span_id", SpanID), f("trace_id", TraceID))
+	fs = append(fs,
+		f("start_time", Timestamp),
+		f("time", Timestamp),
+		f("flags", u32),
+		f("value_double", f64),
+		f("value_int", i64),
+		f("count", u64),
+		f("sum", f64),
+		f("min", f64),
+		f("max", f64),
+		f("bucket_counts", arrow.ListOf(u64)),
+		f("explicit_bounds", arrow.ListOf(f64)),
+		f("scale", i32),
+		f("zero_count", u64),
+		f("zero_threshold", f64),
+		f("positive_offset", i32),
+		f("positive_bucket_counts", arrow.ListOf(u64)),
+		f("negative_offset", i32),
+		f("negative_bucket_counts", arrow.ListOf(u64)),
+		f("quantile_values", arrow.ListOf(arrow.StructOf(f("quantile", f64), f("value", f64)))),
+		f("exemplars", arrow.ListOf(arrow.StructOf(exemplarFields...))),
+	)
+	return arrow.NewSchema(fs, nil)
+}()
+
+// metricBuilder appends data points, one row each, in metricsSchema.
+type metricBuilder struct {
+	rb  *array.RecordBuilder
+	env envelopeBuilder
+
+	name, description, unit *array.BinaryDictionaryBuilder
+	metadata                attrBuilder
+	typ                     *array.BinaryDictionaryBuilder
+	temporality             *array.Int32Builder
+	monotonic               *array.BooleanBuilder
+
+	attrs       attrBuilder
+	start, time *array.TimestampBuilder
+	flags       *array.Uint32Builder
+
+	valueDouble *array.Float64Builder
+	valueInt    *array.Int64Builder
+
+	count          *array.Uint64Builder
+	sum, min, max  *array.Float64Builder
+	bucketCounts   *array.ListBuilder
+	bucketCountsV  *array.Uint64Builder
+	explicitBounds *array.ListBuilder
+	explicitBndsV  *array.Float64Builder
+
+	scale         *array.Int32Builder
+	zeroCount     *array.Uint64Builder
+	zeroThreshold *array.Float64Builder
+	posOffset     *array.Int32Builder
+	posCounts     *array.ListBuilder
+	posCountsV    *array.Uint64Builder
+	negOffset     *array.Int32Builder
+	negCounts     *array.ListBuilder
+	negCountsV    *array.Uint64Builder
+
+	quantiles *array.ListBuilder
+	qQuantile *array.Float64Builder
+	qValue    *array.Float64Builder
+
+	exemplars *array.ListBuilder
+	exAttrs   attrBuilder
+	exTime    *array.TimestampBuilder
+	exDouble  *array.Float64Builder
+	exInt     *array.Int64Builder
+	exSpanID  *array.FixedSizeBinaryBuilder
+	exTraceID *array.FixedSizeBinaryBuilder
+}
+
+func newMetricBuilder(mem memory.Allocator) *metricBuilder {
+	rb := array.NewRecordBuilder(mem, metricsSchema)
+	bs := rb.Fields()
+	i := numEnvelopeFields
+	next := func() array.Builder { b := bs[i]; i++; return b }
+	b := &metricBuilder{rb: rb, env: newEnvelopeBuilder(rb)}
+	b.name = next().(*array.BinaryDictionaryBuilder)
+	b.description = next().(*array.BinaryDictionaryBuilder)
+	b.unit = next().(*array.BinaryDictionaryBuilder)
+	b.metadata = newAttrBuilder(bs, i)
+	i += numAttrKinds
+	b.typ = next().(*array.BinaryDictionaryBuilder)
+	b.temporality = next().(*array.Int32Builder)
+	b.monotonic = next().(*array.BooleanBuilder)
+	b.attrs = newAttrBuilder(bs, i)
+	i += numAttrKinds
+	b.start = next().(*array.TimestampBuilder)
+	b.time = next().(*array.TimestampBuilder)
+	b.flags = next().(*array.Uint32Builder)
+	b.valueDouble = next().(*array.Float64Builder)
+	b.valueInt = next().(*array.Int64Builder)
+	b.count = next().(*array.Uint64Builder)
+	b.sum = next().(*array.Float64Builder)
+	b.min = next().(*array.Float64Builder)
+	b.max = next().(*array.Float64Builder)
+	b.bucketCounts = next().(*array.ListBuilder)
+	b.bucketCountsV = b.bucketCounts.ValueBuilder().(*array.Uint64Builder)
+	b.explicitBounds = next().(*array.ListBuilder)
+	b.explicitBndsV = b.explicitBounds.ValueBuilder().(*array.Float64Builder)
+	b.scale = next().(*array.Int32Builder)
+	b.zeroCount = next().(*array.Uint64Builder)
+	b.zeroThreshold = next().(*array.Float64Builder)
+	b.posOffset = next().(*array.Int32Builder)
+	b.posCounts = next().(*array.ListBuilder)
+	b.posCountsV = b.posCounts.ValueBuilder().(*array.Uint64Builder)
+	b.negOffset = next().(*array.Int32Builder)
+	b.negCounts = next().(*array.ListBuilder)
+	b.negCountsV = b.negCounts.ValueBuilder().(*array.Uint64Builder)
+	b.quantiles = next().(*array.ListBuilder)
+	qb := structFieldBuilders(b.quantiles.ValueBuilder().(*array.StructBuilder))
+	b.qQuantile = qb[0].(*array.Float64Builder)
+	b.qValue = qb[1].(*array.Float64Builder)
+	b.exemplars = next().(*array.ListBuilder)
+	eb := structFieldBuilders(b.exemplars.ValueBuilder().(*array.StructBuilder))
+	b.exAttrs = newAttrBuilder(eb, 0)
+	b.exTime = eb[numAttrKinds].(*array.TimestampBuilder)
+	b.exDouble = eb[numAttrKinds+1].(*array.Float64Builder)
+	b.exInt = eb[numAttrKinds+2].(*array.Int64Builder)
+	b.exSpanID = eb[numAttrKinds+3].(*array.FixedSizeBinaryBuilder)
+	b.exTraceID = eb[numAttrKinds+4].(*array.FixedSizeBinaryBuilder)
+	return b
+}
+
+// metricDesc is what every row of one metric repeats.
+type metricDesc struct {
+	m           *metricspb.Metric
+	typ         string
+	temporality int32
+	hasTemp     bool
+	monotonic   bool
+	hasMono     bool
+}
+
+// describe returns the description of m, and false when m has no data.
+func describe(m *metricspb.Metric) (metricDesc, bool) {
+	d := metricDesc{m: m}
+	switch data := m.GetData().(type) {
+	case *metricspb.Metric_Gauge:
+		d.typ = metricTypeGauge
+	case *metricspb.Metric_Sum:
+		d.typ = metricTypeSum
+		d.temporality, d.hasTemp = int32(data.Sum.GetAggregationTemporality()), true
+		d.monotonic, d.hasMono = data.Sum.GetIsMonotonic(), true
+	case *metricspb.Metric_Histogram:
+		d.typ = metricTypeHistogram
+		d.temporality, d.hasTemp = int32(data.Histogram.GetAggregationTemporality()), true
+	case *metricspb.Metric_ExponentialHistogram:
+		d.typ = metricTypeExpHistogram
+		d.temporality, d.hasTemp = int32(data.ExponentialHistogram.GetAggregationTemporality()), true
+	case *metricspb.Metric_Summary:
+		d.typ = metricTypeSummary
+	default:
+		return d, false
+	}
+	return d, true
+}
+
+// appendHead adds the envelope and metric description columns of one row.
+func (b *metricBuilder) appendHead(env *Envelope, d *metricDesc) error {
+	if err := b.env.append(env); err != nil {
+		return err
+	}
+	if err := b.name.AppendString(d.m.Name); err != nil {
+		return err
+	}
+	if err := b.description.AppendString(d.m.Description); err != nil {
+		return err
+	}
+	if err := b.unit.AppendString(d.m.Unit); err != nil {
+		return err
+	}
+	if err := b.metadata.append(d.m.Metadata); err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	if err := b.typ.AppendString(d.typ); err != nil {
+		return err
+	}
+	if d.hasTemp {
+		b.temporality.Append(d.temporality)
+	} else {
+		b.temporality.AppendNull()
+	}
+	if d.hasMono {
+		b.monotonic.Append(d.monotonic)
+	} else {
+		b.monotonic.AppendNull()
+	}
+	return nil
+}
+
+// appendPoint adds the columns every point type has.
+func (b *metricBuilder) appendPoint(attrs []*commonpb.KeyValue, start, time uint64, flags uint32) error {
+	if err := b.attrs.append(attrs); err != nil {
+		return err
+	}
+	appendTime(b.start, start)
+	appendTime(b.time, time)
+	b.flags.Append(flags)
+	return nil
+}
+
+func appendNulls(bs ...array.Builder) {
+	for _, b := range bs {
+		b.AppendNull()
+	}
+}
+
+func appendOptF64(b *array.Float64Builder, v *float64) {
+	if v == nil {
+		b.AppendNull()
+		return
+	}
+	b.Append(*v)
+}
+
+func appendU64List(l *array.ListBuilder, v *array.Uint64Builder, vals []uint64) {
+	l.Append(true)
+	v.AppendValues(vals, nil)
+}
+
+func (b *metricBuilder) appendNumber(p *metricspb.NumberDataPoint) error {
+	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+		return err
+	}
+	switch v := p.Value.(type) {
+	case *metricspb.NumberDataPoint_AsDouble:
+		b.valueDouble.Append(v.AsDouble)
+		b.valueInt.AppendNull()
+	case *metricspb.NumberDataPoint_AsInt:
+		b.valueDouble.AppendNull()
+		b.valueInt.Append(v.AsInt)
+	default:
+		appendNulls(b.valueDouble, b.valueInt)
+	}
+	appendNulls(b.count, b.sum, b.min, b.max, b.bucketCounts, b.explicitBounds,
+		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
+		b.quantiles)
+	return b.appendExemplars(p.Exemplars)
+}
+
+func (b *metricBuilder) appendHistogram(p *metricspb.HistogramDataPoint) error {
+	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+		return err
+	}
+	appendNulls(b.valueDouble, b.valueInt)
+	b.count.Append(p.Count)
+	appendOptF64(b.sum, p.Sum)
+	appendOptF64(b.min, p.Min)
+	appendOptF64(b.max, p.Max)
+	appendU64List(b.bucketCounts, b.bucketCountsV, p.BucketCounts)
+	b.explicitBounds.Append(true)
+	b.explicitBndsV.AppendValues(p.ExplicitBounds, nil)
+	appendNulls(b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
+		b.quantiles)
+	return b.appendExemplars(p.Exemplars)
+}
+
+// appendBuckets stores exponential buckets; a nil message is a null offset
+// and a null list, so that nil and empty stay apart.
+func appendBuckets(off *array.Int32Builder, l *array.ListBuilder, v *array.Uint64Builder, bk *metricspb.ExponentialHistogramDataPoint_Buckets) {
+	if bk == nil {
+		off.AppendNull()
+		l.AppendNull()
+		return
+	}
+	off.Append(bk.Offset)
+	appendU64List(l, v, bk.BucketCounts)
+}
+
+func (b *metricBuilder) appendExpHistogram(p *metricspb.ExponentialHistogramDataPoint) error {
+	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+		return err
+	}
+	appendNulls(b.valueDouble, b.valueInt)
+	b.count.Append(p.Count)
+	appendOptF64(b.sum, p.Sum)
+	appendOptF64(b.min, p.Min)
+	appendOptF64(b.max, p.Max)
+	appendNulls(b.bucketCounts, b.explicitBounds)
+	b.scale.Append(p.Scale)
+	b.zeroCount.Append(p.ZeroCount)
+	b.zeroThreshold.Append(p.ZeroThreshold)
+	appendBuckets(b.posOffset, b.posCounts, b.posCountsV, p.Positive)
+	appendBuckets(b.negOffset, b.negCounts, b.negCountsV, p.Negative)
+	b.quantiles.AppendNull()
+	return b.appendExemplars(p.Exemplars)
+}
+
+func (b *metricBuilder) appendSummary(p *metricspb.SummaryDataPoint) error {
+	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+		return err
+	}
+	appendNulls(b.valueDouble, b.valueInt)
+	b.count.Append(p.Count)
+	b.sum.Append(p.Sum)
+	appendNulls(b.min, b.max, b.bucketCounts, b.explicitBounds,
+		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts)
+	b.quantiles.Append(true)
+	qs := b.quantiles.ValueBuilder().(*array.StructBuilder)
+	for _, q := range p.QuantileValues {
+		qs.Append(true)
+		b.qQuantile.Append(q.GetQuantile())
+		b.qValue.Append(q.GetValue())
+	}
+	// Summary points have no exemplars.
+	b.exemplars.AppendNull()
+	return nil
+}
+
+func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
+	b.exemplars.Append(true)
+	st := b.exemplars.ValueBuilder().(*array.StructBuilder)
+	for _, e := range exs {
+		st.Append(true)
+		if err := b.exAttrs.append(e.FilteredAttributes); err != nil {
+			return fmt.Errorf("exemplar: %w", err)
+		}
+		appendTime(b.exTime, e.TimeUnixNano)
+		switch v := e.Value.(type) {
+		case *metricspb.Exemplar_AsDouble:
+			b.exDouble.Append(v.AsDouble)
+			b.exInt.AppendNull()
+		case *metricspb.Exemplar_AsInt:
+			b.exDouble.AppendNull()
+			b.exInt.Append(v.AsInt)
+		default:
+			appendNulls(b.exDouble, b.exInt)
+		}
+		appendID(b.exSpanID, e.SpanId)
+		appendID(b.exTraceID, e.TraceId)
+	}
+	return nil
+}
+
+// checkExemplars validates the ids of exemplars.
+func checkExemplars(exs []*metricspb.Exemplar) error {
+	for _, e := range exs {
+		if err := checkID(e.GetSpanId(), 8, "exemplar span_id"); err != nil {
+			return err
+		}
+		if err := checkID(e.GetTraceId(), 16, "exemplar trace_id"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pointWithExemplars is a data point type that carries exemplars.
+type pointWithExemplars interface {
+	GetExemplars() []*metricspb.Exemplar
+}
+
+func checkPoints[P pointWithExemplars](ps []P) error {
+	for _, p := range ps {
+		if err := checkExemplars(p.GetExemplars()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkMetric validates every id in m before anything is appended.
+func checkMetric(m *metricspb.Metric) error {
+	switch data := m.GetData().(type) {
+	case *metricspb.Metric_Gauge:
+		return checkPoints(data.Gauge.GetDataPoints())
+	case *metricspb.Metric_Sum:
+		return checkPoints(data.Sum.GetDataPoints())
+	case *metricspb.Metric_Histogram:
+		return checkPoints(data.Histogram.GetDataPoints())
+	case *metricspb.Metric_ExponentialHistogram:
+		return checkPoints(data.ExponentialHistogram.GetDataPoints())
+	}
+	return nil
+}
+
+// appendRows adds one row per point: the description d, then the point.
+func appendRows[P any](b *metricBuilder, env *Envelope, d *metricDesc, ps []P, appendPoint func(P) error) error {
+	for _, p := range ps {
+		if err := b.appendHead(env, d); err != nil {
+			return err
+		}
+		if err := appendPoint(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendMetric adds one row per data point of m; a metric without data or
+// points adds nothing.
+func (b *metricBuilder) appendMetric(env *Envelope, m *metricspb.Metric) error {
+	d, ok := describe(m)
+	if !ok {
+		return nil
+	}
+	switch data := m.Data.(type) {
+	case *metricspb.Metric_Gauge:
+		return appendRows(b, env, &d, data.Gauge.GetDataPoints(), b.appendNumber)
+	case *metricspb.Metric_Sum:
+		return appendRows(b, env, &d, data.Sum.GetDataPoints(), b.appendNumber)
+	case *metricspb.Metric_Histogram:
+		return appendRows(b, env, &d, data.Histogram.GetDataPoints(), b.appendHistogram)
+	case *metricspb.Metric_ExponentialHistogram:
+		return appendRows(b, env, &d, data.ExponentialHistogram.GetDataPoints(), b.appendExpHistogram)
+	case *metricspb.Metric_Summary:
+		return appendRows(b, env, &d, data.Summary.GetDataPoints(), b.appendSummary)
+	}
+	return nil
+}
+
+// MetricsToArrow converts metrics to one record batch in the metrics schema,
+// one row per data point; metrics without data or points add no row. It
+// fails, wrapping ErrInvalid, when an exemplar id has the wrong length;
+// nothing is converted then. The caller releases the batch.
+func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arrow.RecordBatch, error) {
+	for _, rm := range rms {
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if err := checkMetric(m); err != nil {
+					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
+				}
+			}
+		}
+	}
+	b := newMetricBuilder(mem)
+	defer b.rb.Release()
+	for _, rm := range rms {
+		for _, sm := range rm.ScopeMetrics {
+			env := &Envelope{Resource: rm.Resource, ResourceSchemaURL: rm.SchemaUrl, Scope: sm.Scope, ScopeSchemaURL: sm.SchemaUrl}
+			if err := env.prepare(); err != nil {
+				return nil, err
+			}
+			for _, m := range sm.Metrics {
+				if err := b.appendMetric(env, m); err != nil {
+					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
+				}
+			}
+		}
+	}
+	return b.rb.NewRecordBatch(), nil
+}
+
+// metricReader reads metric descriptions and data points from the columns
+// of one record batch.
+type metricReader struct {
+	name, description, unit strCol
+	metadata                attrReader
+	typ                     strCol
+	temporality             *array.Int32
+	monotonic               *array.Boolean
+
+	attrs       attrReader
+	start, time *array.Timestamp
+	flags       *array.Uint32
+	valueDouble *array.Float64
+	valueInt    *array.Int64
+
+	count                  *array.Uint64
+	sum, min, max          *array.Float64
+	bucketCounts           *array.List
+	bucketCountsV          *array.Uint64
+	explicitBounds         *array.List
+	explicitBndsV          *array.Float64
+	scale                  *array.Int32
+	zeroCount              *array.Uint64
+	zeroThreshold          *array.Float64
+	posOffset, negOffset   *array.Int32
+	posCounts, negCounts   *array.List
+	posCountsV, negCountsV *array.Uint64
+
+	quantiles         *array.List
+	qQuantile, qValue *array.Float64
+
+	exemplars         *array.List
+	exAttrs           attrReader
+	exTime            *array.Timestamp
+	exDouble          *array.Float64
+	exInt             *array.Int64
+	exSpanID, exTrace *array.FixedSizeBinary
+}
+
+// listOf returns the named list column and its values as T, or nils when the
+// column is missing.
+func listOf[T arrow.Array](e *errList, cols colSet, name string) (*array.List, T) {
+	var zero T
+	l, err := typedCol[*array.List](cols, name)
+	if err != nil || l == nil {
+		e.add(err)
+		return nil, zero
+	}
+	v, ok := l.ListValues().(T)
+	if !ok {
+		e.add(fmt.Errorf("%w: column %s is %s", ErrInvalid, name, l.DataType()))
+		return nil, zero
+	}
+	return l, v
+}
+
+func newMetricReader(cols colSet) (*metricReader, error) {
+	r := &metricReader{}
+	var errs errList
+	r.name = errs.str(newStrCol(cols, "metric_name"))
+	r.description = errs.str(newStrCol(cols, "metric_description"))
+	r.unit = errs.str(newStrCol(cols, "metric_unit"))
+	r.metadata = errs.attrs(newAttrReader(cols, "metric_metadata"))
+	r.typ = errs.str(newStrCol(cols, "metric_type"))
+	r.temporality = errs.i32(typedCol[*array.Int32](cols, "aggregation_temporality"))
+	r.monotonic = errs.boolean(typedCol[*array.Boolean](cols, "is_monotonic"))
+	r.attrs = errs.attrs(newAttrReader(cols, "attributes"))
+	r.start = errs.ts(typedCol[*array.Timestamp](cols, "start_time"))
+	r.time = errs.ts(typedCol[*array.Timestamp](cols, "time"))
+	r.flags = errs.u32(typedCol[*array.Uint32](cols, "flags"))
+	r.valueDouble = errs.f64(typedCol[*array.Float64](cols, "value_double"))
+	r.valueInt = errs.i64(typedCol[*array.Int64](cols, "value_int"))
+	r.count = errs.u64(typedCol[*array.Uint64](cols, "count"))
+	r.sum = errs.f64(typedCol[*array.Float64](cols, "sum"))
+	r.min = errs.f64(typedCol[*array.Float64](cols, "min"))
+	r.max = errs.f64(typedCol[*array.Float64](cols, "max"))
+	r.bucketCounts, r.bucketCountsV = listOf[*array.Uint64](&errs, cols, "bucket_counts")
+	r.explicitBounds, r.explicitBndsV = listOf[*array.Float64](&errs, cols, "explicit_bounds")
+	r.scale = errs.i32(typedCol[*array.Int32](cols, "scale"))
+	r.zeroCount = errs.u64(typedCol[*array.Uint64](cols, "zero_count"))
+	r.zeroThreshold = errs.f64(typedCol[*array.Float64](cols, "zero_threshold"))
+	r.posOffset = errs.i32(typedCol[*array.Int32](cols, "positive_offset"))
+	r.posCounts, r.posCountsV = listOf[*array.Uint64](&errs, cols, "positive_bucket_counts")
+	r.negOffset = errs.i32(typedCol[*array.Int32](cols, "negative_offset"))
+	r.negCounts, r.negCountsV = listOf[*array.Uint64](&errs, cols, "negative_bucket_counts")
+	if q, st := errs.listOfStruct(cols, "quantile_values"); q != nil {
+		qc := structCols(st)
+		r.quantiles = q
+		r.qQuantile = errs.f64(typedCol[*array.Float64](qc, "quantile"))
+		r.qValue = errs.f64(typedCol[*array.Float64](qc, "value"))
+	}
+	if ex, st := errs.listOfStruct(cols, "exemplars"); ex != nil {
+		ec := structCols(st)
+		r.exemplars = ex
+		r.exAttrs = errs.attrs(newAttrReader(ec, "filtered_attributes"))
+		r.exTime = errs.ts(typedCol[*array.Timestamp](ec, "time"))
+		r.exDouble = errs.f64(typedCol[*array.Float64](ec, "value_double"))
+		r.exInt = errs.i64(typedCol[*array.Int64](ec, "value_int"))
+		r.exSpanID = errs.col(typedCol[*array.FixedSizeBinary](ec, "span_id"))
+		r.exTrace = errs.col(typedCol[*array.FixedSizeBinary](ec, "trace_id"))
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func optF64At(a *array.Float64, i int) *float64 {
+	if a == nil || a.IsNull(i) {
+		return nil
+	}
+	v := a.Value(i)
+	return &v
+}
+
+func f64At(a *array.Float64, i int) float64 {
+	if a == nil || a.IsNull(i) {
+		return 0
+	}
+	return a.Value(i)
+}
+
+// listRange returns the bounds of row i of l in its values; a null or
+// missing list is empty.
+func listRange(l *array.List, i int) (start, end int) {
+	if l == nil || l.IsNull(i) {
+		return 0, 0
+	}
+	s, e := l.ValueOffsets(i)
+	return int(s), int(e)
+}
+
+func u64List(l *array.List, v *array.Uint64, i int) []uint64 {
+	start, end := listRange(l, i)
+	if start == end {
+		return nil
+	}
+	return slices.Clone(v.Uint64Values()[start:end])
+}
+
+func f64List(l *array.List, v *array.Float64, i int) []float64 {
+	start, end := listRange(l, i)
+	if start == end {
+		return nil
+	}
+	return slices.Clone(v.Float64Values()[start:end])
+}
+
+// desc returns an empty metric (no points) holding the description of row i.
+func (r *metricReader) desc(i int) (*metricspb.Metric, error) {
+	m := &metricspb.Metric{Name: r.name.str(i), Description: r.description.str(i), Unit: r.unit.str(i)}
+	var err error
+	if m.Metadata, err = r.metadata.read(i); err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	temporality := metricspb.AggregationTemporality(i32At(r.temporality, i))
+	switch typ, _ := r.typ.value(i); typ {
+	case metricTypeGauge:
+		m.Data = &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{}}
+	case metricTypeSum:
+		mono := r.monotonic != nil && r.monotonic.IsValid(i) && r.monotonic.Value(i)
+		m.Data = &metricspb.Metric_Sum{Sum: &metricspb.Sum{AggregationTemporality: temporality, IsMonotonic: mono}}
+	case metricTypeHistogram:
+		m.Data = &metricspb.Metric_Histogram{Histogram: &metricspb.Histogram{AggregationTemporality: temporality}}
+	case metricTypeExpHistogram:
+		m.Data = &metricspb.Metric_ExponentialHistogram{ExponentialHistogram: &metricspb.ExponentialHistogram{AggregationTemporality: temporality}}
+	case metricTypeSummary:
+		m.Data = &metricspb.Metric_Summary{Summary: &metricspb.Summary{}}
+	default:
+		return nil, fmt.Errorf("%w: metric_type %q", ErrInvalid, truncate(typ, 64))
+	}
+	return m, nil
+}
+
+func (r *metricReader) exemplarsAt(i int) ([]*metricspb.Exemplar, error) {
+	start, end := listRange(r.exemplars, i)
+	if start == end {
+		return nil, nil
+	}
+	out := make([]*metricspb.Exemplar, 0, end-start)
+	for j := start; j < end; j++ {
+		e := &metricspb.Exemplar{
+			TimeUnixNano: timeAt(r.exTime, j),
+			SpanId:       idAt(r.exSpanID, j),
+			TraceId:      idAt(r.exTrace, j),
+		}
+		switch {
+		case r.exDouble != nil && r.exDouble.IsValid(j):
+			e.Value = &metricspb.Exemplar_AsDouble{AsDouble: r.exDouble.Value(j)}
+		case r.exInt != nil && r.exInt.IsValid(j):
+			e.Value = &metricspb.Exemplar_AsInt{AsInt: r.exInt.Value(j)}
+		}
+		var err error
+		if e.FilteredAttributes, err = r.exAttrs.read(j); err != nil {
+			return nil, fmt.Errorf("exemplar: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (r *metricReader) numberPoint(i int) (*metricspb.NumberDataPoint, error) {
+	p := &metricspb.NumberDataPoint{
+		StartTimeUnixNano: timeAt(r.start, i),
+		TimeUnixNano:      timeAt(r.time, i),
+		Flags:             u32At(r.flags, i),
+	}
+	switch {
+	case r.valueDouble != nil && r.valueDouble.IsValid(i):
+		p.Value = &metricspb.NumberDataPoint_AsDouble{AsDouble: r.valueDouble.Value(i)}
+	case r.valueInt != nil && r.valueInt.IsValid(i):
+		p.Value = &metricspb.NumberDataPoint_AsInt{AsInt: r.valueInt.Value(i)}
+	}
+	var err error
+	if p.Attributes, err = r.attrs.read(i); err != nil {
+		return nil, err
+	}
+	if p.Exemplars, err = r.exemplarsAt(i); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (r *metricReader) histogramPoint(i int) (*metricspb.HistogramDataPoint, error) {
+	p := &metricspb.HistogramDataPoint{
+		StartTimeUnixNano: timeAt(r.start, i),
+		TimeUnixNano:      timeAt(r.time, i),
+		Flags:             u32At(r.flags, i),
+		Count:             u64At(r.count, i),
+		Sum:               optF64At(r.sum, i),
+		Min:               optF64At(r.min, i),
+		Max:               optF64At(r.max, i),
+		BucketCounts:      u64List(r.bucketCounts, r.bucketCountsV, i),
+		ExplicitBounds:    f64List(r.explicitBounds, r.explicitBndsV, i),
+	}
+	var err error
+	if p.Attributes, err = r.attrs.read(i); err != nil {
+		return nil, err
+	}
+	if p.Exemplars, err = r.exemplarsAt(i); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func bucketsAt(off *array.Int32, l *array.List, v *array.Uint64, i int) *metricspb.ExponentialHistogramDataPoint_Buckets {
+	if off == nil || off.IsNull(i) {
+		return nil
+	}
+	return &metricspb.ExponentialHistogramDataPoint_Buckets{Offset: off.Value(i), BucketCounts: u64List(l, v, i)}
+}
+
+func (r *metricReader) expHistogramPoint(i int) (*metricspb.ExponentialHistogramDataPoint, error) {
+	p := &metricspb.ExponentialHistogramDataPoint{
+		StartTimeUnixNano: timeAt(r.start, i),
+		TimeUnixNano:      timeAt(r.time, i),
+		Flags:             u32At(r.flags, i),
+		Count:             u64At(r.count, i),
+		Sum:               optF64At(r.sum, i),
+		Min:               optF64At(r.min, i),
+		Max:               optF64At(r.max, i),
+		Scale:             i32At(r.scale, i),
+		ZeroCount:         u64At(r.zeroCount, i),
+		ZeroThreshold:     f64At(r.zeroThreshold, i),
+		Positive:          bucketsAt(r.posOffset, r.posCounts, r.posCountsV, i),
+		Negative:          bucketsAt(r.negOffset, r.negCounts, r.negCountsV, i),
+	}
+	var err error
+	if p.Attributes, err = r.attrs.read(i); err != nil {
+		return nil, err
+	}
+	if p.Exemplars, err = r.exemplarsAt(i); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (r *metricReader) summaryPoint(i int) (*metricspb.SummaryDataPoint, error) {
+	p := &metricspb.SummaryDataPoint{
+		StartTimeUnixNano: timeAt(r.start, i),
+		TimeUnixNano:      timeAt(r.time, i),
+		Flags:             u32At(r.flags, i),
+		Count:             u64At(r.count, i),
+		Sum:               f64At(r.sum, i),
+	}
+	start, end := listRange(r.quantiles, i)
+	for j := start; j < end; j++ {
+		p.QuantileValues = append(p.QuantileValues, &metricspb.SummaryDataPoint_ValueAtQuantile{
+			Quantile: f64At(r.qQuantile, j),
+			Value:    f64At(r.qValue, j),
+		})
+	}
+	var err error
+	if p.Attributes, err = r.attrs.read(i); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readInto appends the point read from row i to *dst.
+func readInto[P any](dst *[]P, read func(int) (P, error), i int) error {
+	p, err := read(i)
+	if err != nil {
+		return err
+	}
+	*dst = append(*dst, p)
+	return nil
+}
+
+// appendPointTo reads the data point of row i into m, whose type desc chose.
+func (r *metricReader) appendPointTo(m *metricspb.Metric, i int) error {
+	switch data := m.Data.(type) {
+	case *metricspb.Metric_Gauge:
+		return readInto(&data.Gauge.DataPoints, r.numberPoint, i)
+	case *metricspb.Metric_Sum:
+		return readInto(&data.Sum.DataPoints, r.numberPoint, i)
+	case *metricspb.Metric_Histogram:
+		return readInto(&data.Histogram.DataPoints, r.histogramPoint, i)
+	case *metricspb.Metric_ExponentialHistogram:
+		return readInto(&data.ExponentialHistogram.DataPoints, r.expHistogramPoint, i)
+	case *metricspb.Metric_Summary:
+		return readInto(&data.Summary.DataPoints, r.summaryPoint, i)
+	}
+	return nil
+}
+
+// MetricsFromArrow converts record batches in the metrics schema (or a
+// compatible subset: missing nullable columns read as unset) back to OTLP.
+// Rows are regrouped by resource and scope in order of first appearance, and
+// within a scope rows of equal metric descriptions (name, description, unit,
+// metadata, type, temporality, monotonicity) become one Metric, in order of
+// first appearance. A row with a missing or unknown metric_type fails,
+// wrapping ErrInvalid.
+func MetricsFromArrow(recs []arrow.RecordBatch) ([]*metricspb.ResourceMetrics, error) {
+	var out []*metricspb.ResourceMetrics
+	var metricIdx [][]map[string]int // [resource][scope][description key] -> metric index
+	g := newGrouper()
+	for _, rec := range recs {
+		cols := recordCols(rec)
+		env, err := newEnvelopeReader(cols)
+		if err != nil {
+			return nil, err
+		}
+		mr, err := newMetricReader(cols)
+		if err != nil {
+			return nil, err
+		}
+		g.env = env
+		for i := range int(rec.NumRows()) {
+			ri, si, res, rurl, scope, surl, err := g.locate(i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+			if res != nil {
+				out = append(out, &metricspb.ResourceMetrics{Resource: res, SchemaUrl: rurl})
+				metricIdx = append(metricIdx, nil)
+			}
+			if scope != nil {
+				out[ri].ScopeMetrics = append(out[ri].ScopeMetrics, &metricspb.ScopeMetrics{Scope: scope, SchemaUrl: surl})
+				metricIdx[ri] = append(metricIdx[ri], map[string]int{})
+			}
+			m, err := mr.desc(i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+			sm := out[ri].ScopeMetrics[si]
+			key := metricKey(m)
+			mi, ok := metricIdx[ri][si][key]
+			if !ok {
+				mi = len(sm.Metrics)
+				metricIdx[ri][si][key] = mi
+				sm.Metrics = append(sm.Metrics, m)
+			}
+			if err := mr.appendPointTo(sm.Metrics[mi], i); err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+		}
+	}
+	return out, nil
+}

@@ -53,6 +53,13 @@ func Create(dir string, name Name, version string, schema *arrow.Schema, mem mem
 	if err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
+	// The new name must survive a power loss along with the data synced
+	// into the file later.
+	if err := SyncDir(dir); err != nil {
+		_ = f.Close()
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("create segment %s: %w", path, err)
+	}
 	cw := &countingWriter{w: f}
 	all := append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
 	return &File{

@@ -1,0 +1,425 @@
+// Package config is otlp-arrow's configuration: one YAML file with a section
+// per stage, OTLP_* environment variables over it, and defaults that follow
+// the seed service. Every stage of the binary and the embedded API read it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrInvalid is wrapped by every configuration error.
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is the whole configuration. The YAML keys are the snake_case field
+// tags; docs/configuration.md and config.example.yaml describe each.
+type Config struct {
+	// OutputDir is where the writer puts files: <output_dir>/otlp/<signal>/.
+	OutputDir string `yaml:"output_dir"`
+	// DataDir holds the embedded bus's JetStream store (<data_dir>/jetstream).
+	DataDir string    `yaml:"data_dir"`
+	Log     Log       `yaml:"log"`
+	Bus     Bus       `yaml:"bus"`
+	Ingest  Ingest    `yaml:"ingest_grpc"`
+	Writer  Writer    `yaml:"writer"`
+	Admin   Admin     `yaml:"admin"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Admin configures the admin HTTP server (health, readiness, metrics).
+type Admin struct {
+	Addr string `yaml:"addr"` // host:port, default 127.0.0.1:8080; "" turns it off
+}
+
+// Bus configures the message bus: an external NATS server, or the embedded one.
+type Bus struct {
+	// URL of an external NATS server (several comma-separated); empty starts
+	// the embedded server in `run` and `bus`.
+	URL       string `yaml:"url"`
+	CredsFile string `yaml:"creds_file"`
+	User      string `yaml:"user"`
+	Password  Secret `yaml:"password"`
+	Token     Secret `yaml:"token"`
+	TLSCA     string `yaml:"tls_ca_file"`
+	TLSCert   string `yaml:"tls_cert_file"`
+	TLSKey    string `yaml:"tls_key_file"`
+	// Host and Port where the embedded server listens for NATS clients;
+	// Port 0 turns listening off (in-process clients only).
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// SyncInterval is "always" (every write synced to disk before it is
+	// acknowledged) or a duration between syncs.
+	SyncInterval string `yaml:"sync_interval"`
+	// MaxPayload is the embedded server's max message size in bytes.
+	MaxPayload int `yaml:"max_payload"`
+	// Streams are the limits of each signal's stream.
+	MaxBytes        int64         `yaml:"stream_max_bytes"`
+	MaxAge          time.Duration `yaml:"stream_max_age"`
+	Replicas        int           `yaml:"stream_replicas"`
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+}
+
+// Ingest configures the OTLP/gRPC and OTLP/HTTP receivers.
+type Ingest struct {
+	GRPCEnabled      bool   `yaml:"grpc_enabled"`
+	GRPCAddr         string `yaml:"grpc_addr"`
+	HTTPEnabled      bool   `yaml:"http_enabled"`
+	HTTPAddr         string `yaml:"http_addr"`
+	MaxRequestBytes  int    `yaml:"max_request_bytes"`
+	MaxInflightBytes int64  `yaml:"max_inflight_bytes"`
+}
+
+// Writer configures the file writer.
+type Writer struct {
+	WriteInterval time.Duration `yaml:"write_interval"`
+	MaxFileBytes  int64         `yaml:"max_file_bytes"`
+	MaxFileAge    time.Duration `yaml:"max_file_age"`
+	Compression   string        `yaml:"compression"` // zstd, lz4, none
+	WriterID      string        `yaml:"writer_id"`
+}
+
+// Secret is a configuration value that never appears in logs or dumps.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// MarshalYAML redacts the secret in `config print`.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// Default returns the defaults: the seed's output directory and write
+// interval, every listener on loopback.
+func Default() Config {
+	return Config{
+		OutputDir: "./output_dir",
+		DataDir:   "./data",
+		Log:       Log{Level: "info", Format: "text"},
+		Admin:     Admin{Addr: "127.0.0.1:8080"},
+		Bus: Bus{
+			Host:            "127.0.0.1",
+			Port:            4222,
+			SyncInterval:    "always",
+			MaxPayload:      8 << 20,
+			MaxBytes:        1 << 30,
+			MaxAge:          24 * time.Hour,
+			Replicas:        1,
+			DuplicateWindow: 2 * time.Minute,
+		},
+		Ingest: Ingest{
+			GRPCEnabled:      true,
+			GRPCAddr:         "127.0.0.1:4317",
+			HTTPEnabled:      true,
+			HTTPAddr:         "127.0.0.1:4319",
+			MaxRequestBytes:  16 << 20,
+			MaxInflightBytes: 256 << 20,
+		},
+		Writer: Writer{
+			WriteInterval: 5 * time.Second,
+			MaxFileBytes:  256 << 20,
+			MaxFileAge:    5 * time.Minute,
+			Compression:   "zstd",
+		},
+	}
+}
+
+// Load reads the YAML file at path (none when path is ""), applies the
+// environment env (os.Environ form; nil means the process environment)
+// over it, and validates the result.
+func Load(path string, env []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return cfg, fmt.Errorf("open config: %w", err)
+		}
+		defer f.Close()
+		if err := Parse(f, &cfg); err != nil {
+			return cfg, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if env == nil {
+		env = os.Environ()
+	}
+	if err := ApplyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Parse decodes YAML over cfg; unknown keys are errors.
+func Parse(r io.Reader, cfg *Config) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+// envVar maps one OTLP_* variable onto the configuration.
+type envVar struct {
+	name  string
+	key   string // the YAML key it sets, for messages
+	apply func(c *Config, v string) error
+}
+
+func setString(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func setBool(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+func setSecs(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
+			return errors.New("want a positive number of seconds")
+		}
+		*p(c) = time.Duration(n * float64(time.Second))
+		return nil
+	}
+}
+
+func setInt64(p func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errors.New("want an integer")
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+// setPort replaces the port of a host:port address.
+func setPort(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return errors.New("want a port number 0-65535")
+		}
+		host, _, err := net.SplitHostPort(*p(c))
+		if err != nil {
+			host = "127.0.0.1"
+		}
+		*p(c) = net.JoinHostPort(host, strconv.Itoa(n))
+		return nil
+	}
+}
+
+// EnvVars lists every OTLP_* variable, the seed's names first.
+var EnvVars = []envVar{
+	{"OTLP_OUTPUT_DIR", "output_dir", setString(func(c *Config) *string { return &c.OutputDir })},
+	{"OTLP_WRITE_INTERVAL_SECS", "writer.write_interval", setSecs(func(c *Config) *time.Duration { return &c.Writer.WriteInterval })},
+	{"OTLP_PROTOBUF_ENABLED", "ingest_grpc.grpc_enabled", setBool(func(c *Config) *bool { return &c.Ingest.GRPCEnabled })},
+	{"OTLP_PROTOBUF_PORT", "ingest_grpc.grpc_addr", setPort(func(c *Config) *string { return &c.Ingest.GRPCAddr })},
+	{"OTLP_HTTP_ENABLED", "ingest_grpc.http_enabled", setBool(func(c *Config) *bool { return &c.Ingest.HTTPEnabled })},
+	{"OTLP_HTTP_PORT", "ingest_grpc.http_addr", setPort(func(c *Config) *string { return &c.Ingest.HTTPAddr })},
+	{"OTLP_ADMIN_PORT", "admin.addr", setPort(func(c *Config) *string { return &c.Admin.Addr })},
+	{"OTLP_ADMIN_ADDR", "admin.addr", setString(func(c *Config) *string { return &c.Admin.Addr })},
+	{"OTLP_DATA_DIR", "data_dir", setString(func(c *Config) *string { return &c.DataDir })},
+	{"OTLP_LOG_LEVEL", "log.level", setString(func(c *Config) *string { return &c.Log.Level })},
+	{"OTLP_LOG_FORMAT", "log.format", setString(func(c *Config) *string { return &c.Log.Format })},
+	{"OTLP_NATS_URL", "bus.url", setString(func(c *Config) *string { return &c.Bus.URL })},
+	{"OTLP_NATS_HOST", "bus.host", setString(func(c *Config) *string { return &c.Bus.Host })},
+	{"OTLP_NATS_PORT", "bus.port", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return errors.New("want a port number 0-65535 (0 turns listening off)")
+		}
+		c.Bus.Port = n
+		return nil
+	}},
+	{"OTLP_NATS_CREDS_FILE", "bus.creds_file", setString(func(c *Config) *string { return &c.Bus.CredsFile })},
+	{"OTLP_NATS_USER", "bus.user", setString(func(c *Config) *string { return &c.Bus.User })},
+	{"OTLP_NATS_PASSWORD", "bus.password", func(c *Config, v string) error { c.Bus.Password = Secret(v); return nil }},
+	{"OTLP_NATS_TOKEN", "bus.token", func(c *Config, v string) error { c.Bus.Token = Secret(v); return nil }},
+	{"OTLP_BUS_SYNC_INTERVAL", "bus.sync_interval", setString(func(c *Config) *string { return &c.Bus.SyncInterval })},
+	{"OTLP_STREAM_MAX_BYTES", "bus.stream_max_bytes", setInt64(func(c *Config) *int64 { return &c.Bus.MaxBytes })},
+	{"OTLP_GRPC_ADDR", "ingest_grpc.grpc_addr", setString(func(c *Config) *string { return &c.Ingest.GRPCAddr })},
+	{"OTLP_HTTP_ADDR", "ingest_grpc.http_addr", setString(func(c *Config) *string { return &c.Ingest.HTTPAddr })},
+	{"OTLP_WRITER_ID", "writer.writer_id", setString(func(c *Config) *string { return &c.Writer.WriterID })},
+	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
+	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
+	{"OTLP_LISTEN_HOST", "every listener's host", func(c *Config, v string) error {
+		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Admin.Addr} {
+			if _, port, err := net.SplitHostPort(*a); err == nil {
+				*a = net.JoinHostPort(v, port)
+			}
+		}
+		c.Bus.Host = v
+		return nil
+	}},
+}
+
+// ApplyEnv sets cfg from the OTLP_* variables in env. An unknown OTLP_*
+// variable is an error, so a typo does not pass silently.
+func ApplyEnv(cfg *Config, env []string) error {
+	var errs []error
+	known := map[string]envVar{}
+	for _, e := range EnvVars {
+		known[e.name] = e
+	}
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "OTLP_") {
+			continue
+		}
+		e, ok := known[name]
+		if !ok {
+			if ignoredEnv[name] {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%w: unknown environment variable %s", ErrInvalid, name))
+			continue
+		}
+		if err := e.apply(cfg, val); err != nil {
+			shown := val
+			if strings.Contains(e.key, "password") || strings.Contains(e.key, "token") {
+				shown = "[redacted]"
+			}
+			errs = append(errs, fmt.Errorf("%w: %s=%q (%s): %v", ErrInvalid, name, shown, e.key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ignoredEnv are OTLP_* names other software sets in the same environment
+// (the OpenTelemetry SDKs use OTEL_*, but some tools export these).
+var ignoredEnv = map[string]bool{}
+
+// Validate reports every invalid value, naming the key, the value and what
+// is allowed.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, value any, want string) {
+		errs = append(errs, fmt.Errorf("%w: %s = %v: %s", ErrInvalid, key, value, want))
+	}
+	if c.OutputDir == "" {
+		bad("output_dir", `""`, "want a directory")
+	}
+	if c.DataDir == "" {
+		bad("data_dir", `""`, "want a directory")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", strconv.Quote(c.Log.Level), "want debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", strconv.Quote(c.Log.Format), "want text or json")
+	}
+	addr := func(key, a string, allowEmpty bool) {
+		if a == "" && allowEmpty {
+			return
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad(key, strconv.Quote(a), "want host:port")
+		}
+	}
+	addr("admin.addr", c.Admin.Addr, true)
+	if c.Ingest.GRPCEnabled {
+		addr("ingest_grpc.grpc_addr", c.Ingest.GRPCAddr, false)
+	}
+	if c.Ingest.HTTPEnabled {
+		addr("ingest_grpc.http_addr", c.Ingest.HTTPAddr, false)
+	}
+	if c.Ingest.MaxRequestBytes <= 0 {
+		bad("ingest_grpc.max_request_bytes", c.Ingest.MaxRequestBytes, "want > 0")
+	}
+	if c.Ingest.MaxInflightBytes < int64(c.Ingest.MaxRequestBytes) {
+		bad("ingest_grpc.max_inflight_bytes", c.Ingest.MaxInflightBytes, "want >= max_request_bytes")
+	}
+	if c.Bus.Port < 0 || c.Bus.Port > 65535 {
+		bad("bus.port", c.Bus.Port, "want 0-65535 (0 turns listening off)")
+	}
+	if _, err := c.Bus.Sync(); err != nil {
+		bad("bus.sync_interval", strconv.Quote(c.Bus.SyncInterval), `want "always" or a duration such as 2m`)
+	}
+	if c.Bus.MaxPayload < 1<<20 || c.Bus.MaxPayload > 64<<20 {
+		bad("bus.max_payload", c.Bus.MaxPayload, "want 1 MiB to 64 MiB")
+	}
+	if c.Bus.MaxBytes <= 0 {
+		bad("bus.stream_max_bytes", c.Bus.MaxBytes, "want > 0")
+	}
+	if c.Bus.MaxAge < 0 {
+		bad("bus.stream_max_age", c.Bus.MaxAge, "want >= 0")
+	}
+	if c.Bus.Replicas < 1 || c.Bus.Replicas > 5 {
+		bad("bus.stream_replicas", c.Bus.Replicas, "want 1 to 5")
+	}
+	if c.Writer.WriteInterval <= 0 {
+		bad("writer.write_interval", c.Writer.WriteInterval, "want > 0")
+	}
+	if c.Writer.MaxFileBytes <= 0 {
+		bad("writer.max_file_bytes", c.Writer.MaxFileBytes, "want > 0")
+	}
+	if c.Writer.MaxFileAge <= 0 {
+		bad("writer.max_file_age", c.Writer.MaxFileAge, "want > 0")
+	}
+	switch c.Writer.Compression {
+	case "zstd", "lz4", "none":
+	default:
+		bad("writer.compression", strconv.Quote(c.Writer.Compression), "want zstd, lz4 or none")
+	}
+	return errors.Join(errs...)
+}
+
+// Sync returns the embedded server's sync interval: 0 means sync always.
+func (b Bus) Sync() (time.Duration, error) {
+	if b.SyncInterval == "always" || b.SyncInterval == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(b.SyncInterval)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: bus.sync_interval %q", ErrInvalid, b.SyncInterval)
+	}
+	return d, nil
+}
+
+// Print writes the effective configuration as YAML, secrets redacted.
+func (c Config) Print(w io.Writer) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return fmt.Errorf("print config: %w", err)
+	}
+	return enc.Close()
+}

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/otlp-arrow/otlp-arrow/deploy/config"
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *cmdEnv, args []string) error
+}
+
+// cmdEnv is what every subcommand gets.
+type cmdEnv struct {
+	stdout, stderr io.Writer
+	environ        []string // nil: the process environment
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"run":         {"run every stage in one process with an embedded bus", cmdRun},
+		"bus":         {"run the embedded NATS JetStream server alone", cmdBus},
+		"ingest-grpc": {"run the OTLP/gRPC and OTLP/HTTP receivers", cmdIngestGRPC},
+		"writer":      {"run the file writer", cmdWriter},
+		"cat":         {"print the rows of Arrow files as JSON lines", cmdCat},
+		"config":      {"config print | config validate FILE", cmdConfig},
+	}
+}
+
+// Main runs the subcommand named by args[0] and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return mainEnv(ctx, args, &cmdEnv{stdout: stdout, stderr: stderr})
+}
+
+func mainEnv(ctx context.Context, args []string, env *cmdEnv) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "otlp-arrow: unknown command %q\n", args[0])
+		usage(env.stderr)
+		return 2
+	}
+	if err := c.run(ctx, env, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(env.stderr, "otlp-arrow %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: otlp-arrow COMMAND [--config FILE] [args]")
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "Configuration: --config FILE (YAML), then OTLP_* environment variables; see docs/configuration.md.")
+}
+
+// loadConfig parses the common flags of a stage subcommand and loads the
+// configuration they name.
+func loadConfig(name string, env *cmdEnv, args []string) (config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	path := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, fs, err
+	}
+	cfg, err := config.Load(*path, env.environ)
+	return cfg, fs, err
+}
+
+// newLogger builds the process logger from the log section.
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

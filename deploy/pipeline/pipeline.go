@@ -1,0 +1,492 @@
+// Package pipeline runs otlp-arrow inside a Go program: an embedded bus, the
+// writer, and optionally the OTLP receivers, so an application writes its own
+// telemetry to Arrow files with no separate service. `otlp-arrow run` and the
+// single-stage subcommands are assembled with it too.
+//
+// A Pipeline is safe for concurrent use. Start it with [Start], hand it OTLP
+// requests with ExportTraces, ExportMetrics and ExportLogs (or use the
+// OpenTelemetry SDK exporters from SpanExporter, MetricExporter and
+// LogExporter), call Flush to have everything so far in files, and Shutdown.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+
+	"github.com/otlp-arrow/otlp-arrow/deploy/config"
+	ingest "github.com/otlp-arrow/otlp-arrow/ingest-grpc"
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+	"github.com/otlp-arrow/otlp-arrow/writer"
+)
+
+// ErrShutdown is returned by calls on a pipeline that was shut down.
+var ErrShutdown = errors.New("pipeline: shut down")
+
+// ErrRejected is wrapped when part of an exported request was refused as
+// invalid (the rest was accepted).
+var ErrRejected = errors.New("pipeline: rejected")
+
+// SourceSDK is the Otlp-Source header of what the embedded API publishes.
+const SourceSDK = "sdk"
+
+type options struct {
+	cfg        config.Config
+	log        *slog.Logger
+	reg        prometheus.Registerer
+	ingest     bool
+	writer     bool
+	busListen  bool
+	embedBus   bool
+	connName   string
+	drainLimit time.Duration
+}
+
+// Option configures a Pipeline.
+type Option func(*options)
+
+// WithConfig replaces the whole configuration (default: config.Default()
+// with the bus listening on no port).
+func WithConfig(c config.Config) Option { return func(o *options) { o.cfg = c } }
+
+// WithOutputDir sets where files go.
+func WithOutputDir(dir string) Option { return func(o *options) { o.cfg.OutputDir = dir } }
+
+// WithDataDir sets where the embedded bus keeps its store.
+func WithDataDir(dir string) Option { return func(o *options) { o.cfg.DataDir = dir } }
+
+// WithWriteInterval sets the writer's batching interval.
+func WithWriteInterval(d time.Duration) Option {
+	return func(o *options) { o.cfg.Writer.WriteInterval = d }
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRegisterer registers the stages' Prometheus metrics on reg.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
+
+// WithIngest also starts the OTLP/gRPC and OTLP/HTTP receivers of the
+// configuration's ingest section.
+func WithIngest(on bool) Option { return func(o *options) { o.ingest = on } }
+
+// WithWriter says whether to run the writer (default true).
+func WithWriter(on bool) Option { return func(o *options) { o.writer = on } }
+
+// WithBusListen makes the embedded bus listen for NATS clients on the
+// configured host and port (default: in-process only).
+func WithBusListen(on bool) Option { return func(o *options) { o.busListen = on } }
+
+// WithEmbeddedBus says whether to start an embedded bus when no external
+// URL is configured (default true). The single-stage subcommands turn it
+// off and reach the `bus` process instead.
+func WithEmbeddedBus(on bool) Option { return func(o *options) { o.embedBus = on } }
+
+// WithConnName names the NATS connection ("otlp-arrow NAME").
+func WithConnName(name string) Option { return func(o *options) { o.connName = name } }
+
+// Pipeline is a running otlp-arrow assembly.
+type Pipeline struct {
+	o   options
+	log *slog.Logger
+
+	srv *bus.Server
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	pub *ingest.Publisher
+	w   *writer.Writer
+	ing *ingest.Service
+
+	stopIngest context.CancelFunc
+	ingestDone chan error
+	stopWriter context.CancelFunc
+	writerDone chan error
+	failed     chan error // the first stage error, once
+
+	mu       sync.Mutex
+	shutdown bool
+	result   error
+	once     sync.Once
+}
+
+// Start starts the pipeline and returns once every stage is running. ctx
+// bounds only the start; stop the pipeline with Shutdown.
+func Start(ctx context.Context, opts ...Option) (*Pipeline, error) {
+	o := options{cfg: config.Default(), writer: true, embedBus: true, connName: "embedded", drainLimit: 30 * time.Second}
+	o.cfg.Bus.Port = 0
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := o.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Pipeline{o: o, log: o.log, failed: make(chan error, 1)}
+	if err := p.start(ctx); err != nil {
+		return nil, errors.Join(err, p.Shutdown(context.WithoutCancel(ctx)))
+	}
+	return p, nil
+}
+
+func (p *Pipeline) start(ctx context.Context) error {
+	c := p.o.cfg
+	if p.o.embedBus && c.Bus.URL == "" {
+		srv, err := startBus(c, p.log, p.o.busListen)
+		if err != nil {
+			return err
+		}
+		p.srv = srv
+		if u := srv.ClientURL(); u != "" {
+			p.log.Info("bus listening for NATS clients", "url", u)
+		}
+	}
+	nc, js, err := connect(ctx, c, p.o.connName, p.srv, p.log)
+	if err != nil {
+		return err
+	}
+	p.nc, p.js = nc, js
+	p.pub, err = ingest.NewPublisher(js, ingestConfig(c), p.o.reg)
+	if err != nil {
+		return err
+	}
+	if p.o.writer {
+		p.w, err = writer.New(writerConfig(c), js, p.log.With(bus.LogKeyStage, "writer"), p.o.reg)
+		if err != nil {
+			return fmt.Errorf("writer: %w", err)
+		}
+		wctx, cancel := context.WithCancel(context.Background())
+		p.stopWriter, p.writerDone = cancel, make(chan error, 1)
+		go func() {
+			err := p.w.Run(wctx)
+			p.writerDone <- err
+			if err != nil {
+				p.fail(fmt.Errorf("writer: %w", err))
+			}
+		}()
+	}
+	if p.o.ingest {
+		p.ing, err = ingest.New(ingestConfig(c), js, p.log.With(bus.LogKeyStage, "ingest-grpc"), p.o.reg)
+		if err != nil {
+			return fmt.Errorf("ingest-grpc: %w", err)
+		}
+		if err := p.ing.Listen(); err != nil {
+			return fmt.Errorf("ingest-grpc: %w", err)
+		}
+		ictx, cancel := context.WithCancel(context.Background())
+		p.stopIngest, p.ingestDone = cancel, make(chan error, 1)
+		go func() {
+			err := p.ing.Run(ictx)
+			p.ingestDone <- err
+			if err != nil {
+				p.fail(fmt.Errorf("ingest-grpc: %w", err))
+			}
+		}()
+	}
+	return nil
+}
+
+func (p *Pipeline) fail(err error) {
+	select {
+	case p.failed <- err:
+	default:
+	}
+}
+
+// Failed delivers the first error of a stage that stopped on its own.
+func (p *Pipeline) Failed() <-chan error { return p.failed }
+
+// Check is a named readiness check.
+type Check struct {
+	Name  string
+	Check func() error
+}
+
+// Checks returns the readiness checks of the running stages, for /readyz.
+func (p *Pipeline) Checks() []Check {
+	checks := []Check{{"bus", func() error {
+		if !p.nc.IsConnected() {
+			return fmt.Errorf("not connected to the bus (%s)", p.nc.Status())
+		}
+		return nil
+	}}}
+	if p.w != nil {
+		checks = append(checks, Check{"writer", p.w.Ready})
+	}
+	if p.ing != nil {
+		checks = append(checks, Check{"ingest-grpc", p.ing.Ready})
+	}
+	return checks
+}
+
+// GRPCAddr and HTTPAddr are the receivers' addresses (nil without ingest).
+func (p *Pipeline) GRPCAddr() net.Addr {
+	if p.ing == nil {
+		return nil
+	}
+	return p.ing.GRPCAddr()
+}
+
+// HTTPAddr is the OTLP/HTTP receiver's address (nil without ingest).
+func (p *Pipeline) HTTPAddr() net.Addr {
+	if p.ing == nil {
+		return nil
+	}
+	return p.ing.HTTPAddr()
+}
+
+// BusURL is where NATS clients reach the embedded bus ("" when it does not
+// listen or the bus is external).
+func (p *Pipeline) BusURL() string {
+	if p.srv == nil {
+		return ""
+	}
+	return p.srv.ClientURL()
+}
+
+// OutputDir is where the files go.
+func (p *Pipeline) OutputDir() string { return p.o.cfg.OutputDir }
+
+func (p *Pipeline) live() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shutdown {
+		return ErrShutdown
+	}
+	return nil
+}
+
+func exportResult(rejected int64, msg string, err error) error {
+	if err != nil {
+		return err
+	}
+	if rejected > 0 {
+		return fmt.Errorf("%w: %d items: %s", ErrRejected, rejected, msg)
+	}
+	return nil
+}
+
+// ExportTraces publishes req; when it returns nil the spans are durable in
+// the bus and will be in files (after Flush, or the next write interval).
+func (p *Pipeline) ExportTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) error {
+	if err := p.live(); err != nil {
+		return err
+	}
+	return exportResult(p.pub.PublishTraces(ctx, req, SourceSDK))
+}
+
+// ExportMetrics publishes req; see ExportTraces.
+func (p *Pipeline) ExportMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) error {
+	if err := p.live(); err != nil {
+		return err
+	}
+	return exportResult(p.pub.PublishMetrics(ctx, req, SourceSDK))
+}
+
+// ExportLogs publishes req; see ExportTraces.
+func (p *Pipeline) ExportLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest) error {
+	if err := p.live(); err != nil {
+		return err
+	}
+	return exportResult(p.pub.PublishLogs(ctx, req, SourceSDK))
+}
+
+// Flush returns once everything accepted so far, by the Export methods and
+// the receivers, is synced to disk in the writer's files.
+func (p *Pipeline) Flush(ctx context.Context) error {
+	if err := p.live(); err != nil {
+		return err
+	}
+	if p.w == nil {
+		return nil
+	}
+	return waitDrained(ctx, p.js, p.w)
+}
+
+// Shutdown stops the receivers, lets the writer take in and write what was
+// accepted (bounded by ctx), finalizes the files and stops the bus. It is
+// safe to call more than once; later calls return the first result.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.once.Do(func() {
+		p.mu.Lock()
+		p.shutdown = true
+		p.mu.Unlock()
+		var errs []error
+		if p.stopIngest != nil {
+			p.stopIngest()
+			errs = append(errs, <-p.ingestDone)
+		}
+		if p.w != nil && p.stopWriter != nil {
+			dctx, cancel := context.WithTimeout(ctx, p.o.drainLimit)
+			if err := waitDrained(dctx, p.js, p.w); err != nil {
+				p.log.Warn("stopping with data left in the bus; it is written at the next start", "err", err)
+			}
+			cancel()
+			p.stopWriter()
+			errs = append(errs, <-p.writerDone)
+		}
+		if p.nc != nil {
+			p.nc.Close()
+		}
+		if p.srv != nil {
+			p.srv.Shutdown()
+		}
+		p.result = errors.Join(errs...)
+	})
+	return p.result
+}
+
+// waitDrained waits until the writer's consumers have nothing pending or
+// unacknowledged, flushing the writer as it goes.
+func waitDrained(ctx context.Context, js jetstream.JetStream, w *writer.Writer) error {
+	for {
+		if err := w.Flush(ctx); err != nil {
+			return err
+		}
+		left := uint64(0)
+		for _, sig := range schema.Signals {
+			cons, err := js.Consumer(ctx, bus.StreamName(sig), bus.DurableWriter)
+			if err != nil {
+				return fmt.Errorf("consumer %s: %w", bus.StreamName(sig), err)
+			}
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("consumer %s: %w", bus.StreamName(sig), err)
+			}
+			left += info.NumPending + uint64(info.NumAckPending)
+		}
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drain: %d messages still pending: %w", left, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// streamsConfig maps the bus section onto the stream declaration.
+func streamsConfig(c config.Config) bus.StreamsConfig {
+	s := bus.DefaultStreamsConfig()
+	s.MaxBytes = c.Bus.MaxBytes
+	s.MaxAge = c.Bus.MaxAge
+	s.MaxMsgSize = int32(c.Bus.MaxPayload)
+	s.Replicas = c.Bus.Replicas
+	s.DuplicateWindow = c.Bus.DuplicateWindow
+	return s
+}
+
+// startBus starts the embedded server; listen says whether it also serves
+// NATS clients over TCP.
+func startBus(c config.Config, log *slog.Logger, listen bool) (*bus.Server, error) {
+	sc := bus.DefaultServerConfig(c.DataDir)
+	sc.Host = c.Bus.Host
+	sc.Port = c.Bus.Port
+	if !listen || c.Bus.Port == 0 {
+		sc.Port = bus.NoListen
+	}
+	sc.MaxPayload = int32(c.Bus.MaxPayload)
+	sync, err := c.Bus.Sync()
+	if err != nil {
+		return nil, err
+	}
+	sc.SyncInterval = sync
+	srv, err := bus.StartServer(sc, log.With(bus.LogKeyStage, "bus"))
+	if err != nil {
+		return nil, fmt.Errorf("start bus: %w", err)
+	}
+	return srv, nil
+}
+
+// StartBus starts the embedded bus alone, listening for the other stages,
+// with its streams declared: the `bus` subcommand.
+func StartBus(ctx context.Context, c config.Config, log *slog.Logger) (*bus.Server, *nats.Conn, error) {
+	srv, err := startBus(c, log, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Bus.URL = ""
+	nc, _, err := connect(ctx, c, "bus", srv, log)
+	if err != nil {
+		srv.Shutdown()
+		return nil, nil, err
+	}
+	return srv, nc, nil
+}
+
+// connConfig maps the bus section onto a connection; inproc, when set, is
+// the embedded server of this process.
+func connConfig(c config.Config, name string, inproc *bus.Server) bus.ConnConfig {
+	cc := bus.ConnConfig{
+		URL:         c.Bus.URL,
+		CredsFile:   c.Bus.CredsFile,
+		User:        c.Bus.User,
+		Password:    string(c.Bus.Password),
+		Token:       string(c.Bus.Token),
+		TLSCAFile:   c.Bus.TLSCA,
+		TLSCertFile: c.Bus.TLSCert,
+		TLSKeyFile:  c.Bus.TLSKey,
+		Name:        "otlp-arrow " + name,
+	}
+	if inproc != nil {
+		cc.URL = ""
+		cc.InProcess = inproc.NATS()
+	} else if cc.URL == "" {
+		cc.URL = "nats://" + net.JoinHostPort(c.Bus.Host, strconv.Itoa(c.Bus.Port))
+	}
+	return cc
+}
+
+// connect reaches the bus and declares the streams and durable consumers.
+func connect(ctx context.Context, c config.Config, name string, inproc *bus.Server, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	nc, js, err := bus.Connect(ctx, connConfig(c, name, inproc), log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to bus: %w", err)
+	}
+	if err := bus.EnsureStreams(ctx, js, streamsConfig(c)); err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("declare streams: %w", err)
+	}
+	return nc, js, nil
+}
+
+func ingestConfig(c config.Config) ingest.Config {
+	ic := ingest.DefaultConfig()
+	ic.GRPC.Enabled = c.Ingest.GRPCEnabled
+	ic.GRPC.Addr = c.Ingest.GRPCAddr
+	ic.HTTP.Enabled = c.Ingest.HTTPEnabled
+	ic.HTTP.Addr = c.Ingest.HTTPAddr
+	ic.MaxRequestBytes = c.Ingest.MaxRequestBytes
+	ic.MaxInflightBytes = c.Ingest.MaxInflightBytes
+	ic.MaxPayloadBytes = c.Bus.MaxPayload - 64<<10
+	return ic
+}
+
+func writerConfig(c config.Config) writer.Config {
+	wc := writer.DefaultConfig()
+	wc.OutputDir = c.OutputDir
+	wc.WriteInterval = c.Writer.WriteInterval
+	wc.MaxFileBytes = c.Writer.MaxFileBytes
+	wc.MaxFileAge = c.Writer.MaxFileAge
+	wc.Compression = c.Writer.Compression
+	if c.Writer.WriterID != "" {
+		wc.WriterID = c.Writer.WriterID
+	}
+	return wc
+}

@@ -1,0 +1,149 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// The gRPC services are registered with hand-written service descriptions
+// whose handlers receive the raw request bytes (see rawCodec). That lets the
+// server admit a request by its uncompressed size before decoding it, and
+// answer undecodable protobuf with INVALID_ARGUMENT as OTLP asks (gRPC's own
+// decoding answers INTERNAL).
+
+// rawRequest receives a request's bytes undecoded.
+type rawRequest struct{ b []byte }
+
+// rawCodec is the standard proto codec, except that it hands a *rawRequest
+// the message bytes instead of decoding them.
+type rawCodec struct{ encoding.CodecV2 }
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*rawRequest); ok {
+		r.b = data.Materialize()
+		return nil
+	}
+	return c.CodecV2.Unmarshal(data, v)
+}
+
+// grpcReceiver serves the three OTLP export services.
+type grpcReceiver struct {
+	pub        *Publisher
+	limiter    *admit.Limiter
+	metrics    *serverMetrics
+	retryAfter time.Duration
+	log        *slog.Logger
+}
+
+func newGRPCServer(cfg Config, r *grpcReceiver) *grpc.Server {
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2("proto")}),
+	)
+	srv.RegisterService(exportDesc(coltracepb.TraceService_ServiceDesc, r.exportTraces), r)
+	srv.RegisterService(exportDesc(colmetricspb.MetricsService_ServiceDesc, r.exportMetrics), r)
+	srv.RegisterService(exportDesc(collogspb.LogsService_ServiceDesc, r.exportLogs), r)
+	return srv
+}
+
+// exportDesc copies the generated description of an OTLP service, replacing
+// its Export handler by one that passes the raw bytes to export.
+func exportDesc(gen grpc.ServiceDesc, export func(context.Context, []byte) (any, error)) *grpc.ServiceDesc {
+	method := "Export"
+	fullMethod := "/" + gen.ServiceName + "/" + method
+	return &grpc.ServiceDesc{
+		ServiceName: gen.ServiceName,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{
+			MethodName: method,
+			Handler: func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+				var raw rawRequest
+				if err := dec(&raw); err != nil {
+					return nil, err
+				}
+				if interceptor == nil {
+					return export(ctx, raw.b)
+				}
+				info := &grpc.UnaryServerInfo{FullMethod: fullMethod}
+				return interceptor(ctx, raw.b, info, func(ctx context.Context, req any) (any, error) {
+					return export(ctx, req.([]byte))
+				})
+			},
+		}},
+		Metadata: gen.Metadata,
+	}
+}
+
+func (r *grpcReceiver) exportTraces(ctx context.Context, b []byte) (any, error) {
+	return grpcExport(ctx, r, schema.Traces, b, &coltracepb.ExportTraceServiceRequest{},
+		func(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (any, error) {
+			rejected, msg, err := r.pub.PublishTraces(ctx, req, SourceGRPC)
+			resp := &coltracepb.ExportTraceServiceResponse{}
+			if rejected > 0 {
+				resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: rejected, ErrorMessage: msg}
+			}
+			return resp, err
+		})
+}
+
+func (r *grpcReceiver) exportMetrics(ctx context.Context, b []byte) (any, error) {
+	return grpcExport(ctx, r, schema.Metrics, b, &colmetricspb.ExportMetricsServiceRequest{},
+		func(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) (any, error) {
+			rejected, msg, err := r.pub.PublishMetrics(ctx, req, SourceGRPC)
+			resp := &colmetricspb.ExportMetricsServiceResponse{}
+			if rejected > 0 {
+				resp.PartialSuccess = &colmetricspb.ExportMetricsPartialSuccess{RejectedDataPoints: rejected, ErrorMessage: msg}
+			}
+			return resp, err
+		})
+}
+
+func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
+	return grpcExport(ctx, r, schema.Logs, b, &collogspb.ExportLogsServiceRequest{},
+		func(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (any, error) {
+			rejected, msg, err := r.pub.PublishLogs(ctx, req, SourceGRPC)
+			resp := &collogspb.ExportLogsServiceResponse{}
+			if rejected > 0 {
+				resp.PartialSuccess = &collogspb.ExportLogsPartialSuccess{RejectedLogRecords: rejected, ErrorMessage: msg}
+			}
+			return resp, err
+		})
+}
+
+// grpcExport admits b by its size, decodes it into req and publishes it.
+func grpcExport[Req proto.Message](ctx context.Context, r *grpcReceiver, sig schema.Signal, b []byte, req Req,
+	publish func(context.Context, Req) (any, error)) (any, error) {
+	resp, err := func() (any, error) {
+		ticket, err := r.limiter.Acquire(ctx, int64(len(b)))
+		if err != nil {
+			return nil, err
+		}
+		defer ticket.Release()
+		if err := proto.Unmarshal(b, req); err != nil {
+			return nil, fmt.Errorf("decode %s request: %w: %w", sig, ErrInvalidRequest, err)
+		}
+		return publish(ctx, req)
+	}()
+	if err != nil {
+		st, _ := errorStatus(err, r.retryAfter)
+		r.metrics.requests.WithLabelValues(SourceGRPC, string(sig), st.Code().String()).Inc()
+		return nil, st.Err()
+	}
+	r.metrics.requests.WithLabelValues(SourceGRPC, string(sig), codes.OK.String()).Inc()
+	return resp, nil
+}

@@ -1,0 +1,175 @@
+package bus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// Publish errors. Publish and PublishAll wrap one of them (beside the
+// original error) whenever the cause is known, so ingest can answer OTLP
+// clients with the right retry semantics.
+var (
+	// ErrFull means the stream is at its limits (max_bytes, storage): the
+	// bus applies backpressure. Retryable later.
+	ErrFull = errors.New("bus: stream full")
+	// ErrUnavailable means the bus cannot be reached or did not answer in
+	// time. Retryable.
+	ErrUnavailable = errors.New("bus: unavailable")
+	// ErrTooLarge means a message exceeds the server's max payload or the
+	// stream's max message size. Permanent. It is payload.ErrTooLarge, so
+	// one errors.Is test covers a row too large to encode as well.
+	ErrTooLarge = payload.ErrTooLarge
+)
+
+// DefaultPublishTimeout bounds PublishAll when ctx has no deadline.
+const DefaultPublishTimeout = 30 * time.Second
+
+// HeaderAllowance is the room PayloadLimit keeps for subject and headers.
+const HeaderAllowance = 1024
+
+// Message is one bus message before publishing.
+type Message struct {
+	Signal  schema.Signal
+	Service string // the resource's service.name; "" becomes "unknown" in the subject
+	Source  string // ingest path: grpc, http, flight, otap, sdk
+	Rows    int
+	Payload []byte // one Arrow IPC stream, see package payload
+}
+
+// NewMsg builds the NATS message for m: its subject, the Otlp-* and
+// Content-Type headers, and Nats-Msg-Id, the hex SHA-256 of subject and
+// payload, so a retried request is deduplicated within the stream's
+// duplicate window.
+func NewMsg(m Message) *nats.Msg {
+	subject := Subject(m.Signal, m.Service)
+	msg := nats.NewMsg(subject)
+	msg.Data = m.Payload
+	msg.Header.Set(HeaderContentType, ContentType)
+	msg.Header.Set(HeaderSignal, string(m.Signal))
+	msg.Header.Set(HeaderSchema, m.Signal.Version())
+	msg.Header.Set(HeaderRows, strconv.Itoa(m.Rows))
+	if m.Source != "" {
+		msg.Header.Set(HeaderSource, m.Source)
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, MsgID(subject, m.Payload))
+	return msg
+}
+
+// MsgID returns the deduplication id of a payload on a subject.
+func MsgID(subject string, data []byte) string {
+	h := sha256.New()
+	h.Write([]byte(subject))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ParseMessage reads a bus message back from its subject, headers and data,
+// as a consumer receives it. Service is the subject's service token, not
+// necessarily the original service.name. Payload aliases data.
+func ParseMessage(subject string, h nats.Header, data []byte) (Message, error) {
+	sig, err := schema.ParseSignal(h.Get(HeaderSignal))
+	if err != nil {
+		return Message{}, fmt.Errorf("parse bus message on %s: %w", subject, err)
+	}
+	rows, err := strconv.Atoi(h.Get(HeaderRows))
+	if err != nil || rows < 0 {
+		return Message{}, fmt.Errorf("parse bus message on %s: bad %s header %q", subject, HeaderRows, h.Get(HeaderRows))
+	}
+	return Message{
+		Signal:  sig,
+		Service: serviceFromSubject(subject),
+		Source:  h.Get(HeaderSource),
+		Rows:    rows,
+		Payload: data,
+	}, nil
+}
+
+// PayloadLimit returns the largest payload to publish on nc: the smaller of
+// the server's max payload and the stream's max message size (maxMsgSize,
+// <= 0 for DefaultMaxMsgSize), less HeaderAllowance. Use it as Encode's
+// maxBytes.
+func PayloadLimit(nc *nats.Conn, maxMsgSize int32) int {
+	limit := int64(DefaultMaxMsgSize)
+	if maxMsgSize > 0 {
+		limit = int64(maxMsgSize)
+	}
+	if mp := nc.MaxPayload(); mp > 0 && mp < limit {
+		limit = mp
+	}
+	return int(limit) - HeaderAllowance
+}
+
+// Publish publishes m to the stream of its signal and waits for the
+// acknowledgement. Errors wrap ErrFull, ErrUnavailable or ErrTooLarge when
+// the cause is one of those (see MapError). A PubAck with Duplicate set
+// means the stream already held this payload.
+func Publish(ctx context.Context, js jetstream.Publisher, m Message) (*jetstream.PubAck, error) {
+	msg := NewMsg(m)
+	ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamName(m.Signal)))
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", msg.Subject, MapError(err))
+	}
+	return ack, nil
+}
+
+// PublishAll publishes msgs concurrently and waits for every
+// acknowledgement, or for ctx (DefaultPublishTimeout when ctx has no
+// deadline). It returns the first error, mapped as in Publish; messages
+// before and after it may have been stored, and a retry of the same
+// messages is deduplicated.
+func PublishAll(ctx context.Context, js jetstream.Publisher, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultPublishTimeout)
+		defer cancel()
+	}
+	if len(msgs) == 1 {
+		_, err := Publish(ctx, js, msgs[0])
+		return err
+	}
+	type pending struct {
+		subject string
+		future  jetstream.PubAckFuture
+	}
+	futures := make([]pending, 0, len(msgs))
+	var first error
+	for _, m := range msgs {
+		msg := NewMsg(m)
+		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName(m.Signal)))
+		if err != nil {
+			first = fmt.Errorf("publish %s: %w", msg.Subject, MapError(err))
+			break
+		}
+		futures = append(futures, pending{msg.Subject, f})
+	}
+	for _, p := range futures {
+		select {
+		case <-p.future.Ok():
+		case err := <-p.future.Err():
+			if first == nil {
+				first = fmt.Errorf("publish %s: %w", p.subject, MapError(err))
+			}
+		case <-ctx.Done():
+			if first == nil {
+				first = fmt.Errorf("publish %s: %w", p.subject, MapError(context.Cause(ctx)))
+			}
+			return first
+		}
+	}
+	return first
+}

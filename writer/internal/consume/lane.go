@@ -1,0 +1,700 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
+	"github.com/otlp-arrow/otlp-arrow/writer/internal/segment"
+)
+
+// Tuning that is not worth a configuration key.
+const (
+	fetchBatch      = 1000             // messages per pull request
+	fetchWait       = time.Second      // pull request expiry; bounds the stop latency
+	nakDelay        = 5 * time.Second  // redelivery delay after a write failure
+	inProgressAfter = 15 * time.Second // buffered this long: extend AckWait before flushing
+	ackTimeout      = 10 * time.Second // per acknowledgement when no deadline is given
+	ackParallel     = 16               // acknowledgements in flight per flush
+	compactBytes    = 1 << 20          // compact the journal beyond this size
+	peerCacheTTL    = 250 * time.Millisecond
+)
+
+// ErrStopped is returned by Lane.Flush once the lane has stopped.
+var ErrStopped = errors.New("writer: lane stopped")
+
+// Consumer is the part of a JetStream consumer a lane uses.
+type Consumer interface {
+	Fetch(batch int, opts ...jetstream.FetchOpt) (jetstream.MessageBatch, error)
+	Info(ctx context.Context) (*jetstream.ConsumerInfo, error)
+}
+
+var _ Consumer = (jetstream.Consumer)(nil)
+
+// Decoder decodes one bus payload.
+type Decoder func(b []byte, mem memory.Allocator) (*arrow.Schema, []arrow.RecordBatch, error)
+
+// Config configures one lane. Every field is required unless noted.
+type Config struct {
+	Signal          string // directory and header value, e.g. "traces"
+	Stream          string // JetStream stream, e.g. OTLP_TRACES
+	Root            string // <output dir>/otlp; journal paths are relative to it
+	WriterID        string
+	NextSeq         int // sequence number of the next file
+	WriteInterval   time.Duration
+	MaxBatchRows    int
+	MaxBatchBytes   int64
+	MaxFileBytes    int64
+	MaxFileAge      time.Duration
+	ShutdownTimeout time.Duration
+	IPCOptions      []ipc.Option // compression
+	HeaderSignal    string       // header naming the signal; a different value is terminated
+	HeaderSchema    string       // header naming the schema version; a change starts a new file
+	Decode          Decoder
+	Mem             memory.Allocator
+	Now             func() time.Time // optional; default time.Now
+	Hooks           *Hooks           // optional; tests only
+}
+
+// Hooks alter a lane for tests that simulate a crash.
+type Hooks struct {
+	// Crash makes the lane hand every message it would acknowledge to
+	// Unacked instead, and on stop leave its file open and unfinished, as a
+	// process killed at that moment would.
+	Crash   bool
+	Unacked func(jetstream.Msg)
+}
+
+// item is one buffered message.
+type item struct {
+	msg      jetstream.Msg
+	seq      uint64
+	schema   *arrow.Schema
+	version  string
+	recs     []arrow.RecordBatch
+	rows     int64
+	bytes    int64
+	received time.Time
+}
+
+func (it *item) release() {
+	for _, r := range it.recs {
+		r.Release()
+	}
+	it.recs = nil
+}
+
+// broken remembers a file abandoned after a write failure, to be repaired
+// before anything else is written.
+type broken struct {
+	partial   string // path of the .partial file; "" when no file was open
+	rel       string // journal name of the file
+	offset    int64  // last journaled offset
+	committed bool   // whether any part of the file was journaled
+}
+
+type flushReq struct {
+	ctx  context.Context
+	done chan error
+}
+
+// Lane consumes one signal. Run owns all its state; Flush and Err may be
+// called from other goroutines.
+type Lane struct {
+	cfg   Config
+	cons  Consumer
+	j     *journal.Journal
+	m     *Metrics
+	log   *slog.Logger
+	dir   string
+	flush chan flushReq
+	done  chan struct{}
+
+	paused  atomic.Bool // set while broken: stop pulling until repaired
+	errMu   sync.Mutex
+	err     error // write failure
+	pullErr error // pull failure
+
+	// owned by Run
+	items      []*item
+	buffered   map[uint64]struct{}
+	bufRows    int64
+	bufBytes   int64
+	file       *segment.File
+	fileRel    string
+	committed  int64
+	hasCommit  bool
+	broken     *broken
+	nextSeq    int
+	compactDue bool
+	peers      map[uint64]struct{}
+	peersAt    time.Time
+}
+
+// New returns a lane; it does nothing until Run.
+func New(cfg Config, cons Consumer, j *journal.Journal, m *Metrics, log *slog.Logger) *Lane {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NextSeq < 1 {
+		cfg.NextSeq = 1
+	}
+	return &Lane{
+		cfg:      cfg,
+		cons:     cons,
+		j:        j,
+		m:        m,
+		log:      log.With("signal", cfg.Signal),
+		dir:      filepath.Join(cfg.Root, cfg.Signal),
+		flush:    make(chan flushReq),
+		done:     make(chan struct{}),
+		buffered: map[uint64]struct{}{},
+		nextSeq:  cfg.NextSeq,
+	}
+}
+
+// Err returns the lane's current write error, or else its current pull
+// error; nil when it is healthy.
+func (l *Lane) Err() error {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	if l.pullErr != nil {
+		return fmt.Errorf("pull messages: %w", l.pullErr)
+	}
+	return nil
+}
+
+func (l *Lane) writeErr() error {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	return l.err
+}
+
+func (l *Lane) setPullErr(err error) {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	l.pullErr = err
+}
+
+func (l *Lane) setErr(err error) {
+	l.errMu.Lock()
+	l.err = err
+	l.errMu.Unlock()
+	l.paused.Store(err != nil)
+}
+
+// Flush writes, syncs, journals and acknowledges every message the lane has
+// received so far. It returns ErrStopped once Run has returned.
+func (l *Lane) Flush(ctx context.Context) error {
+	req := flushReq{ctx: ctx, done: make(chan error, 1)}
+	select {
+	case l.flush <- req:
+	case <-l.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run pulls and writes until ctx is done, then stops pulling, flushes what
+// it holds, finalizes its file and returns. The error is that of the final
+// flush or finalization.
+func (l *Lane) Run(ctx context.Context) error {
+	defer close(l.done)
+	in := make(chan jetstream.Msg)
+	go func() {
+		defer close(in)
+		l.fetch(ctx, in)
+	}()
+	tick := time.NewTicker(l.cfg.WriteInterval)
+	defer tick.Stop()
+	bg := context.WithoutCancel(ctx)
+	for in != nil {
+		select {
+		case msg, ok := <-in:
+			if !ok {
+				in = nil
+				continue
+			}
+			l.receive(msg)
+			if l.bufRows >= int64(l.cfg.MaxBatchRows) || l.bufBytes >= l.cfg.MaxBatchBytes {
+				_ = l.timedFlush(bg)
+			}
+		case <-tick.C:
+			_ = l.timedFlush(bg)
+			l.rotateByAge()
+			l.housekeep(bg)
+		case req := <-l.flush:
+			req.done <- l.timedFlush(req.ctx)
+		}
+	}
+	if l.cfg.Hooks != nil && l.cfg.Hooks.Crash {
+		l.crash()
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(bg, l.cfg.ShutdownTimeout)
+	defer cancel()
+	err := l.timedFlush(sctx)
+	if ferr := l.finalize(); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	if l.broken != nil && err == nil {
+		err = l.writeErr()
+	}
+	return err
+}
+
+// crash drops everything as a killed process would.
+func (l *Lane) crash() {
+	for _, it := range l.items {
+		it.release()
+	}
+	l.items = nil
+	if l.file != nil {
+		l.file.Abandon()
+		l.file = nil
+	}
+}
+
+// fetch pulls messages into in until ctx is done. It finishes the pull
+// request under way, so every message it receives reaches the lane.
+func (l *Lane) fetch(ctx context.Context, in chan<- jetstream.Msg) {
+	failing := false
+	fail := func(err error) {
+		if ctx.Err() != nil {
+			return
+		}
+		if !failing {
+			l.log.Warn("pull messages", "stream", l.cfg.Stream, "err", err)
+		}
+		failing = true
+		l.setPullErr(err)
+		sleep(ctx, time.Second)
+	}
+	for ctx.Err() == nil {
+		if l.paused.Load() {
+			sleep(ctx, l.cfg.WriteInterval)
+			continue
+		}
+		batch, err := l.cons.Fetch(fetchBatch, jetstream.FetchMaxWait(fetchWait))
+		if err != nil {
+			fail(err)
+			continue
+		}
+		for msg := range batch.Messages() {
+			in <- msg
+		}
+		if err := batch.Error(); err != nil {
+			fail(err)
+			continue
+		}
+		if failing {
+			l.log.Info("pulling messages again", "stream", l.cfg.Stream)
+			l.setPullErr(nil)
+			failing = false
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// receive buffers one message, or settles it at once when it is already
+// durable or can never be written.
+func (l *Lane) receive(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		l.term(msg, "no jetstream metadata")
+		return
+	}
+	seq := meta.Sequence.Stream
+	if _, ok := l.buffered[seq]; ok {
+		// Redelivered while buffered: acknowledging the buffered delivery
+		// settles the sequence.
+		return
+	}
+	// Only a redelivery can be a message written before: the first delivery
+	// of a sequence is always written, even if a journal holds it (a stream
+	// deleted and created again reuses sequences; a duplicate is then
+	// better than a loss).
+	if meta.NumDelivered > 1 && (l.j.Has(l.cfg.Stream, seq) || l.peerHas(seq)) {
+		// Written before a crash (by this writer or a replica) but not
+		// acknowledged: acknowledge without writing it again.
+		l.ack(context.Background(), []*item{{msg: msg}})
+		return
+	}
+	hdr := msg.Headers()
+	if sig := hdr.Get(l.cfg.HeaderSignal); sig != "" && sig != l.cfg.Signal {
+		l.term(msg, fmt.Sprintf("%s header is %q on the %s stream", l.cfg.HeaderSignal, sig, l.cfg.Stream))
+		return
+	}
+	sch, recs, err := l.cfg.Decode(msg.Data(), l.cfg.Mem)
+	if err != nil {
+		l.term(msg, fmt.Sprintf("decode payload: %v", err))
+		return
+	}
+	it := &item{
+		msg:      msg,
+		seq:      seq,
+		schema:   sch,
+		version:  hdr.Get(l.cfg.HeaderSchema),
+		recs:     recs,
+		bytes:    int64(len(msg.Data())),
+		received: l.cfg.Now(),
+	}
+	for _, r := range recs {
+		it.rows += r.NumRows()
+	}
+	if it.rows == 0 {
+		it.release()
+		l.ack(context.Background(), []*item{it})
+		return
+	}
+	l.items = append(l.items, it)
+	l.buffered[seq] = struct{}{}
+	l.bufRows += it.rows
+	l.bufBytes += it.bytes
+}
+
+// term terminates a message that can never be written.
+func (l *Lane) term(msg jetstream.Msg, reason string) {
+	l.log.Warn("terminate message", "subject", msg.Subject(), "reason", reason)
+	l.m.MessagesTerminated.WithLabelValues(l.cfg.Signal).Inc()
+	if err := msg.TermWithReason(reason); err != nil {
+		l.log.Warn("terminate message", "subject", msg.Subject(), "err", err)
+	}
+}
+
+// peerHas reports whether another writer's journal holds seq: that writer
+// wrote the message before it crashed or stalled.
+func (l *Lane) peerHas(seq uint64) bool {
+	if l.peers == nil || l.cfg.Now().Sub(l.peersAt) > peerCacheTTL {
+		l.peers = map[uint64]struct{}{}
+		l.peersAt = l.cfg.Now()
+		own := JournalPath(l.cfg.Root, l.cfg.WriterID)
+		paths, _ := filepath.Glob(filepath.Join(l.cfg.Root, JournalDir, "*"+journalExt))
+		for _, p := range paths {
+			if p == own {
+				continue
+			}
+			st, err := journal.Read(p)
+			if err != nil {
+				l.log.Warn("read peer journal", "file", p, "err", err)
+				continue
+			}
+			for q := range st.Seqs[l.cfg.Stream] {
+				l.peers[q] = struct{}{}
+			}
+		}
+	}
+	_, ok := l.peers[seq]
+	return ok
+}
+
+// timedFlush flushes and records the duration.
+func (l *Lane) timedFlush(ctx context.Context) error {
+	if len(l.items) == 0 && l.broken == nil {
+		return nil
+	}
+	start := time.Now()
+	err := l.flushItems(ctx)
+	l.m.FlushDuration.WithLabelValues(l.cfg.Signal).Observe(time.Since(start).Seconds())
+	return err
+}
+
+// flushItems writes every buffered item, commits and acknowledges them. On
+// failure the items not committed are negatively acknowledged with a delay
+// and the lane is broken until a later flush repairs its file.
+func (l *Lane) flushItems(ctx context.Context) error {
+	items := l.items
+	l.items = nil
+	clear(l.buffered)
+	l.bufRows, l.bufBytes = 0, 0
+	if l.broken != nil {
+		if err := l.repair(); err != nil {
+			return l.fail(err, items)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if l.cfg.Now().Sub(items[0].received) > inProgressAfter {
+		for _, it := range items {
+			_ = it.msg.InProgress()
+		}
+	}
+	var pending []*item
+	for i, it := range items {
+		if l.file != nil && (it.version != l.file.Version() || !it.schema.Equal(l.file.Schema())) {
+			if err := l.commit(ctx, pending); err != nil {
+				return l.fail(err, pending, items[i:])
+			}
+			pending = nil
+			if err := l.finalize(); err != nil {
+				return l.fail(err, items[i:])
+			}
+		}
+		if l.file == nil {
+			if err := l.open(it); err != nil {
+				return l.fail(err, items[i:])
+			}
+		}
+		for _, rec := range it.recs {
+			if err := l.file.Write(rec); err != nil {
+				return l.fail(err, pending, items[i:])
+			}
+		}
+		it.release()
+		pending = append(pending, it)
+		if l.file.Size() >= l.cfg.MaxFileBytes {
+			if err := l.commit(ctx, pending); err != nil {
+				return l.fail(err, pending, items[i+1:])
+			}
+			pending = nil
+			if err := l.finalize(); err != nil {
+				return l.fail(err, items[i+1:])
+			}
+		}
+	}
+	if err := l.commit(ctx, pending); err != nil {
+		return l.fail(err, pending)
+	}
+	return nil
+}
+
+// open starts a new file for it's schema.
+func (l *Lane) open(it *item) error {
+	name := segment.Name{Signal: l.cfg.Signal, Start: l.cfg.Now(), WriterID: l.cfg.WriterID, Seq: l.nextSeq}
+	l.nextSeq++
+	f, err := segment.Create(l.dir, name, it.version, it.schema, l.cfg.Mem, l.cfg.IPCOptions...)
+	if err != nil {
+		return err
+	}
+	l.file = f
+	l.fileRel = l.cfg.Signal + "/" + name.String()
+	l.committed = 0
+	l.hasCommit = false
+	return nil
+}
+
+// commit makes the rows of items durable (file sync, then journal record and
+// journal sync) and acknowledges the messages.
+func (l *Lane) commit(ctx context.Context, items []*item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	off, err := l.file.Sync()
+	if err != nil {
+		return err
+	}
+	rec := journal.Record{File: l.fileRel, Offset: off, Stream: l.cfg.Stream, Seqs: make([]uint64, len(items))}
+	var rows int64
+	for i, it := range items {
+		rec.Seqs[i] = it.seq
+		rows += it.rows
+	}
+	if err := l.j.Commit(rec); err != nil {
+		return err
+	}
+	l.m.RowsWritten.WithLabelValues(l.cfg.Signal).Add(float64(rows))
+	l.m.BytesWritten.WithLabelValues(l.cfg.Signal).Add(float64(off - l.committed))
+	l.committed = off
+	l.hasCommit = true
+	l.ack(ctx, items)
+	return nil
+}
+
+// ack acknowledges durable messages and waits for the server. A failed
+// acknowledgement is harmless: the message is journaled, so its redelivery
+// is acknowledged without being written again.
+func (l *Lane) ack(ctx context.Context, items []*item) {
+	if l.cfg.Hooks != nil && l.cfg.Hooks.Crash {
+		for _, it := range items {
+			l.cfg.Hooks.Unacked(it.msg)
+		}
+		return
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ackTimeout)
+		defer cancel()
+	}
+	var (
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, ackParallel)
+		failed atomic.Int64
+		last   atomic.Value
+	)
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := it.msg.DoubleAck(ctx); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+				failed.Add(1)
+				last.Store(err)
+			}
+		})
+	}
+	wg.Wait()
+	n := int64(len(items)) - failed.Load()
+	l.m.MessagesAcked.WithLabelValues(l.cfg.Signal).Add(float64(n))
+	if f := failed.Load(); f > 0 {
+		l.log.Warn("acknowledge messages; they are journaled and will be acknowledged on redelivery",
+			"failed", f, "err", last.Load())
+	}
+}
+
+// fail handles a write failure: it abandons the file (repaired by the next
+// flush), negatively acknowledges the messages not committed and marks the
+// lane unhealthy.
+func (l *Lane) fail(err error, lists ...[]*item) error {
+	l.m.WriteErrors.WithLabelValues(l.cfg.Signal).Inc()
+	if l.broken == nil {
+		l.breakFile()
+	}
+	for _, items := range lists {
+		for _, it := range items {
+			it.release()
+			_ = it.msg.NakWithDelay(nakDelay)
+		}
+	}
+	if l.writeErr() == nil {
+		l.log.Error("write failed; messages are returned to the stream and the write retried", "err", err)
+	}
+	l.setErr(err)
+	return err
+}
+
+// breakFile abandons the open file, remembering what to repair.
+func (l *Lane) breakFile() {
+	b := &broken{}
+	if l.file != nil {
+		b.partial = filepath.Join(l.dir, l.file.Name().Partial())
+		b.rel = l.fileRel
+		b.offset = l.committed
+		b.committed = l.hasCommit
+		l.file.Abandon()
+		l.file = nil
+	}
+	l.broken = b
+}
+
+// repair finishes a file abandoned after a failure: the journal is made to
+// match memory first, then the file is cut back to its journaled offset and
+// finalized (or removed when nothing of it was journaled).
+func (l *Lane) repair() error {
+	b := l.broken
+	if err := l.j.Clean(); err != nil {
+		return err
+	}
+	if b.partial != "" {
+		if b.committed {
+			final, err := segment.Repair(b.partial, b.offset)
+			if errors.Is(err, fs.ErrNotExist) {
+				if _, serr := os.Stat(final); serr == nil {
+					err = nil // renamed before the failure
+				}
+			}
+			if err != nil {
+				return err
+			}
+			l.m.FilesRotated.WithLabelValues(l.cfg.Signal).Inc()
+			l.log.Debug("file rotated after repair", "file", final)
+		} else if err := os.Remove(b.partial); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove unjournaled segment: %w", err)
+		}
+		l.j.Closed(b.rel)
+		l.compactDue = true
+	}
+	l.broken = nil
+	l.log.Info("writing again after failure")
+	l.setErr(nil)
+	return nil
+}
+
+// finalize closes the open file: finished and renamed when part of it is
+// journaled, removed otherwise.
+func (l *Lane) finalize() error {
+	f := l.file
+	if f == nil {
+		return nil
+	}
+	if !l.hasCommit {
+		f.Abandon()
+		l.file = nil
+		if err := os.Remove(filepath.Join(l.dir, f.Name().Partial())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			l.log.Warn("remove empty segment", "err", err)
+		}
+		return nil
+	}
+	path, err := f.Finalize()
+	if err != nil {
+		l.m.WriteErrors.WithLabelValues(l.cfg.Signal).Inc()
+		l.breakFile()
+		l.setErr(err)
+		return err
+	}
+	l.file = nil
+	l.j.Closed(l.fileRel)
+	l.compactDue = true
+	l.m.FilesRotated.WithLabelValues(l.cfg.Signal).Inc()
+	l.log.Debug("file rotated", "file", path, "rows", f.Rows(), "bytes", f.Size())
+	return nil
+}
+
+// rotateByAge finalizes the open file once it is MaxFileAge old. Between
+// flushes everything in it is committed.
+func (l *Lane) rotateByAge() {
+	if l.file == nil || l.cfg.Now().Sub(l.file.Name().Start) < l.cfg.MaxFileAge {
+		return
+	}
+	if err := l.finalize(); err != nil {
+		l.log.Error("finalize file", "err", err)
+	}
+}
+
+// housekeep forgets journaled sequences below the consumer's ack floor and
+// compacts the journal after a rotation or when it grew large.
+func (l *Lane) housekeep(ctx context.Context) {
+	if !l.compactDue && l.j.Size() < compactBytes {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	if info, err := l.cons.Info(ctx); err == nil {
+		l.j.Forget(l.cfg.Stream, info.AckFloor.Stream)
+	}
+	if err := l.j.Compact(); err != nil {
+		l.log.Warn("compact journal", "err", err)
+		return
+	}
+	l.compactDue = false
+}
