@@ -17,6 +17,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -26,6 +27,13 @@ type testBus struct {
 	srv *bus.Server
 	nc  *nats.Conn
 	js  jetstream.JetStream
+}
+
+// runBus starts an embedded JetStream with the production streams.
+func runBus(t *testing.T, opts ...bustest.Option) *testBus {
+	t.Helper()
+	srv, nc, js := bustest.RunJetStream(t, opts...)
+	return &testBus{srv: srv, nc: nc, js: js}
 }
 
 // startService runs a Service on loopback port 0 publishing on js; it stops

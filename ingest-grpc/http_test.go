@@ -23,7 +23,7 @@ import (
 )
 
 func TestHTTPProtobufEverySignal(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	tests := []struct {
 		path string
@@ -70,7 +70,7 @@ const jsonTraces = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service
   "status":{"code":2,"message":"boom"}}]}]}]}`
 
 func TestHTTPJSON(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	resp, body := post(t, s, PathTraces, "application/json; charset=utf-8", "", strings.NewReader(jsonTraces))
 	if got, want := resp.StatusCode, http.StatusOK; got != want {
@@ -109,7 +109,7 @@ func TestHTTPJSON(t *testing.T) {
 }
 
 func TestHTTPGzip(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	body := gzipBytes(t, mustMarshal(t, traceRequest(resourceSpans("svc-gz", 4, nil, 100))))
 	resp, rb := post(t, s, PathTraces, contentTypeProto, "gzip", bytes.NewReader(body))
@@ -153,7 +153,7 @@ func checkStatusBody(t *testing.T, resp *http.Response, body []byte, isJSON bool
 }
 
 func TestHTTPErrors(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, func(c *Config) { c.MaxRequestBytes = 64 << 10 })
 	big := mustMarshal(t, traceRequest(resourceSpans("big", 1, nil, 100<<10)))
 	tests := []struct {
@@ -228,17 +228,11 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestHTTPGzipBomb(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, func(c *Config) { c.MaxRequestBytes = 1 << 20 })
-	// 256 MiB of zeros compress to about 256 KiB: under the compressed limit,
-	// far above the decompressed one.
-	var bomb bytes.Buffer
-	zw, _ := newGzipWriter(&bomb)
-	zero := make([]byte, 1<<20)
-	for range 256 {
-		_, _ = zw.Write(zero)
-	}
-	_ = zw.Close()
+	// 256 MiB of zeros in about 256 KiB: under the compressed limit, far
+	// above the decompressed one.
+	bomb := gzipBomb(t, 256)
 	if bomb.Len() >= 1<<20 {
 		t.Fatalf("bomb is %d bytes compressed, want < 1 MiB", bomb.Len())
 	}
@@ -252,13 +246,7 @@ func TestHTTPGzipBomb(t *testing.T) {
 
 // The reader inflates at most limit+1 bytes of a bomb.
 func TestReadBodyStopsInflating(t *testing.T) {
-	var bomb bytes.Buffer
-	zw, _ := newGzipWriter(&bomb)
-	zero := make([]byte, 1<<20)
-	for range 64 {
-		_, _ = zw.Write(zero)
-	}
-	_ = zw.Close()
+	bomb := gzipBomb(t, 64)
 	req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(bomb.Bytes()))
 	body, err := readBody(nil, req, true, 1<<17)
 	if err == nil || classify(err) != classTooLarge {
@@ -267,7 +255,7 @@ func TestReadBodyStopsInflating(t *testing.T) {
 }
 
 func TestHTTPEmptyRequest(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	for _, tt := range []struct {
 		contentType, body string

@@ -174,4 +174,10 @@ func mustSucceed(t *testing.T, s *Service) {
 	}
 }
 
-func newGzipWriter(w io.Writer) (*gzip.Writer, error) { return gzip.NewWriterLevel(w, gzip.BestCompression) }
+// gzipBomb returns a multi-member gzip stream inflating to mib MiB of zeros:
+// one compressed MiB repeated, which gzip readers read as one stream.
+func gzipBomb(t *testing.T, mib int) *bytes.Buffer {
+	t.Helper()
+	member := gzipBytes(t, make([]byte, 1<<20))
+	return bytes.NewBuffer(bytes.Repeat(member, mib))
+}

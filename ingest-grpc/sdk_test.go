@@ -85,7 +85,7 @@ func checkSpans(t *testing.T, rss []*tracepb.ResourceSpans, want map[string]trac
 }
 
 func TestSDKTracesGRPC(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	ctx := context.Background()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.GRPCAddr().String()), otlptracegrpc.WithInsecure(),
@@ -137,7 +137,7 @@ func TestSDKTracesGRPC(t *testing.T) {
 }
 
 func TestSDKTracesHTTP(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(s.HTTPAddr().String()),
 		otlptracehttp.WithInsecure(), otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
@@ -163,7 +163,7 @@ func TestSDKTracesHTTP(t *testing.T) {
 }
 
 func TestSDKMetricsGRPC(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	ctx := context.Background()
 	exp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(s.GRPCAddr().String()), otlpmetricgrpc.WithInsecure(),
@@ -219,7 +219,7 @@ func TestSDKMetricsGRPC(t *testing.T) {
 }
 
 func TestSDKLogsHTTP(t *testing.T) {
-	b := runBus(t, bus.DefaultStreamsConfig())
+	b := runBus(t)
 	s := startService(t, b.js, nil)
 	ctx := context.Background()
 	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpoint(s.HTTPAddr().String()), otlploghttp.WithInsecure(),

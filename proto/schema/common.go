@@ -2,8 +2,10 @@ package schema
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -11,7 +13,6 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // ErrInvalid is wrapped by every conversion error caused by the data itself:
@@ -451,61 +452,130 @@ func entityRefsFromJSON(js string) ([]*commonpb.EntityRef, error) {
 
 // grouper regroups rows by resource and scope, in order of first
 // appearance: rows of equal resources (and schema URLs) share one resource
-// entry, and rows of equal scopes within it share one scope entry.
+// entry, and rows of equal scopes within it share one scope entry. Rows are
+// keyed on their raw column bytes, so the protos of a resource and scope
+// are built once per group, not once per row.
 type grouper struct {
-	env       *envelopeReader
-	resIndex  map[string]int
-	scopeIdx  []map[string]int
-	lastRes   string
-	lastScope string
-	lastRI    int
-	lastSI    int
+	env      *envelopeReader
+	resIndex map[string]int
+	scopeIdx []map[string]int
+	rk, sk   []byte // keys of the current row
+	lastRK   []byte
+	lastSK   []byte
+	lastRI   int
+	lastSI   int
 }
 
 func newGrouper() *grouper {
 	return &grouper{resIndex: map[string]int{}}
 }
 
-var deterministic = proto.MarshalOptions{Deterministic: true}
-
 // locate returns, for row i, the index of its resource group and of its
 // scope group within it, and the resource and scope when a group is new
 // (nil otherwise).
 func (g *grouper) locate(i int) (ri, si int, newRes *resourcepb.Resource, resURL string, newScope *commonpb.InstrumentationScope, scopeURL string, err error) {
-	res, rurl, err := g.env.resource(i)
-	if err != nil {
-		return 0, 0, nil, "", nil, "", err
-	}
-	scope, surl, err := g.env.scope(i)
-	if err != nil {
-		return 0, 0, nil, "", nil, "", err
-	}
-	rb, err := deterministic.Marshal(res)
-	if err != nil {
-		return 0, 0, nil, "", nil, "", fmt.Errorf("resource key: %w", err)
-	}
-	sb, err := deterministic.Marshal(scope)
-	if err != nil {
-		return 0, 0, nil, "", nil, "", fmt.Errorf("scope key: %w", err)
-	}
-	rk := string(rb) + "\x00" + rurl
-	sk := string(sb) + "\x00" + surl
-	if rk == g.lastRes && sk == g.lastScope {
+	g.rk = g.env.resourceKey(g.rk[:0], i)
+	g.sk = g.env.scopeKey(g.sk[:0], i)
+	if g.lastRK != nil && bytes.Equal(g.rk, g.lastRK) && bytes.Equal(g.sk, g.lastSK) {
 		return g.lastRI, g.lastSI, nil, "", nil, "", nil
 	}
-	ri, ok := g.resIndex[rk]
+	ri, ok := g.resIndex[string(g.rk)]
 	if !ok {
+		if newRes, resURL, err = g.env.resource(i); err != nil {
+			return 0, 0, nil, "", nil, "", err
+		}
 		ri = len(g.scopeIdx)
-		g.resIndex[rk] = ri
+		g.resIndex[string(g.rk)] = ri
 		g.scopeIdx = append(g.scopeIdx, map[string]int{})
-		newRes, resURL = res, rurl
 	}
-	si, ok = g.scopeIdx[ri][sk]
+	si, ok = g.scopeIdx[ri][string(g.sk)]
 	if !ok {
+		if newScope, scopeURL, err = g.env.scope(i); err != nil {
+			return 0, 0, nil, "", nil, "", err
+		}
 		si = len(g.scopeIdx[ri])
-		g.scopeIdx[ri][sk] = si
-		newScope, scopeURL = scope, surl
+		g.scopeIdx[ri][string(g.sk)] = si
 	}
-	g.lastRes, g.lastScope, g.lastRI, g.lastSI = rk, sk, ri, si
+	g.lastRK = append(g.lastRK[:0], g.rk...)
+	g.lastSK = append(g.lastSK[:0], g.sk...)
+	g.lastRI, g.lastSI = ri, si
 	return ri, si, newRes, resURL, newScope, scopeURL, nil
+}
+
+// resourceKey appends the raw bytes of row i's resource columns to b.
+func (r *envelopeReader) resourceKey(b []byte, i int) []byte {
+	b = r.resAttrs.appendKey(b, i)
+	b = binary.AppendUvarint(b, uint64(u32At(r.resDropped, i)))
+	b = appendStrKey(b, r.resEntity, i)
+	return appendStrKey(b, r.resSchemaURL, i)
+}
+
+// scopeKey appends the raw bytes of row i's scope columns to b.
+func (r *envelopeReader) scopeKey(b []byte, i int) []byte {
+	b = appendStrKey(b, r.scopeName, i)
+	b = appendStrKey(b, r.scopeVersion, i)
+	b = r.scopeAttrs.appendKey(b, i)
+	b = binary.AppendUvarint(b, uint64(u32At(r.scopeDropped, i)))
+	return appendStrKey(b, r.scopeSchemaRL, i)
+}
+
+// appendStrKey appends a length-prefixed string, or a null marker.
+func appendStrKey(b []byte, c strCol, i int) []byte {
+	v, ok := c.value(i)
+	if !ok {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// appendKey appends the raw bytes of row i's attribute set to b: every
+// entry's kind, key and value, length-prefixed, in column order.
+func (a attrReader) appendKey(b []byte, i int) []byte {
+	for k := range numAttrKinds {
+		m := a.maps[k]
+		if m == nil || m.IsNull(i) {
+			b = append(b, 0)
+			continue
+		}
+		start, end := m.ValueOffsets(i)
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(end-start))
+		keys, _ := m.Keys().(*array.String)
+		items := m.Items()
+		for j := int(start); j < int(end); j++ {
+			if keys != nil {
+				key := keys.Value(j)
+				b = binary.AppendUvarint(b, uint64(len(key)))
+				b = append(b, key...)
+			}
+			if items.IsNull(j) {
+				b = append(b, 0)
+				continue
+			}
+			b = append(b, 1)
+			switch it := items.(type) {
+			case *array.String:
+				v := it.Value(j)
+				b = binary.AppendUvarint(b, uint64(len(v)))
+				b = append(b, v...)
+			case *array.Binary:
+				v := it.Value(j)
+				b = binary.AppendUvarint(b, uint64(len(v)))
+				b = append(b, v...)
+			case *array.Int64:
+				b = binary.LittleEndian.AppendUint64(b, uint64(it.Value(j)))
+			case *array.Float64:
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(it.Value(j)))
+			case *array.Boolean:
+				if it.Value(j) {
+					b = append(b, 1)
+				} else {
+					b = append(b, 0)
+				}
+			}
+		}
+	}
+	return b
 }

@@ -70,7 +70,7 @@ func (g *gen) logs() []*logspb.ResourceLogs {
 func TestLogsRoundTripProperty(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
-	for seed := range uint64(300) {
+	for seed := range uint64(propertySeeds) {
 		g := newGen(seed)
 		in := g.logs()
 		rec, err := LogsToArrow(mem, in)

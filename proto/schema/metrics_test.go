@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -52,7 +53,7 @@ func metricsRoundTrip(t *testing.T, in []*metricspb.ResourceMetrics, check func(
 }
 
 func TestMetricsRoundTripProperty(t *testing.T) {
-	for seed := range uint64(300) {
+	for seed := range uint64(propertySeeds) {
 		in := newGen(seed).metrics()
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { metricsRoundTrip(t, in, nil) })
 		if t.Failed() {
@@ -71,28 +72,28 @@ func mInt(k string, v int64) *commonpb.KeyValue {
 
 func f64p(v float64) *float64 { return &v }
 
-// oneScope wraps metrics in one resource (with a service name) and scope.
-func oneScope(ms ...*metricspb.Metric) []*metricspb.ResourceMetrics {
+// mOneScope wraps metrics in one resource (with a service name) and scope.
+func mOneScope(ms ...*metricspb.Metric) []*metricspb.ResourceMetrics {
 	return []*metricspb.ResourceMetrics{{
 		Resource:     &resourcepb.Resource{Attributes: []*commonpb.KeyValue{mStr(ServiceNameKey, "checkout")}},
 		ScopeMetrics: []*metricspb.ScopeMetrics{{Scope: &commonpb.InstrumentationScope{Name: "lib"}, Metrics: ms}},
 	}}
 }
 
-func gauge(name string, ps ...*metricspb.NumberDataPoint) *metricspb.Metric {
+func mGauge(name string, ps ...*metricspb.NumberDataPoint) *metricspb.Metric {
 	return &metricspb.Metric{Name: name, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: ps}}}
 }
 
-func sum(name string, temp metricspb.AggregationTemporality, mono bool, ps ...*metricspb.NumberDataPoint) *metricspb.Metric {
+func mSum(name string, temp metricspb.AggregationTemporality, mono bool, ps ...*metricspb.NumberDataPoint) *metricspb.Metric {
 	return &metricspb.Metric{Name: name, Data: &metricspb.Metric_Sum{Sum: &metricspb.Sum{DataPoints: ps, AggregationTemporality: temp, IsMonotonic: mono}}}
 }
 
-func intPoint(v int64) *metricspb.NumberDataPoint {
+func mIntPoint(v int64) *metricspb.NumberDataPoint {
 	return &metricspb.NumberDataPoint{TimeUnixNano: 1_700_000_000_000_000_000, Value: &metricspb.NumberDataPoint_AsInt{AsInt: v}}
 }
 
-// col returns the named column of rec.
-func col(t *testing.T, rec arrow.RecordBatch, name string) arrow.Array {
+// mCol returns the named column of rec.
+func mCol(t *testing.T, rec arrow.RecordBatch, name string) arrow.Array {
 	t.Helper()
 	idx := rec.Schema().FieldIndices(name)
 	if len(idx) != 1 {
@@ -105,7 +106,7 @@ func col(t *testing.T, rec arrow.RecordBatch, name string) arrow.Array {
 func wantNulls(t *testing.T, rec arrow.RecordBatch, i int, null bool, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if got := col(t, rec, n).IsNull(i); got != null {
+		if got := mCol(t, rec, n).IsNull(i); got != null {
 			t.Errorf("column %s row %d: null = %v, want %v", n, i, got, null)
 		}
 	}
@@ -121,7 +122,7 @@ func wantRows(t *testing.T, rec arrow.RecordBatch, want int64) {
 // wantListLen checks the length of row i of a list column.
 func wantListLen(t *testing.T, rec arrow.RecordBatch, name string, i, want int) {
 	t.Helper()
-	l := col(t, rec, name).(*array.List)
+	l := mCol(t, rec, name).(*array.List)
 	s, e := l.ValueOffsets(i)
 	if got := int(e - s); got != want {
 		t.Errorf("column %s row %d: %d items, want %d", name, i, got, want)
@@ -137,8 +138,7 @@ func dictStr(t *testing.T, rec arrow.RecordBatch, name string, i int) string {
 	return s.str(i)
 }
 
-// histogramOnly and the other lists name the columns that are null for a
-// row of another type.
+// Columns that only one kind of point fills; null in the rows of others.
 var (
 	numberCols  = []string{"value_double", "value_int"}
 	histCols    = []string{"bucket_counts", "explicit_bounds"}
@@ -153,7 +153,7 @@ func TestMetricsEdgeCases(t *testing.T) {
 	}{
 		{
 			name: "histogram without buckets",
-			in: oneScope(&metricspb.Metric{Name: "h", Unit: "ms", Data: &metricspb.Metric_Histogram{Histogram: &metricspb.Histogram{
+			in: mOneScope(&metricspb.Metric{Name: "h", Unit: "ms", Data: &metricspb.Metric_Histogram{Histogram: &metricspb.Histogram{
 				AggregationTemporality: metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE,
 				DataPoints:             []*metricspb.HistogramDataPoint{{Count: 0}, {Count: 3, Sum: f64p(0), Min: f64p(0), Max: f64p(2)}},
 			}}}),
@@ -172,12 +172,15 @@ func TestMetricsEdgeCases(t *testing.T) {
 			},
 		},
 		{
-			name: "summary without quantiles",
-			in: oneScope(&metricspb.Metric{Name: "s", Data: &metricspb.Metric_Summary{Summary: &metricspb.Summary{
-				DataPoints: []*metricspb.SummaryDataPoint{{Count: 1, Sum: 0}, {Count: 2, Sum: 5, QuantileValues: []*metricspb.SummaryDataPoint_ValueAtQuantile{{Quantile: 0.5, Value: 2}, {Quantile: 1}}}},
+			name: "summary without quantiles, sum -0",
+			in: mOneScope(&metricspb.Metric{Name: "s", Data: &metricspb.Metric_Summary{Summary: &metricspb.Summary{
+				DataPoints: []*metricspb.SummaryDataPoint{{Count: 1, Sum: math.Copysign(0, -1)}, {Count: 2, Sum: 5, QuantileValues: []*metricspb.SummaryDataPoint_ValueAtQuantile{{Quantile: 0.5, Value: 2}, {Quantile: 1}}}},
 			}}}),
 			check: func(t *testing.T, rec arrow.RecordBatch) {
 				wantRows(t, rec, 2)
+				if got := mCol(t, rec, "sum").(*array.Float64).Value(0); !math.Signbit(got) {
+					t.Errorf("sum = %v, want -0", got)
+				}
 				wantNulls(t, rec, 0, false, "count", "sum", "quantile_values")
 				wantNulls(t, rec, 0, true, "exemplars", "aggregation_temporality", "is_monotonic", "min", "max")
 				wantNulls(t, rec, 0, true, histCols...)
@@ -187,7 +190,7 @@ func TestMetricsEdgeCases(t *testing.T) {
 		},
 		{
 			name: "gauge with int, double and unset values",
-			in: oneScope(gauge("g", intPoint(-7),
+			in: mOneScope(mGauge("g", mIntPoint(-7),
 				&metricspb.NumberDataPoint{Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: 0}},
 				&metricspb.NumberDataPoint{Attributes: []*commonpb.KeyValue{mInt("n", 1), mStr("k", "v")}},
 			)),
@@ -198,14 +201,14 @@ func TestMetricsEdgeCases(t *testing.T) {
 				wantNulls(t, rec, 1, false, "value_double")
 				wantNulls(t, rec, 1, true, "value_int")
 				wantNulls(t, rec, 2, true, "value_int", "value_double")
-				if got, want := col(t, rec, "value_int").(*array.Int64).Value(0), int64(-7); got != want {
+				if got, want := mCol(t, rec, "value_int").(*array.Int64).Value(0), int64(-7); got != want {
 					t.Errorf("value_int = %d, want %d", got, want)
 				}
 			},
 		},
 		{
 			name: "exponential histogram with nil negative and empty positive buckets",
-			in: oneScope(&metricspb.Metric{Name: "e", Data: &metricspb.Metric_ExponentialHistogram{ExponentialHistogram: &metricspb.ExponentialHistogram{
+			in: mOneScope(&metricspb.Metric{Name: "e", Data: &metricspb.Metric_ExponentialHistogram{ExponentialHistogram: &metricspb.ExponentialHistogram{
 				AggregationTemporality: metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA,
 				DataPoints: []*metricspb.ExponentialHistogramDataPoint{
 					{Count: 1, Scale: -3, Positive: &metricspb.ExponentialHistogramDataPoint_Buckets{}},
@@ -221,14 +224,14 @@ func TestMetricsEdgeCases(t *testing.T) {
 				wantNulls(t, rec, 0, true, histCols...)
 				wantListLen(t, rec, "positive_bucket_counts", 0, 0)
 				wantListLen(t, rec, "positive_bucket_counts", 1, 3)
-				if got, want := col(t, rec, "positive_offset").(*array.Int32).Value(1), int32(-5); got != want {
+				if got, want := mCol(t, rec, "positive_offset").(*array.Int32).Value(1), int32(-5); got != want {
 					t.Errorf("positive_offset = %d, want %d", got, want)
 				}
 			},
 		},
 		{
 			name: "exemplars without ids or value",
-			in: oneScope(sum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE, true, &metricspb.NumberDataPoint{
+			in: mOneScope(mSum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE, true, &metricspb.NumberDataPoint{
 				Value: &metricspb.NumberDataPoint_AsInt{AsInt: 3},
 				Exemplars: []*metricspb.Exemplar{
 					{Value: &metricspb.Exemplar_AsInt{AsInt: 3}, FilteredAttributes: []*commonpb.KeyValue{mStr("user", "u1")}},
@@ -239,7 +242,7 @@ func TestMetricsEdgeCases(t *testing.T) {
 			check: func(t *testing.T, rec arrow.RecordBatch) {
 				wantRows(t, rec, 1)
 				wantListLen(t, rec, "exemplars", 0, 3)
-				st := col(t, rec, "exemplars").(*array.List).ListValues().(*array.Struct)
+				st := mCol(t, rec, "exemplars").(*array.List).ListValues().(*array.Struct)
 				ex := structCols(st)
 				for _, c := range []string{"span_id", "trace_id", "time", "value_double"} {
 					if !ex.get(c).IsNull(0) {
@@ -251,32 +254,32 @@ func TestMetricsEdgeCases(t *testing.T) {
 						t.Errorf("exemplar 1 %s not null", c)
 					}
 				}
-				if got, want := col(t, rec, "is_monotonic").(*array.Boolean).Value(0), true; got != want {
+				if got, want := mCol(t, rec, "is_monotonic").(*array.Boolean).Value(0), true; got != want {
 					t.Errorf("is_monotonic = %v, want %v", got, want)
 				}
 			},
 		},
 		{
 			name: "zero timestamps",
-			in:   oneScope(gauge("z", &metricspb.NumberDataPoint{Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: 1}, Exemplars: []*metricspb.Exemplar{{}}})),
+			in:   mOneScope(mGauge("z", &metricspb.NumberDataPoint{Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: 1}, Exemplars: []*metricspb.Exemplar{{}}})),
 			check: func(t *testing.T, rec arrow.RecordBatch) {
 				wantNulls(t, rec, 0, true, "start_time", "time")
 			},
 		},
 		{
 			name: "equal descriptions merge, others do not",
-			in: oneScope(
-				sum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA, true, intPoint(1)),
-				gauge("c", intPoint(2)),
-				sum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE, true, intPoint(3)),
-				sum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA, false, intPoint(4)),
-				sum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA, true, intPoint(5)),
-				&metricspb.Metric{Name: "c", Metadata: []*commonpb.KeyValue{mStr("m", "1")}, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{intPoint(6)}}}},
-				&metricspb.Metric{Name: "c", Metadata: []*commonpb.KeyValue{mStr("m", "1")}, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{intPoint(7)}}}},
+			in: mOneScope(
+				mSum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA, true, mIntPoint(1)),
+				mGauge("c", mIntPoint(2)),
+				mSum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE, true, mIntPoint(3)),
+				mSum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA, false, mIntPoint(4)),
+				mSum("c", metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA, true, mIntPoint(5)),
+				&metricspb.Metric{Name: "c", Metadata: []*commonpb.KeyValue{mStr("m", "1")}, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{mIntPoint(6)}}}},
+				&metricspb.Metric{Name: "c", Metadata: []*commonpb.KeyValue{mStr("m", "1")}, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{mIntPoint(7)}}}},
 			),
 			check: func(t *testing.T, rec arrow.RecordBatch) {
 				wantRows(t, rec, 7)
-				m := col(t, rec, "metric_metadata_str")
+				m := mCol(t, rec, "metric_metadata_str")
 				wantNulls(t, rec, 0, true, "metric_metadata_str")
 				if !m.IsValid(5) {
 					t.Errorf("metric_metadata_str row 5 is null")
@@ -285,14 +288,14 @@ func TestMetricsEdgeCases(t *testing.T) {
 		},
 		{
 			name: "metrics without points add no rows",
-			in: append(oneScope(
+			in: append(mOneScope(
 				&metricspb.Metric{Name: "nodata"},
-				gauge("nopoints"),
+				mGauge("nopoints"),
 				&metricspb.Metric{Name: "nilmsg", Data: &metricspb.Metric_Summary{}},
-			), &metricspb.ResourceMetrics{ScopeMetrics: []*metricspb.ScopeMetrics{{Metrics: []*metricspb.Metric{gauge("x", intPoint(1))}}}}),
+			), &metricspb.ResourceMetrics{ScopeMetrics: []*metricspb.ScopeMetrics{{Metrics: []*metricspb.Metric{mGauge("x", mIntPoint(1))}}}}),
 			check: func(t *testing.T, rec arrow.RecordBatch) {
 				wantRows(t, rec, 1)
-				if got := col(t, rec, "service_name").IsNull(0); !got {
+				if got := mCol(t, rec, "service_name").IsNull(0); !got {
 					t.Errorf("service_name not null for a resource without one")
 				}
 			},
@@ -306,20 +309,20 @@ func TestMetricsEdgeCases(t *testing.T) {
 func TestNormalizeMetricsMerge(t *testing.T) {
 	delta := metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA
 	meta := []*commonpb.KeyValue{mInt("i", 1), mStr("s", "x")}
-	in := oneScope(
-		sum("c", delta, true, intPoint(1)),
-		gauge("c", intPoint(2)),
-		&metricspb.Metric{Name: "c", Metadata: meta, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{intPoint(3)}}}},
-		sum("c", delta, false, intPoint(4)),
-		gauge("empty"),
-		sum("c", delta, true, intPoint(5)),
-		gauge("c", intPoint(6)),
+	in := mOneScope(
+		mSum("c", delta, true, mIntPoint(1)),
+		mGauge("c", mIntPoint(2)),
+		&metricspb.Metric{Name: "c", Metadata: meta, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{mIntPoint(3)}}}},
+		mSum("c", delta, false, mIntPoint(4)),
+		mGauge("empty"),
+		mSum("c", delta, true, mIntPoint(5)),
+		mGauge("c", mIntPoint(6)),
 	)
-	want := oneScope(
-		sum("c", delta, true, intPoint(1), intPoint(5)),
-		gauge("c", intPoint(2), intPoint(6)),
-		&metricspb.Metric{Name: "c", Metadata: []*commonpb.KeyValue{mStr("s", "x"), mInt("i", 1)}, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{intPoint(3)}}}},
-		sum("c", delta, false, intPoint(4)),
+	want := mOneScope(
+		mSum("c", delta, true, mIntPoint(1), mIntPoint(5)),
+		mGauge("c", mIntPoint(2), mIntPoint(6)),
+		&metricspb.Metric{Name: "c", Metadata: []*commonpb.KeyValue{mStr("s", "x"), mInt("i", 1)}, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{mIntPoint(3)}}}},
+		mSum("c", delta, false, mIntPoint(4)),
 	)
 	got := NormalizeMetrics(in)
 	if len(got) != 1 || !proto.Equal(got[0], want[0]) {
@@ -343,7 +346,7 @@ func TestMetricsInvalidIDs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 			defer mem.AssertSize(t, 0)
-			in := oneScope(gauge("ok", intPoint(1)), gauge("bad", &metricspb.NumberDataPoint{Exemplars: []*metricspb.Exemplar{tt.ex}}))
+			in := mOneScope(mGauge("ok", mIntPoint(1)), mGauge("bad", &metricspb.NumberDataPoint{Exemplars: []*metricspb.Exemplar{tt.ex}}))
 			rec, err := MetricsToArrow(mem, in)
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
@@ -383,7 +386,7 @@ func TestMetricsFromSubset(t *testing.T) {
 	want := &metricspb.ResourceMetrics{Resource: &resourcepb.Resource{}, ScopeMetrics: []*metricspb.ScopeMetrics{{
 		Scope: &commonpb.InstrumentationScope{},
 		Metrics: []*metricspb.Metric{
-			gauge("a", asInt(1), asInt(2)),
+			mGauge("a", asInt(1), asInt(2)),
 			{Name: "b", Data: &metricspb.Metric_Summary{Summary: &metricspb.Summary{DataPoints: []*metricspb.SummaryDataPoint{{}}}}},
 		},
 	}}}

@@ -57,6 +57,8 @@ func normalizeScope(s *commonpb.InstrumentationScope) *commonpb.InstrumentationS
 	return s
 }
 
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
 // mergeKey identifies a resource or scope for merging.
 func mergeKey(m proto.Message, schemaURL string) string {
 	b, _ := deterministic.Marshal(m)

@@ -44,7 +44,7 @@ func diffMsg(want, got proto.Message) string {
 func TestTracesRoundTripProperty(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
-	for seed := range uint64(300) {
+	for seed := range uint64(propertySeeds) {
 		g := newGen(seed)
 		in := g.traces()
 		rec, err := TracesToArrow(mem, in)
