@@ -11,7 +11,14 @@
 // RetryInfo (HTTP 429 or 503 with Retry-After).
 //
 // Requests are admitted by uncompressed bytes in flight before they are
-// decoded, so memory stays bounded whatever clients send.
+// decoded, so memory stays bounded whatever clients send: a weighted
+// semaphore of MaxInflightBytes. OTLP/HTTP admits a request by its
+// Content-Length (MaxRequestBytes when unknown or gzip-encoded) before
+// reading it, never inflates a body beyond MaxRequestBytes, and gives back
+// the unused part once the body is read. OTLP/gRPC registers the services
+// with handlers that receive the raw message bytes (gRPC has already bounded
+// them by MaxRecvMsgSize and inflated them), admits them by their length and
+// only then decodes them; undecodable bytes get INVALID_ARGUMENT.
 //
 // [Publisher] converts and publishes requests without any server, for the
 // embedded API; [Service] runs the gRPC and HTTP servers around it.

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
@@ -47,7 +46,6 @@ type grpcReceiver struct {
 	limiter    *admit.Limiter
 	metrics    *serverMetrics
 	retryAfter time.Duration
-	log        *slog.Logger
 }
 
 func newGRPCServer(cfg Config, r *grpcReceiver) *grpc.Server {

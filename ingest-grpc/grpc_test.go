@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -188,12 +189,27 @@ func TestBusFull(t *testing.T) {
 	if got, want := ri.GetRetryDelay().AsDuration(), 2*time.Second; got != want {
 		t.Errorf("retry delay = %v, want %v", got, want)
 	}
-	resp, body := post(t, s, PathTraces, contentTypeJSON, "", strings.NewReader(jsonTraces))
+	// Twice the size of the refused request, so it cannot fit either.
+	big := traceRequest(resourceSpans("filler", 8, nil, 1000))
+	resp, body := post(t, s, PathTraces, contentTypeProto, "", bytes.NewReader(mustMarshal(t, big)))
 	if got, want := resp.StatusCode, http.StatusTooManyRequests; got != want {
 		t.Fatalf("HTTP status = %d, want %d (%s)", got, want, body)
 	}
 	if got, want := resp.Header.Get("Retry-After"), "2"; got != want {
 		t.Errorf("Retry-After = %q, want %q", got, want)
+	}
+	checkStatusBody(t, resp, body, false, codes.Unavailable)
+	jr := ptraceotlp.NewExportRequest()
+	if err := jr.UnmarshalProto(mustMarshal(t, big)); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jr.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = post(t, s, PathTraces, contentTypeJSON, "", bytes.NewReader(js))
+	if got, want := resp.StatusCode, http.StatusTooManyRequests; got != want {
+		t.Fatalf("HTTP JSON status = %d, want %d (%s)", got, want, body)
 	}
 	checkStatusBody(t, resp, body, true, codes.Unavailable)
 

@@ -47,6 +47,10 @@ const (
 	httpMaxHeaderBytes    = 1 << 20
 )
 
+// emptyJSONResponse answers a fully accepted JSON request: partial_success
+// stays unset, as OTLP asks (pdata would write an empty one).
+var emptyJSONResponse = []byte("{}")
+
 // errUnsupportedMedia is wrapped for a content type or encoding the server
 // does not take (HTTP 415).
 var errUnsupportedMedia = errors.New("unsupported media type")
@@ -58,7 +62,6 @@ type httpReceiver struct {
 	metrics    *serverMetrics
 	maxRequest int
 	retryAfter time.Duration
-	log        *slog.Logger
 }
 
 func newHTTPServer(r *httpReceiver, log *slog.Logger) *http.Server {
@@ -263,11 +266,12 @@ func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON boo
 		return nil, err
 	}
 	if isJSON {
-		resp := ptraceotlp.NewExportResponse()
-		if rejected > 0 {
-			resp.PartialSuccess().SetRejectedSpans(rejected)
-			resp.PartialSuccess().SetErrorMessage(msg)
+		if rejected == 0 {
+			return emptyJSONResponse, nil
 		}
+		resp := ptraceotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedSpans(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
 		return resp.MarshalJSON()
 	}
 	resp := &coltracepb.ExportTraceServiceResponse{}
@@ -293,11 +297,12 @@ func (h *httpReceiver) exportMetrics(ctx context.Context, body []byte, isJSON bo
 		return nil, err
 	}
 	if isJSON {
-		resp := pmetricotlp.NewExportResponse()
-		if rejected > 0 {
-			resp.PartialSuccess().SetRejectedDataPoints(rejected)
-			resp.PartialSuccess().SetErrorMessage(msg)
+		if rejected == 0 {
+			return emptyJSONResponse, nil
 		}
+		resp := pmetricotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedDataPoints(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
 		return resp.MarshalJSON()
 	}
 	resp := &colmetricspb.ExportMetricsServiceResponse{}
@@ -323,11 +328,12 @@ func (h *httpReceiver) exportLogs(ctx context.Context, body []byte, isJSON bool)
 		return nil, err
 	}
 	if isJSON {
-		resp := plogotlp.NewExportResponse()
-		if rejected > 0 {
-			resp.PartialSuccess().SetRejectedLogRecords(rejected)
-			resp.PartialSuccess().SetErrorMessage(msg)
+		if rejected == 0 {
+			return emptyJSONResponse, nil
 		}
+		resp := plogotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedLogRecords(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
 		return resp.MarshalJSON()
 	}
 	resp := &collogspb.ExportLogsServiceResponse{}

@@ -280,4 +280,3 @@ func TestHTTPEmptyRequest(t *testing.T) {
 		t.Errorf("empty requests published %d messages", len(got))
 	}
 }
-

@@ -15,7 +15,11 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 )
+
+// Stage is the stage name in logs.
+const Stage = "ingest-grpc"
 
 // ErrNotServing is returned by [Service.Ready] before Run serves or after it
 // stopped.
@@ -49,8 +53,9 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	if log == nil {
 		return nil, fmt.Errorf("new ingest service: %w: nil logger", ErrInvalidConfig)
 	}
+	log = log.With(bus.LogKeyStage, Stage)
 	if !cfg.GRPC.Enabled && !cfg.HTTP.Enabled {
-		log.Warn("ingest: both gRPC and HTTP are disabled")
+		log.Warn("both gRPC and HTTP are disabled")
 	}
 	pub, err := NewPublisher(js, cfg, reg)
 	if err != nil {
@@ -64,13 +69,13 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	s := &Service{cfg: cfg, log: log, pub: pub, limiter: limiter}
 	if cfg.GRPC.Enabled {
 		s.grpcSrv = newGRPCServer(cfg, &grpcReceiver{
-			pub: pub, limiter: limiter, metrics: sm, retryAfter: cfg.RetryAfter, log: log,
+			pub: pub, limiter: limiter, metrics: sm, retryAfter: cfg.RetryAfter,
 		})
 	}
 	if cfg.HTTP.Enabled {
 		s.httpSrv = newHTTPServer(&httpReceiver{
 			pub: pub, limiter: limiter, metrics: sm, maxRequest: cfg.MaxRequestBytes,
-			retryAfter: cfg.RetryAfter, log: log,
+			retryAfter: cfg.RetryAfter,
 		}, log)
 	}
 	return s, nil
@@ -168,7 +173,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.serving = true
 	s.mu.Unlock()
 	if grpcLis != nil {
-		s.log.Info("ingest: serving OTLP/gRPC", "addr", grpcLis.Addr().String())
+		s.log.Info("serving OTLP/gRPC", "addr", grpcLis.Addr().String())
 		g.Go(func() error {
 			if err := s.grpcSrv.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				return fmt.Errorf("serve grpc: %w", err)
@@ -177,7 +182,7 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	}
 	if httpLis != nil {
-		s.log.Info("ingest: serving OTLP/HTTP", "addr", httpLis.Addr().String())
+		s.log.Info("serving OTLP/HTTP", "addr", httpLis.Addr().String())
 		g.Go(func() error {
 			if err := s.httpSrv.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve http: %w", err)
@@ -194,7 +199,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
-	s.log.Info("ingest: stopped")
+	s.log.Info("stopped")
 	return err
 }
 
@@ -213,7 +218,7 @@ func (s *Service) stop(ctx context.Context) {
 			select {
 			case <-done:
 			case <-ctx.Done():
-				s.log.Warn("ingest: gRPC graceful stop timed out, closing", "timeout", s.cfg.ShutdownTimeout)
+				s.log.Warn("gRPC graceful stop timed out, closing", "timeout", s.cfg.ShutdownTimeout)
 				s.grpcSrv.Stop()
 				<-done
 			}
@@ -222,11 +227,10 @@ func (s *Service) stop(ctx context.Context) {
 	if s.httpSrv != nil {
 		wg.Go(func() {
 			if err := s.httpSrv.Shutdown(ctx); err != nil {
-				s.log.Warn("ingest: HTTP graceful stop timed out, closing", "err", err)
+				s.log.Warn("HTTP graceful stop timed out, closing", "err", err)
 				_ = s.httpSrv.Close()
 			}
 		})
 	}
 	wg.Wait()
 }
-

@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+func TestPublisherSplitsPayloads(t *testing.T) {
+	b := runBus(t)
+	cfg := DefaultConfig()
+	cfg.MaxPayloadBytes = 64 << 10
+	reg := prometheus.NewRegistry()
+	p, err := NewPublisher(b.js, cfg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second publisher on the same registry shares the metrics.
+	p2, err := NewPublisher(b.js, cfg, reg)
+	if err != nil {
+		t.Fatalf("second publisher on one registry: %v", err)
+	}
+	const spans = 200
+	rejected, msg, err := p.PublishTraces(context.Background(), traceRequest(resourceSpans("split", spans, nil, 1000)), "sdk")
+	if err != nil || rejected != 0 || msg != "" {
+		t.Fatalf("PublishTraces = %d, %q, %v; want 0, \"\", nil", rejected, msg, err)
+	}
+	msgs := readMessages(t, b.js, schema.Traces)
+	if len(msgs) < 2 {
+		t.Fatalf("messages = %d, want the request split in several", len(msgs))
+	}
+	rows := 0
+	for _, m := range msgs {
+		if len(m.data) > cfg.MaxPayloadBytes {
+			t.Errorf("payload of %d bytes above the limit %d", len(m.data), cfg.MaxPayloadBytes)
+		}
+		n, err := strconv.Atoi(m.header.Get("Otlp-Rows"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += n
+		if got, want := m.header.Get("Otlp-Source"), "sdk"; got != want {
+			t.Errorf("source = %q, want %q", got, want)
+		}
+	}
+	if got, want := rows, spans; got != want {
+		t.Errorf("sum of Otlp-Rows = %d, want %d", got, want)
+	}
+	var decoded int
+	for _, rs := range decodeTraces(t, msgs) {
+		decoded += int(countSpans(rs))
+	}
+	if got, want := decoded, spans; got != want {
+		t.Errorf("decoded spans = %d, want %d", got, want)
+	}
+	if got, want := testutil.ToFloat64(p2.m.rowsReceived.WithLabelValues("sdk", "traces")), float64(spans); got != want {
+		t.Errorf("rows_received_total = %v, want %v", got, want)
+	}
+}
+
+func TestPublisherRejectsRowTooLarge(t *testing.T) {
+	b := runBus(t)
+	cfg := DefaultConfig()
+	cfg.MaxPayloadBytes = 48 << 10
+	p, err := NewPublisher(b.js, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected, msg, err := p.PublishTraces(context.Background(), traceRequest(
+		resourceSpans("small", 1, nil, 0), resourceSpans("huge", 1, nil, 100<<10)), SourceGRPC)
+	if err != nil {
+		t.Fatalf("PublishTraces: %v", err)
+	}
+	if got, want := rejected, int64(1); got != want || msg == "" {
+		t.Errorf("rejected = %d, %q; want %d and a message", got, msg, want)
+	}
+	if got, want := testutil.ToFloat64(p.m.rowsRejected.WithLabelValues(SourceGRPC, "traces", reasonTooLarge)), 1.0; got != want {
+		t.Errorf("rows_rejected_total{too_large} = %v, want %v", got, want)
+	}
+	_, _, err = p.PublishTraces(context.Background(), traceRequest(resourceSpans("huge", 1, nil, 100<<10)), SourceGRPC)
+	if !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("only a huge row: err = %v, want ErrInvalidRequest", err)
+	}
+}
+
+func TestServerMetrics(t *testing.T) {
+	b := runBus(t)
+	reg := prometheus.NewRegistry()
+	cfg := DefaultConfig()
+	cfg.GRPC.Addr, cfg.HTTP.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	s, err := New(cfg, b.js, testLogger(t), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for s.Ready() != nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	mustSucceed(t, s)
+	names := map[string]bool{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	for _, want := range []string{
+		"otlp_arrow_ingest_requests_total", "otlp_arrow_ingest_rows_received_total",
+		"otlp_arrow_ingest_bus_publish_duration_seconds", "otlp_arrow_ingest_inflight_bytes",
+	} {
+		if !names[want] {
+			t.Errorf("metric %s not registered (have %v)", want, names)
+		}
+	}
+}
