@@ -15,14 +15,15 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // Errors the ingest answers are built from; match them with errors.Is.
 var (
-	// ErrInvalidRequest is wrapped for a request that cannot be decoded or
+	// ErrInvalidRequest (the shared publish.ErrInvalidRequest) is wrapped for a request that cannot be decoded or
 	// whose every row is invalid. Permanent: INVALID_ARGUMENT / HTTP 400.
-	ErrInvalidRequest = errors.New("ingest: invalid request")
+	ErrInvalidRequest = publish.ErrInvalidRequest
 	// ErrRequestTooLarge is wrapped for a request above MaxRequestBytes.
 	// Permanent: RESOURCE_EXHAUSTED without RetryInfo / HTTP 413.
 	ErrRequestTooLarge = errors.New("ingest: request too large")

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -55,12 +54,15 @@ func TestPublisherSplitsPayloads(t *testing.T) {
 	}
 	var decoded int
 	for _, rs := range decodeTraces(t, msgs) {
-		decoded += int(countSpans(rs))
+		for _, ss := range rs.ScopeSpans {
+			decoded += len(ss.Spans)
+		}
 	}
 	if got, want := decoded, spans; got != want {
 		t.Errorf("decoded spans = %d, want %d", got, want)
 	}
-	if got, want := testutil.ToFloat64(p2.m.rowsReceived.WithLabelValues("sdk", "traces")), float64(spans); got != want {
+	_ = p2
+	if got, want := gatheredValue(t, reg, "otlp_arrow_ingest_rows_received_total", map[string]string{"protocol": "sdk", "signal": "traces"}), float64(spans); got != want {
 		t.Errorf("rows_received_total = %v, want %v", got, want)
 	}
 }
@@ -69,7 +71,8 @@ func TestPublisherRejectsRowTooLarge(t *testing.T) {
 	b := runBus(t)
 	cfg := DefaultConfig()
 	cfg.MaxPayloadBytes = 48 << 10
-	p, err := NewPublisher(b.js, cfg, nil)
+	reg := prometheus.NewRegistry()
+	p, err := NewPublisher(b.js, cfg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestPublisherRejectsRowTooLarge(t *testing.T) {
 	if got, want := rejected, int64(1); got != want || msg == "" {
 		t.Errorf("rejected = %d, %q; want %d and a message", got, msg, want)
 	}
-	if got, want := testutil.ToFloat64(p.m.rowsRejected.WithLabelValues(SourceGRPC, "traces", reasonTooLarge)), 1.0; got != want {
+	if got, want := gatheredValue(t, reg, "otlp_arrow_ingest_rows_rejected_total", map[string]string{"protocol": SourceGRPC, "signal": "traces", "reason": "too_large"}), 1.0; got != want {
 		t.Errorf("rows_rejected_total{too_large} = %v, want %v", got, want)
 	}
 	_, _, err = p.PublishTraces(context.Background(), traceRequest(resourceSpans("huge", 1, nil, 100<<10)), SourceGRPC)
@@ -123,4 +126,36 @@ func TestServerMetrics(t *testing.T) {
 			t.Errorf("metric %s not registered (have %v)", want, names)
 		}
 	}
+}
+
+// gatheredValue returns the value of the counter or gauge series name with
+// exactly the given labels, gathered from reg.
+func gatheredValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, lp := range m.GetLabel() {
+				if labels[lp.GetName()] != lp.GetValue() {
+					continue metrics
+				}
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no series %s%v", name, labels)
+	return 0
 }

@@ -181,3 +181,7 @@ func gzipBomb(t *testing.T, mib int) *bytes.Buffer {
 	member := gzipBytes(t, make([]byte, 1<<20))
 	return bytes.NewBuffer(bytes.Repeat(member, mib))
 }
+
+func coltracepbClient(conn *grpc.ClientConn) coltracepb.TraceServiceClient {
+	return coltracepb.NewTraceServiceClient(conn)
+}

@@ -14,12 +14,12 @@ import (
 
 // Stream and consumer defaults.
 const (
-	DefaultMaxBytes        int64         = 1 << 30 // per stream
-	DefaultMaxAge                        = 24 * time.Hour
-	DefaultMaxMsgSize      int32         = 8 << 20
-	DefaultDuplicateWindow               = 2 * time.Minute
-	DefaultAckWait                       = 60 * time.Second
-	DefaultMaxAckPending                 = 10000
+	DefaultMaxBytes        int64 = 1 << 30 // per stream
+	DefaultMaxAge                = 24 * time.Hour
+	DefaultMaxMsgSize      int32 = 8 << 20
+	DefaultDuplicateWindow       = 2 * time.Minute
+	DefaultAckWait               = 60 * time.Second
+	DefaultMaxAckPending         = 10000
 	// DeadMaxAge is how long dead letters are kept.
 	DeadMaxAge = 7 * 24 * time.Hour
 )
@@ -88,19 +88,19 @@ func (cfg StreamsConfig) withDefaults() StreamsConfig {
 func StreamConfig(sig schema.Signal, cfg StreamsConfig) jetstream.StreamConfig {
 	cfg = cfg.withDefaults()
 	return jetstream.StreamConfig{
-		Name:        StreamName(sig),
-		Description: "otlp-arrow " + string(sig) + " (Arrow IPC stream payloads)",
-		Subjects:    []string{SubjectFilter(sig)},
-		Retention:   jetstream.InterestPolicy,
-		Discard:     jetstream.DiscardNew,
-		MaxBytes:    cfg.MaxBytes,
-		MaxAge:      cfg.MaxAge,
-		MaxMsgSize:  cfg.MaxMsgSize,
-		MaxMsgs:     -1,
+		Name:         StreamName(sig),
+		Description:  "otlp-arrow " + string(sig) + " (Arrow IPC stream payloads)",
+		Subjects:     []string{SubjectFilter(sig)},
+		Retention:    jetstream.InterestPolicy,
+		Discard:      jetstream.DiscardNew,
+		MaxBytes:     cfg.MaxBytes,
+		MaxAge:       cfg.MaxAge,
+		MaxMsgSize:   cfg.MaxMsgSize,
+		MaxMsgs:      -1,
 		MaxConsumers: -1,
-		Storage:     cfg.Storage,
-		Replicas:    cfg.Replicas,
-		Duplicates:  cfg.DuplicateWindow,
+		Storage:      cfg.Storage,
+		Replicas:     cfg.Replicas,
+		Duplicates:   cfg.DuplicateWindow,
 	}
 }
 
@@ -109,19 +109,19 @@ func StreamConfig(sig schema.Signal, cfg StreamsConfig) jetstream.StreamConfig {
 func DeadStreamConfig(cfg StreamsConfig) jetstream.StreamConfig {
 	cfg = cfg.withDefaults()
 	return jetstream.StreamConfig{
-		Name:        DeadStream,
-		Description: "otlp-arrow dead letters",
-		Subjects:    []string{subjectRoot + ".dead.>"},
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxBytes:    cfg.MaxBytes,
-		MaxAge:      DeadMaxAge,
-		MaxMsgSize:  cfg.MaxMsgSize,
-		MaxMsgs:     -1,
+		Name:         DeadStream,
+		Description:  "otlp-arrow dead letters",
+		Subjects:     []string{subjectRoot + ".dead.>"},
+		Retention:    jetstream.LimitsPolicy,
+		Discard:      jetstream.DiscardOld,
+		MaxBytes:     cfg.MaxBytes,
+		MaxAge:       DeadMaxAge,
+		MaxMsgSize:   cfg.MaxMsgSize,
+		MaxMsgs:      -1,
 		MaxConsumers: -1,
-		Storage:     cfg.Storage,
-		Replicas:    cfg.Replicas,
-		Duplicates:  cfg.DuplicateWindow,
+		Storage:      cfg.Storage,
+		Replicas:     cfg.Replicas,
+		Duplicates:   cfg.DuplicateWindow,
 	}
 }
 

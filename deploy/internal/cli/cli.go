@@ -35,6 +35,7 @@ func init() {
 		"writer":      {"run the file writer", cmdWriter},
 		"cat":         {"print the rows of Arrow files as JSON lines", cmdCat},
 		"config":      {"config print | config validate FILE", cmdConfig},
+		"health":      {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},
 	}
 }
 

@@ -1,0 +1,206 @@
+package ingestflight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/nats-io/nats.go/jetstream"
+	arrowpb "github.com/open-telemetry/otel-arrow/go/api/experimental/arrow/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed messages
+
+	publish "github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/pubshim"
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// Stage is the stage name in logs.
+const Stage = "ingest-flight"
+
+// ErrNotServing is returned by [Service.Ready] before Run serves or after it
+// stopped.
+var ErrNotServing = errors.New("ingestflight: not serving")
+
+// publisher is the shared publish path the handlers use.
+type publisher interface {
+	PublishTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, source string) (int64, string, error)
+	PublishMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest, source string) (int64, string, error)
+	PublishLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest, source string) (int64, string, error)
+	PublishRecord(ctx context.Context, sig schema.Signal, rec arrow.RecordBatch, source string) (int64, error)
+}
+
+var _ publisher = (*publish.Publisher)(nil)
+
+// Service runs the gRPC server holding the Arrow Flight service and the
+// three OTel-Arrow services. Create it with [New], optionally
+// [Service.Listen], then [Service.Run] once.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	srv *grpc.Server
+
+	mu       sync.Mutex
+	lis      net.Listener
+	listened bool
+	ran      bool
+	serving  bool
+}
+
+// New validates cfg and builds the service publishing on js. log must not
+// be nil; reg may be nil (no metrics registered). Metrics share the names
+// of ingest-grpc's (protocol label "flight" or "otap") and are shared with
+// collectors already registered on reg.
+func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Registerer) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new ingest-flight service: %w", err)
+	}
+	if log == nil {
+		return nil, fmt.Errorf("new ingest-flight service: %w: nil logger", ErrInvalidConfig)
+	}
+	log = log.With(bus.LogKeyStage, Stage)
+	pub, err := publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes}, reg)
+	if err != nil {
+		return nil, fmt.Errorf("new ingest-flight service: %w", err)
+	}
+	sm, err := newServerMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("new ingest-flight service: %w", err)
+	}
+	s := &Service{cfg: cfg, log: log}
+	if !cfg.Enabled {
+		return s, nil
+	}
+	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(cfg.MaxMessageBytes))
+	flight.RegisterFlightServiceServer(s.srv, &flightServer{
+		pub: pub, mem: memory.NewGoAllocator(), metrics: sm,
+		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter,
+	})
+	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter}
+	arrowpb.RegisterArrowTracesServiceServer(s.srv, &otapTraces{o: o})
+	arrowpb.RegisterArrowMetricsServiceServer(s.srv, &otapMetrics{o: o})
+	arrowpb.RegisterArrowLogsServiceServer(s.srv, &otapLogs{o: o})
+	return s, nil
+}
+
+// Listen binds the listener, so its address is known before Run (use port
+// 0 in tests). Calling it again, or on a disabled service, does nothing.
+// Run closes the listener when it returns.
+func (s *Service) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listened || s.srv == nil {
+		return nil
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(context.Background(), "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen flight %s: %w", s.cfg.Addr, err)
+	}
+	s.lis, s.listened = lis, true
+	return nil
+}
+
+// Addr returns the listener's address, or nil before Listen or when the
+// service is disabled.
+func (s *Service) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lis == nil {
+		return nil
+	}
+	return s.lis.Addr()
+}
+
+// Ready returns nil while the server serves (or, when disabled, while Run
+// runs), else an error wrapping [ErrNotServing].
+func (s *Service) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.serving {
+		return fmt.Errorf("ingest-flight ready: %w", ErrNotServing)
+	}
+	return nil
+}
+
+// Run listens (if Listen was not called) and serves until ctx is done, then
+// stops gracefully: no new streams are taken, and streams in flight get
+// ShutdownTimeout to finish, after which the server closes hard. It returns
+// nil on a clean stop, or the error that stopped the server. Run may be
+// called only once.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.ran {
+		s.mu.Unlock()
+		return errors.New("run ingest-flight: already run")
+	}
+	s.ran = true
+	s.mu.Unlock()
+	if s.srv == nil {
+		s.setServing(true)
+		<-ctx.Done()
+		s.setServing(false)
+		return nil
+	}
+	if err := s.Listen(); err != nil {
+		return fmt.Errorf("run ingest-flight: %w", err)
+	}
+	s.mu.Lock()
+	lis := s.lis
+	s.serving = true
+	s.mu.Unlock()
+	s.log.Info("serving Arrow Flight and OTAP", "addr", lis.Addr().String())
+
+	served := make(chan error, 1)
+	go func() { served <- s.srv.Serve(lis) }()
+	var err error
+	select {
+	case err = <-served:
+		s.setServing(false)
+	case <-ctx.Done():
+		s.setServing(false)
+		s.stop()
+		err = <-served
+	}
+	s.log.Info("stopped")
+	if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("serve flight: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) setServing(v bool) {
+	s.mu.Lock()
+	s.serving = v
+	s.mu.Unlock()
+}
+
+// stop stops the server gracefully within ShutdownTimeout, then hard.
+func (s *Service) stop() {
+	done := make(chan struct{})
+	go func() {
+		s.srv.GracefulStop()
+		close(done)
+	}()
+	t := timeAfter(s.cfg.ShutdownTimeout)
+	select {
+	case <-done:
+	case <-t:
+		s.log.Warn("graceful stop timed out, closing", "timeout", s.cfg.ShutdownTimeout)
+		s.srv.Stop()
+		<-done
+	}
+}
+
+var timeAfter = time.After

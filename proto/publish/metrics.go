@@ -1,0 +1,46 @@
+package publish
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/obs"
+)
+
+// metricPrefix is shared with the ingest stages, which record the requests.
+const metricPrefix = "otlp_arrow_ingest_"
+
+// metrics are recorded by [Publisher]; protocol is the source label.
+type metrics struct {
+	rowsReceived    *prometheus.CounterVec // protocol, signal
+	rowsRejected    *prometheus.CounterVec // protocol, signal, reason
+	publishDuration prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		rowsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricPrefix + "rows_received_total",
+			Help: "Rows (spans, metric data points, log records) received in decoded requests.",
+		}, []string{"protocol", "signal"}),
+		rowsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricPrefix + "rows_rejected_total",
+			Help: "Rows not published, by reason (invalid, too_large, bus_full, bus_unavailable, error).",
+		}, []string{"protocol", "signal", "reason"}),
+		publishDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    metricPrefix + "bus_publish_duration_seconds",
+			Help:    "Time to publish one request's messages and receive every JetStream acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+	}
+	var err error
+	if m.rowsReceived, err = obs.Register(reg, m.rowsReceived); err != nil {
+		return nil, err
+	}
+	if m.rowsRejected, err = obs.Register(reg, m.rowsRejected); err != nil {
+		return nil, err
+	}
+	if m.publishDuration, err = obs.Register(reg, m.publishDuration); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,355 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// Errors.
+var (
+	// ErrInvalidConfig is wrapped by NewPublisher for a bad configuration.
+	ErrInvalidConfig = errors.New("publish: invalid config")
+	// ErrInvalidRequest is wrapped when every row of a request was refused
+	// as invalid; nothing was published.
+	ErrInvalidRequest = errors.New("publish: invalid request")
+)
+
+// Config configures a Publisher.
+type Config struct {
+	// MaxPayloadBytes bounds one bus message's payload (bus.PayloadLimit).
+	MaxPayloadBytes int
+}
+
+// Publisher converts OTLP export requests to Arrow and publishes them on the
+// bus: one Arrow record per resource service, split into payloads of at most
+// the configured size, one bus message per payload. It returns only after
+// JetStream has acknowledged every message. It is safe for concurrent use
+// and needs no closing.
+type Publisher struct {
+	js         jetstream.Publisher
+	maxPayload int
+	mem        memory.Allocator
+	m          *metrics
+}
+
+// NewPublisher returns a publisher on js using cfg.MaxPayloadBytes. reg may be
+// nil; metrics already registered on reg by another Publisher are shared.
+func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer) (*Publisher, error) {
+	if js == nil {
+		return nil, fmt.Errorf("new publisher: %w: nil jetstream publisher", ErrInvalidConfig)
+	}
+	if cfg.MaxPayloadBytes <= 0 {
+		return nil, fmt.Errorf("new publisher: %w: max_payload_bytes = %d: want > 0", ErrInvalidConfig, cfg.MaxPayloadBytes)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
+	return &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m}, nil
+}
+
+// PublishTraces publishes req's spans with the given source label. rejected
+// counts the spans refused as invalid (partial success) and msg says why;
+// err is not nil when nothing could be accepted: it wraps
+// [ErrInvalidRequest] when every span was invalid, or the bus error
+// (bus.ErrFull, bus.ErrUnavailable, ...) when publishing failed, in which
+// case the client should retry the whole request.
+func (p *Publisher) PublishTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, source string) (rejected int64, msg string, err error) {
+	return publish(ctx, p, traceOps, req.GetResourceSpans(), source)
+}
+
+// PublishMetrics publishes req's metric data points; see [Publisher.PublishTraces].
+func (p *Publisher) PublishMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest, source string) (rejected int64, msg string, err error) {
+	return publish(ctx, p, metricOps, req.GetResourceMetrics(), source)
+}
+
+// PublishLogs publishes req's log records; see [Publisher.PublishTraces].
+func (p *Publisher) PublishLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest, source string) (rejected int64, msg string, err error) {
+	return publish(ctx, p, logOps, req.GetResourceLogs(), source)
+}
+
+// signalOps adapts one signal's resource type to the generic publish path.
+type signalOps[R any] struct {
+	signal   schema.Signal
+	unit     string // what a row is, for messages
+	resource func(R) *resourcepb.Resource
+	rows     func(R) int64
+	toArrow  func(memory.Allocator, []R) (arrow.RecordBatch, error)
+}
+
+var traceOps = signalOps[*tracepb.ResourceSpans]{
+	signal:   schema.Traces,
+	unit:     "spans",
+	resource: (*tracepb.ResourceSpans).GetResource,
+	rows:     countSpans,
+	toArrow:  schema.TracesToArrow,
+}
+
+var metricOps = signalOps[*metricspb.ResourceMetrics]{
+	signal:   schema.Metrics,
+	unit:     "data points",
+	resource: (*metricspb.ResourceMetrics).GetResource,
+	rows:     countDataPoints,
+	toArrow:  schema.MetricsToArrow,
+}
+
+var logOps = signalOps[*logspb.ResourceLogs]{
+	signal:   schema.Logs,
+	unit:     "log records",
+	resource: (*logspb.ResourceLogs).GetResource,
+	rows:     countLogRecords,
+	toArrow:  schema.LogsToArrow,
+}
+
+// group is the resources of one service in a request.
+type group[R any] struct {
+	service string
+	items   []R
+}
+
+// Rejection reasons (label values of rows_rejected_total).
+const (
+	reasonInvalid     = "invalid"
+	reasonTooLarge    = "too_large"
+	reasonFull        = "bus_full"
+	reasonUnavailable = "bus_unavailable"
+	reasonError       = "error"
+)
+
+// maxMessageLen bounds the partial success error message.
+const maxMessageLen = 1024
+
+func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], items []R, source string) (int64, string, error) {
+	sig := string(ops.signal)
+	var total int64
+	var groups []*group[R]
+	index := map[string]int{}
+	for _, it := range items {
+		total += ops.rows(it)
+		name := schema.ServiceName(ops.resource(it))
+		i, ok := index[name]
+		if !ok {
+			i = len(groups)
+			index[name] = i
+			groups = append(groups, &group[R]{service: name})
+		}
+		groups[i].items = append(groups[i].items, it)
+	}
+	p.m.rowsReceived.WithLabelValues(source, sig).Add(float64(total))
+
+	var msgs []bus.Message
+	var rejected int64
+	var reasons []string
+	for _, g := range groups {
+		out, err := encodeGroup(p, ops, g)
+		if err != nil {
+			p.m.rowsRejected.WithLabelValues(source, sig, reasonError).Add(float64(total - rejected))
+			return 0, "", fmt.Errorf("convert %s: %w", sig, err)
+		}
+		for i, pl := range out.payloads {
+			msgs = append(msgs, bus.Message{
+				Signal: ops.signal, Service: g.service, Source: source,
+				Rows: out.rows[i], Payload: pl,
+			})
+		}
+		for _, r := range out.rejects {
+			rejected += r.rows
+			p.m.rowsRejected.WithLabelValues(source, sig, r.reason).Add(float64(r.rows))
+			reasons = append(reasons, fmt.Sprintf("%d %s of service %q: %v", r.rows, ops.unit, g.service, r.err))
+		}
+	}
+	msg := ""
+	if len(reasons) > 0 {
+		msg = truncate("rejected "+strings.Join(reasons, "; "), maxMessageLen)
+	}
+	if len(msgs) > 0 {
+		start := time.Now()
+		err := bus.PublishAll(ctx, p.js, msgs)
+		p.m.publishDuration.Observe(time.Since(start).Seconds())
+		if err != nil {
+			reason := reasonError
+			switch {
+			case errors.Is(err, bus.ErrFull):
+				reason = reasonFull
+			case errors.Is(err, bus.ErrUnavailable):
+				reason = reasonUnavailable
+			}
+			p.m.rowsRejected.WithLabelValues(source, sig, reason).Add(float64(total - rejected))
+			return 0, "", fmt.Errorf("publish %s: %w", sig, err)
+		}
+	}
+	if rejected > 0 && rejected == total {
+		return rejected, msg, fmt.Errorf("publish %s: %w: %s", sig, ErrInvalidRequest, msg)
+	}
+	return rejected, msg, nil
+}
+
+// rejection is a part of a group that was refused.
+type rejection struct {
+	rows   int64
+	reason string
+	err    error
+}
+
+// encoded is one group's payloads (with their row counts) and rejections.
+type encoded struct {
+	payloads [][]byte
+	rows     []int
+	rejects  []rejection
+}
+
+// encodeGroup converts a service group into payloads. When the group as a
+// whole is invalid, each resource is converted on its own so the valid ones
+// still go through. Errors other than invalid data are returned.
+func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, error) {
+	var out encoded
+	var recs []arrow.RecordBatch
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	rec, err := ops.toArrow(p.mem, g.items)
+	switch {
+	case err == nil:
+		recs = append(recs, rec)
+	case errors.Is(err, schema.ErrInvalid):
+		for _, it := range g.items {
+			rec, err := ops.toArrow(p.mem, []R{it})
+			switch {
+			case err == nil:
+				recs = append(recs, rec)
+			case errors.Is(err, schema.ErrInvalid):
+				out.rejects = append(out.rejects, rejection{rows: ops.rows(it), reason: reasonInvalid, err: err})
+			default:
+				return out, err
+			}
+		}
+	default:
+		return out, err
+	}
+	var rows int64
+	for _, r := range recs {
+		rows += r.NumRows()
+	}
+	if rows == 0 {
+		return out, nil
+	}
+	payloads, err := payload.Encode(recs, p.maxPayload)
+	if err != nil {
+		if errors.Is(err, payload.ErrTooLarge) {
+			var n int64
+			for _, it := range g.items {
+				n += ops.rows(it)
+			}
+			for _, r := range out.rejects {
+				n -= r.rows
+			}
+			out.rejects = append(out.rejects, rejection{rows: n, reason: reasonTooLarge, err: err})
+			return out, nil
+		}
+		return out, err
+	}
+	out.payloads = payloads
+	out.rows, err = payloadRows(payloads, rows)
+	if err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+func countSpans(rs *tracepb.ResourceSpans) int64 {
+	var n int64
+	for _, ss := range rs.GetScopeSpans() {
+		n += int64(len(ss.GetSpans()))
+	}
+	return n
+}
+
+func countLogRecords(rl *logspb.ResourceLogs) int64 {
+	var n int64
+	for _, sl := range rl.GetScopeLogs() {
+		n += int64(len(sl.GetLogRecords()))
+	}
+	return n
+}
+
+func countDataPoints(rm *metricspb.ResourceMetrics) int64 {
+	var n int64
+	for _, sm := range rm.GetScopeMetrics() {
+		for _, m := range sm.GetMetrics() {
+			switch d := m.GetData().(type) {
+			case *metricspb.Metric_Gauge:
+				n += int64(len(d.Gauge.GetDataPoints()))
+			case *metricspb.Metric_Sum:
+				n += int64(len(d.Sum.GetDataPoints()))
+			case *metricspb.Metric_Histogram:
+				n += int64(len(d.Histogram.GetDataPoints()))
+			case *metricspb.Metric_ExponentialHistogram:
+				n += int64(len(d.ExponentialHistogram.GetDataPoints()))
+			case *metricspb.Metric_Summary:
+				n += int64(len(d.Summary.GetDataPoints()))
+			}
+		}
+	}
+	return n
+}
+
+// payloadRows returns the rows of each payload: all of them for a single
+// payload, else counted by reading the split payloads back.
+func payloadRows(payloads [][]byte, total int64) ([]int, error) {
+	rows := make([]int, len(payloads))
+	if len(payloads) == 1 {
+		rows[0] = int(total)
+		return rows, nil
+	}
+	for i, pl := range payloads {
+		n, err := countRows(pl)
+		if err != nil {
+			return nil, fmt.Errorf("count payload rows: %w", err)
+		}
+		rows[i] = n
+	}
+	return rows, nil
+}
+
+func countRows(pl []byte) (int, error) {
+	rdr, err := ipc.NewReader(bytes.NewReader(pl))
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Release()
+	n := 0
+	for rdr.Next() {
+		n += int(rdr.RecordBatch().NumRows())
+	}
+	return n, rdr.Err()
+}

@@ -1,0 +1,132 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// PublishRecord publishes a batch that already has sig's full schema,
+// without any conversion: rows are split by their service_name column into
+// otlp.<signal>.<service> messages. It returns the rows published; on error
+// nothing may be assumed published (a retry is deduplicated by the bus).
+func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec arrow.RecordBatch, source string) (int64, error) {
+	rows := rec.NumRows()
+	label := string(sig)
+	p.m.rowsReceived.WithLabelValues(source, label).Add(float64(rows))
+	if rows == 0 {
+		return 0, nil
+	}
+	groups, err := serviceRuns(rec)
+	if err != nil {
+		p.m.rowsRejected.WithLabelValues(source, label, reasonInvalid).Add(float64(rows))
+		return 0, err
+	}
+	var msgs []bus.Message
+	for _, g := range groups {
+		slices := make([]arrow.RecordBatch, len(g.runs))
+		for i, r := range g.runs {
+			slices[i] = rec.NewSlice(r[0], r[1])
+		}
+		payloads, err := payload.Encode(slices, p.maxPayload)
+		for _, s := range slices {
+			s.Release()
+		}
+		if err != nil {
+			reason := reasonError
+			if errors.Is(err, payload.ErrTooLarge) {
+				reason = reasonTooLarge
+			}
+			p.m.rowsRejected.WithLabelValues(source, label, reason).Add(float64(rows))
+			return 0, fmt.Errorf("encode %s: %w", sig, err)
+		}
+		counts, err := payloadRows(payloads, g.rows)
+		if err != nil {
+			return 0, err
+		}
+		for i, pl := range payloads {
+			msgs = append(msgs, bus.Message{Signal: sig, Service: g.service, Source: source, Rows: counts[i], Payload: pl})
+		}
+	}
+	start := time.Now()
+	err = bus.PublishAll(ctx, p.js, msgs)
+	p.m.publishDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		reason := reasonError
+		switch {
+		case errors.Is(err, bus.ErrFull):
+			reason = reasonFull
+		case errors.Is(err, bus.ErrUnavailable):
+			reason = reasonUnavailable
+		}
+		p.m.rowsRejected.WithLabelValues(source, label, reason).Add(float64(rows))
+		return 0, fmt.Errorf("publish %s: %w", sig, err)
+	}
+	return rows, nil
+}
+
+// serviceGroup is the row runs [start, end) of one service, in row order.
+type serviceGroup struct {
+	service string
+	runs    [][2]int64
+	rows    int64
+}
+
+// serviceRuns groups rec's rows by the service_name column into runs of
+// consecutive rows. A batch without the column is one group, "".
+func serviceRuns(rec arrow.RecordBatch) ([]*serviceGroup, error) {
+	n := rec.NumRows()
+	idx := rec.Schema().FieldIndices("service_name")
+	if len(idx) == 0 {
+		return []*serviceGroup{{runs: [][2]int64{{0, n}}, rows: n}}, nil
+	}
+	col := rec.Column(idx[0])
+	value := func(i int) string { return "" }
+	switch c := col.(type) {
+	case *array.Dictionary:
+		d, ok := c.Dictionary().(*array.String)
+		if !ok {
+			return nil, fmt.Errorf("%w: service_name is %s, want utf8", schema.ErrInvalid, col.DataType())
+		}
+		value = func(i int) string {
+			if c.IsNull(i) {
+				return ""
+			}
+			return d.Value(c.GetValueIndex(i))
+		}
+	case *array.String:
+		value = func(i int) string { return c.Value(i) }
+	default:
+		return nil, fmt.Errorf("%w: service_name is %s, want utf8", schema.ErrInvalid, col.DataType())
+	}
+	var groups []*serviceGroup
+	index := map[string]*serviceGroup{}
+	start := int64(0)
+	cur := value(0)
+	flush := func(end int64) {
+		g, ok := index[cur]
+		if !ok {
+			g = &serviceGroup{service: cur}
+			index[cur] = g
+			groups = append(groups, g)
+		}
+		g.runs = append(g.runs, [2]int64{start, end})
+		g.rows += end - start
+	}
+	for i := int64(1); i < n; i++ {
+		if v := value(int(i)); v != cur {
+			flush(i)
+			start, cur = i, v
+		}
+	}
+	flush(n)
+	return groups, nil
+}
