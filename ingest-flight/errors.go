@@ -12,8 +12,8 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/conform"
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/seedspans"
-	publish "github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/pubshim"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 

@@ -1,10 +1,9 @@
 package ingestflight
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/obs"
 )
 
 // Protocols label where data entered, in the Otlp-Source header and the
@@ -31,26 +30,8 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		}, []string{"protocol", "signal", "code"}),
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = obs.Register(reg, m.requests); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c on reg (when not nil); a collector already registered
-// under the same description is reused.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register metric: %w", err)
-	}
-	return c, nil
 }

@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed messages
 
-	publish "github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/pubshim"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -193,14 +193,11 @@ func (s *Service) stop() {
 		s.srv.GracefulStop()
 		close(done)
 	}()
-	t := timeAfter(s.cfg.ShutdownTimeout)
 	select {
 	case <-done:
-	case <-t:
+	case <-time.After(s.cfg.ShutdownTimeout):
 		s.log.Warn("graceful stop timed out, closing", "timeout", s.cfg.ShutdownTimeout)
 		s.srv.Stop()
 		<-done
 	}
 }
-
-var timeAfter = time.After

@@ -5,6 +5,8 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
+	"log/slog"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,7 @@ type Config struct {
 	Bus     Bus       `yaml:"bus"`
 	Ingest  Ingest    `yaml:"ingest_grpc"`
 	Writer  Writer    `yaml:"writer"`
+	Janitor Janitor   `yaml:"janitor"`
 	Admin   Admin     `yaml:"admin"`
 }
 
@@ -92,6 +95,18 @@ type Writer struct {
 	WriterID      string        `yaml:"writer_id"`
 }
 
+// Janitor configures retention over the writer's files.
+type Janitor struct {
+	Enabled         bool          `yaml:"enabled"`
+	TraceRetention  time.Duration `yaml:"trace_retention"`  // 0 keeps files forever
+	MetricRetention time.Duration `yaml:"metric_retention"` // 0 keeps files forever
+	LogRetention    time.Duration `yaml:"log_retention"`    // 0 keeps files forever
+	MaxTotalBytes   int64         `yaml:"max_total_bytes"`  // 0: no limit
+	MinFreeBytes    int64         `yaml:"min_free_bytes"`   // 0: no limit
+	ScanInterval    time.Duration `yaml:"scan_interval"`
+	DryRun          bool          `yaml:"dry_run"`
+}
+
 // Secret is a configuration value that never appears in logs or dumps.
 type Secret string
 
@@ -105,6 +120,15 @@ func (s Secret) String() string {
 
 // MarshalYAML redacts the secret in `config print`.
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalJSON redacts the secret in JSON logs.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// LogValue redacts the secret in slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret itself, for the code that authenticates.
+func (s Secret) Reveal() string { return string(s) }
 
 // Default returns the defaults: the seed's output directory and write
 // interval, every listener on loopback.
@@ -131,6 +155,13 @@ func Default() Config {
 			HTTPAddr:         "127.0.0.1:4319",
 			MaxRequestBytes:  16 << 20,
 			MaxInflightBytes: 256 << 20,
+		},
+		Janitor: Janitor{
+			Enabled:         true,
+			TraceRetention:  600 * time.Second,
+			MetricRetention: 3600 * time.Second,
+			LogRetention:    3600 * time.Second,
+			ScanInterval:    30 * time.Second,
 		},
 		Writer: Writer{
 			WriteInterval: 5 * time.Second,
@@ -246,6 +277,14 @@ func setPort(p func(*Config) *string) func(*Config, string) error {
 var EnvVars = []envVar{
 	{"OTLP_OUTPUT_DIR", "output_dir", setString(func(c *Config) *string { return &c.OutputDir })},
 	{"OTLP_WRITE_INTERVAL_SECS", "writer.write_interval", setSecs(func(c *Config) *time.Duration { return &c.Writer.WriteInterval })},
+	{"OTLP_TRACE_CLEANUP_INTERVAL_SECS", "janitor.trace_retention", setSecs(func(c *Config) *time.Duration { return &c.Janitor.TraceRetention })},
+	{"OTLP_METRIC_CLEANUP_INTERVAL_SECS", "janitor.metric_retention", setSecs(func(c *Config) *time.Duration { return &c.Janitor.MetricRetention })},
+	{"OTLP_LOG_CLEANUP_INTERVAL_SECS", "janitor.log_retention", setSecs(func(c *Config) *time.Duration { return &c.Janitor.LogRetention })},
+	{"OTLP_JANITOR_ENABLED", "janitor.enabled", setBool(func(c *Config) *bool { return &c.Janitor.Enabled })},
+	{"OTLP_JANITOR_DRY_RUN", "janitor.dry_run", setBool(func(c *Config) *bool { return &c.Janitor.DryRun })},
+	{"OTLP_JANITOR_SCAN_INTERVAL_SECS", "janitor.scan_interval", setSecs(func(c *Config) *time.Duration { return &c.Janitor.ScanInterval })},
+	{"OTLP_MAX_TOTAL_BYTES", "janitor.max_total_bytes", setInt64(func(c *Config) *int64 { return &c.Janitor.MaxTotalBytes })},
+	{"OTLP_MIN_FREE_BYTES", "janitor.min_free_bytes", setInt64(func(c *Config) *int64 { return &c.Janitor.MinFreeBytes })},
 	{"OTLP_PROTOBUF_ENABLED", "ingest_grpc.grpc_enabled", setBool(func(c *Config) *bool { return &c.Ingest.GRPCEnabled })},
 	{"OTLP_PROTOBUF_PORT", "ingest_grpc.grpc_addr", setPort(func(c *Config) *string { return &c.Ingest.GRPCAddr })},
 	{"OTLP_HTTP_ENABLED", "ingest_grpc.http_enabled", setBool(func(c *Config) *bool { return &c.Ingest.HTTPEnabled })},
@@ -393,6 +432,20 @@ func (c Config) Validate() error {
 	}
 	if c.Writer.MaxFileAge <= 0 {
 		bad("writer.max_file_age", c.Writer.MaxFileAge, "want > 0")
+	}
+	for key, d := range map[string]time.Duration{"janitor.trace_retention": c.Janitor.TraceRetention, "janitor.metric_retention": c.Janitor.MetricRetention, "janitor.log_retention": c.Janitor.LogRetention} {
+		if d < 0 {
+			bad(key, d, "want >= 0 (0 keeps files forever)")
+		}
+	}
+	if c.Janitor.MaxTotalBytes < 0 {
+		bad("janitor.max_total_bytes", c.Janitor.MaxTotalBytes, "want >= 0 (0: no limit)")
+	}
+	if c.Janitor.MinFreeBytes < 0 {
+		bad("janitor.min_free_bytes", c.Janitor.MinFreeBytes, "want >= 0 (0: no limit)")
+	}
+	if c.Janitor.ScanInterval <= 0 {
+		bad("janitor.scan_interval", c.Janitor.ScanInterval, "want > 0")
 	}
 	switch c.Writer.Compression {
 	case "zstd", "lz4", "none":

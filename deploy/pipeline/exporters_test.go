@@ -122,7 +122,7 @@ func flush(t *testing.T, p *Pipeline) {
 func attrString(kvs []*commonpb.KeyValue) string {
 	parts := make([]string, 0, len(kvs))
 	for _, kv := range kvs {
-		parts = append(parts, kv.Key+"="+prototext.Format(kv.Value))
+		parts = append(parts, fmt.Sprintf("%s=%T:%s", kv.Key, kv.Value.GetValue(), schema.AnyValueString(kv.Value)))
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")

@@ -29,6 +29,7 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
 	ingest "github.com/otlp-arrow/otlp-arrow/ingest-grpc"
+	"github.com/otlp-arrow/otlp-arrow/janitor"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 	"github.com/otlp-arrow/otlp-arrow/writer"
@@ -50,6 +51,8 @@ type options struct {
 	reg        prometheus.Registerer
 	ingest     bool
 	writer     bool
+	janitor    bool
+	bus        bool
 	busListen  bool
 	embedBus   bool
 	connName   string
@@ -87,6 +90,13 @@ func WithIngest(on bool) Option { return func(o *options) { o.ingest = on } }
 // WithWriter says whether to run the writer (default true).
 func WithWriter(on bool) Option { return func(o *options) { o.writer = on } }
 
+// WithJanitor also runs the janitor (retention over the files) when the
+// configuration's janitor section is enabled.
+func WithJanitor(on bool) Option { return func(o *options) { o.janitor = on } }
+
+// WithoutBus runs only stages that need no bus (the janitor alone).
+func WithoutBus() Option { return func(o *options) { o.bus = false } }
+
 // WithBusListen makes the embedded bus listen for NATS clients on the
 // configured host and port (default: in-process only).
 func WithBusListen(on bool) Option { return func(o *options) { o.busListen = on } }
@@ -110,11 +120,14 @@ type Pipeline struct {
 	pub *ingest.Publisher
 	w   *writer.Writer
 	ing *ingest.Service
+	jan *janitor.Janitor
 
 	stopIngest context.CancelFunc
 	ingestDone chan error
 	stopWriter context.CancelFunc
 	writerDone chan error
+	stopJan    context.CancelFunc
+	janDone    chan error
 	failed     chan error // the first stage error, once
 
 	mu       sync.Mutex
@@ -126,7 +139,7 @@ type Pipeline struct {
 // Start starts the pipeline and returns once every stage is running. ctx
 // bounds only the start; stop the pipeline with Shutdown.
 func Start(ctx context.Context, opts ...Option) (*Pipeline, error) {
-	o := options{cfg: config.Default(), writer: true, embedBus: true, connName: "embedded", drainLimit: 30 * time.Second}
+	o := options{cfg: config.Default(), writer: true, bus: true, embedBus: true, connName: "embedded", drainLimit: 30 * time.Second}
 	o.cfg.Bus.Port = 0
 	for _, opt := range opts {
 		opt(&o)
@@ -146,6 +159,14 @@ func Start(ctx context.Context, opts ...Option) (*Pipeline, error) {
 
 func (p *Pipeline) start(ctx context.Context) error {
 	c := p.o.cfg
+	if p.o.janitor && c.Janitor.Enabled {
+		if err := p.startJanitor(); err != nil {
+			return err
+		}
+	}
+	if !p.o.bus {
+		return nil
+	}
 	if p.o.embedBus && c.Bus.URL == "" {
 		srv, err := startBus(c, p.log, p.o.busListen)
 		if err != nil {
@@ -201,6 +222,36 @@ func (p *Pipeline) start(ctx context.Context) error {
 	return nil
 }
 
+func (p *Pipeline) startJanitor() error {
+	c := p.o.cfg
+	jc := janitor.DefaultConfig()
+	jc.OutputDir = c.OutputDir
+	jc.Retention = map[schema.Signal]time.Duration{
+		schema.Traces:  c.Janitor.TraceRetention,
+		schema.Metrics: c.Janitor.MetricRetention,
+		schema.Logs:    c.Janitor.LogRetention,
+	}
+	jc.MaxTotalBytes = c.Janitor.MaxTotalBytes
+	jc.MinFreeBytes = c.Janitor.MinFreeBytes
+	jc.ScanInterval = c.Janitor.ScanInterval
+	jc.DryRun = c.Janitor.DryRun
+	var err error
+	p.jan, err = janitor.New(jc, p.log.With(bus.LogKeyStage, "janitor"), p.o.reg)
+	if err != nil {
+		return fmt.Errorf("janitor: %w", err)
+	}
+	jctx, cancel := context.WithCancel(context.Background())
+	p.stopJan, p.janDone = cancel, make(chan error, 1)
+	go func() {
+		err := p.jan.Run(jctx)
+		p.janDone <- err
+		if err != nil {
+			p.fail(fmt.Errorf("janitor: %w", err))
+		}
+	}()
+	return nil
+}
+
 func (p *Pipeline) fail(err error) {
 	select {
 	case p.failed <- err:
@@ -219,12 +270,18 @@ type Check struct {
 
 // Checks returns the readiness checks of the running stages, for /readyz.
 func (p *Pipeline) Checks() []Check {
-	checks := []Check{{"bus", func() error {
-		if !p.nc.IsConnected() {
-			return fmt.Errorf("not connected to the bus (%s)", p.nc.Status())
-		}
-		return nil
-	}}}
+	var checks []Check
+	if p.nc != nil {
+		checks = append(checks, Check{"bus", func() error {
+			if !p.nc.IsConnected() {
+				return fmt.Errorf("not connected to the bus (%s)", p.nc.Status())
+			}
+			return nil
+		}})
+	}
+	if p.jan != nil {
+		checks = append(checks, Check{"janitor", p.jan.Ready})
+	}
 	if p.w != nil {
 		checks = append(checks, Check{"writer", p.w.Ready})
 	}
@@ -339,6 +396,10 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 			cancel()
 			p.stopWriter()
 			errs = append(errs, <-p.writerDone)
+		}
+		if p.stopJan != nil {
+			p.stopJan()
+			errs = append(errs, <-p.janDone)
 		}
 		if p.nc != nil {
 			p.nc.Close()

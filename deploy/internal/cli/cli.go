@@ -33,6 +33,7 @@ func init() {
 		"bus":         {"run the embedded NATS JetStream server alone", cmdBus},
 		"ingest-grpc": {"run the OTLP/gRPC and OTLP/HTTP receivers", cmdIngestGRPC},
 		"writer":      {"run the file writer", cmdWriter},
+		"janitor":     {"run retention over the output files", cmdJanitor},
 		"cat":         {"print the rows of Arrow files as JSON lines", cmdCat},
 		"config":      {"config print | config validate FILE", cmdConfig},
 		"health":      {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},

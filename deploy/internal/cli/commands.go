@@ -12,15 +12,10 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/deploy/pipeline"
 )
 
-// logStart writes the one start line with the effective configuration.
+// logStart writes the one start line with the effective configuration;
+// secrets are redacted by config.Secret.
 func logStart(log *slog.Logger, cmd string, c config.Config) {
-	log.Info("starting", "command", cmd,
-		"output_dir", c.OutputDir, "data_dir", c.DataDir,
-		"bus_url", c.Bus.URL, "grpc", c.Ingest.GRPCEnabled, "grpc_addr", c.Ingest.GRPCAddr,
-		"http", c.Ingest.HTTPEnabled, "http_addr", c.Ingest.HTTPAddr,
-		"write_interval", c.Writer.WriteInterval, "compression", c.Writer.Compression,
-		"admin_addr", c.Admin.Addr, "bus_user", c.Bus.User, "bus_password", c.Bus.Password.String(),
-		"bus_token", c.Bus.Token.String())
+	log.Info("starting", "command", cmd, "config", c)
 }
 
 // serveAdmin starts the admin server in the background; the returned func
@@ -40,7 +35,7 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log := newLogger(env.stderr, c.Log)
 	logStart(log, "run", c)
-	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
+	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithJanitor(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
 }
 
 // runPipeline runs a pipeline with the admin server until ctx is done or a
@@ -130,6 +125,18 @@ func cmdWriter(ctx context.Context, env *cmdEnv, args []string) error {
 	log := newLogger(env.stderr, c.Log)
 	logStart(log, "writer", c)
 	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithConnName("writer"))
+}
+
+// cmdJanitor runs retention over the files alone; it needs no bus.
+func cmdJanitor(ctx context.Context, env *cmdEnv, args []string) error {
+	c, _, err := loadConfig("janitor", env, args)
+	if err != nil {
+		return err
+	}
+	c.Janitor.Enabled = true
+	log := newLogger(env.stderr, c.Log)
+	logStart(log, "janitor", c)
+	return runPipeline(ctx, c, log, pipeline.WithoutBus(), pipeline.WithWriter(false), pipeline.WithJanitor(true))
 }
 
 // cmdConfig prints the effective configuration or validates a file.

@@ -13,7 +13,7 @@ import (
 // target; the message names the offending column.
 var ErrIncompatible = errors.New("conform: incompatible schema")
 
-// ServiceColumn is the column batches are split by.
+// ServiceColumn is the column the bus subject is taken from.
 const ServiceColumn = "service_name"
 
 // serviceAttrs is the resource attribute map service_name can be derived

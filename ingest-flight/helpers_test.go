@@ -1,0 +1,324 @@
+package ingestflight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// startService runs a Service on loopback port 0 publishing on js; it stops
+// when the test ends. mutate, if not nil, adjusts the config first.
+func startService(t testing.TB, js jetstream.Publisher, mutate func(*Config)) *Service {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.ShutdownTimeout = 5 * time.Second
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := New(cfg, js, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("service not ready: %v", s.Ready())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return s
+}
+
+// grpcConn dials the service; closed when the test ends.
+func grpcConn(t testing.TB, s *Service) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(s.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// busMsg is one message read back from a stream.
+type busMsg struct {
+	subject string
+	header  nats.Header
+	data    []byte
+}
+
+// readMessages returns every message now in the stream of sig, in order.
+func readMessages(t testing.TB, js jetstream.JetStream, sig schema.Signal) []busMsg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, bus.StreamName(sig))
+	if err != nil {
+		t.Fatalf("stream %s: %v", sig, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream info %s: %v", sig, err)
+	}
+	n := int(info.State.Msgs)
+	if n == 0 {
+		return nil
+	}
+	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("ordered consumer: %v", err)
+	}
+	var out []busMsg
+	for len(out) < n {
+		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatalf("fetch: %v", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			out = append(out, busMsg{subject: m.Subject(), header: m.Headers(), data: m.Data()})
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			t.Fatalf("fetch: %v", err)
+		}
+		if got == 0 {
+			t.Fatalf("fetched %d of %d messages", len(out), n)
+		}
+	}
+	return out
+}
+
+// decodeRecords decodes one message's payload, checking its schema is the
+// signal's; the batches are released when the test ends.
+func decodeRecords(t testing.TB, sig schema.Signal, data []byte) []arrow.RecordBatch {
+	t.Helper()
+	s, recs, err := payload.Decode(data, nil)
+	if err != nil {
+		t.Fatalf("decode payload: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	})
+	if !s.Equal(schema.Schema(sig)) {
+		t.Fatalf("payload schema is not the %s schema:\n%s", sig, s)
+	}
+	return recs
+}
+
+// checkHeaders checks the headers every message of a stage carries and
+// returns the total of Otlp-Rows.
+func checkHeaders(t testing.TB, msgs []busMsg, sig schema.Signal, source string) int {
+	t.Helper()
+	rows := 0
+	for _, m := range msgs {
+		pm, err := bus.ParseMessage(m.subject, m.header, m.data)
+		if err != nil {
+			t.Fatalf("parse message: %v", err)
+		}
+		if pm.Signal != sig || pm.Source != source {
+			t.Errorf("%s: signal, source = %s, %s; want %s, %s", m.subject, pm.Signal, pm.Source, sig, source)
+		}
+		rows += pm.Rows
+	}
+	return rows
+}
+
+func busTraces(t testing.TB, js jetstream.JetStream) []*tracepb.ResourceSpans {
+	t.Helper()
+	var out []*tracepb.ResourceSpans
+	for _, m := range readMessages(t, js, schema.Traces) {
+		rss, err := schema.TracesFromArrow(decodeRecords(t, schema.Traces, m.data))
+		if err != nil {
+			t.Fatalf("traces from arrow: %v", err)
+		}
+		out = append(out, rss...)
+	}
+	return out
+}
+
+func busMetrics(t testing.TB, js jetstream.JetStream) []*metricspb.ResourceMetrics {
+	t.Helper()
+	var out []*metricspb.ResourceMetrics
+	for _, m := range readMessages(t, js, schema.Metrics) {
+		rms, err := schema.MetricsFromArrow(decodeRecords(t, schema.Metrics, m.data))
+		if err != nil {
+			t.Fatalf("metrics from arrow: %v", err)
+		}
+		out = append(out, rms...)
+	}
+	return out
+}
+
+func busLogs(t testing.TB, js jetstream.JetStream) []*logspb.ResourceLogs {
+	t.Helper()
+	var out []*logspb.ResourceLogs
+	for _, m := range readMessages(t, js, schema.Logs) {
+		rls, err := schema.LogsFromArrow(decodeRecords(t, schema.Logs, m.data))
+		if err != nil {
+			t.Fatalf("logs from arrow: %v", err)
+		}
+		out = append(out, rls...)
+	}
+	return out
+}
+
+// sameByService compares two lists of resource items after normalization,
+// ordered by service name, element by element with proto.Equal.
+func sameByService[R proto.Message](t testing.TB, got, want []R, resource func(R) *resourcepb.Resource) {
+	t.Helper()
+	sortBy := func(rs []R) {
+		sort.SliceStable(rs, func(i, j int) bool {
+			return schema.ServiceName(resource(rs[i])) < schema.ServiceName(resource(rs[j]))
+		})
+	}
+	sortBy(got)
+	sortBy(want)
+	if len(got) != len(want) {
+		t.Fatalf("got %d resources, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !proto.Equal(got[i], want[i]) {
+			t.Errorf("resource %d (%s) differs:\n got %v\nwant %v", i, schema.ServiceName(resource(want[i])), got[i], want[i])
+		}
+	}
+}
+
+func str(k, v string) *commonpb.KeyValue {
+	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+}
+
+func i64(k string, v int64) *commonpb.KeyValue {
+	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: v}}}
+}
+
+func resource(service string) *resourcepb.Resource {
+	return &resourcepb.Resource{Attributes: []*commonpb.KeyValue{str("service.name", service), str("host.name", "h1")}}
+}
+
+func id(n int, seed int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(seed + i + 1)
+	}
+	return b
+}
+
+const t0 = uint64(1_700_000_000_000_000_000)
+
+// fixtureTraces returns spansPer spans for each service, one resource each.
+func fixtureTraces(services []string, spansPer int) []*tracepb.ResourceSpans {
+	var out []*tracepb.ResourceSpans
+	for si, svc := range services {
+		ss := &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: "lib", Version: "1.0"}}
+		for j := range spansPer {
+			ss.Spans = append(ss.Spans, &tracepb.Span{
+				TraceId:           id(16, si),
+				SpanId:            id(8, si*1000+j),
+				ParentSpanId:      id(8, si),
+				Name:              fmt.Sprintf("%s-op-%d", svc, j),
+				Kind:              tracepb.Span_SPAN_KIND_SERVER,
+				StartTimeUnixNano: t0 + uint64(j),
+				EndTimeUnixNano:   t0 + uint64(j) + 1000,
+				Attributes:        []*commonpb.KeyValue{str("http.route", "/x"), i64("http.status_code", 200)},
+				Events:            []*tracepb.Span_Event{{TimeUnixNano: t0 + 5, Name: "ev", Attributes: []*commonpb.KeyValue{str("k", "v")}}},
+				Links:             []*tracepb.Span_Link{{TraceId: id(16, 9), SpanId: id(8, 9)}},
+				Status:            &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "boom"},
+			})
+		}
+		out = append(out, &tracepb.ResourceSpans{Resource: resource(svc), ScopeSpans: []*tracepb.ScopeSpans{ss}})
+	}
+	return out
+}
+
+// fixtureMetrics returns a gauge, a sum and a histogram per service.
+func fixtureMetrics(services []string) []*metricspb.ResourceMetrics {
+	var out []*metricspb.ResourceMetrics
+	for _, svc := range services {
+		attrs := []*commonpb.KeyValue{str("route", "/a")}
+		ms := []*metricspb.Metric{
+			{Name: "g", Unit: "1", Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: []*metricspb.NumberDataPoint{
+				{TimeUnixNano: t0, Attributes: attrs, Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: 1.5}},
+			}}}},
+			{Name: "s", Data: &metricspb.Metric_Sum{Sum: &metricspb.Sum{
+				AggregationTemporality: metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE, IsMonotonic: true,
+				DataPoints: []*metricspb.NumberDataPoint{
+					{StartTimeUnixNano: t0 - 10, TimeUnixNano: t0, Attributes: attrs, Value: &metricspb.NumberDataPoint_AsInt{AsInt: 7}},
+				}}}},
+			{Name: "h", Data: &metricspb.Metric_Histogram{Histogram: &metricspb.Histogram{
+				AggregationTemporality: metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA,
+				DataPoints: []*metricspb.HistogramDataPoint{{
+					StartTimeUnixNano: t0 - 10, TimeUnixNano: t0, Attributes: attrs, Count: 3, Sum: proto.Float64(6),
+					BucketCounts: []uint64{1, 2}, ExplicitBounds: []float64{2},
+				}}}}},
+		}
+		out = append(out, &metricspb.ResourceMetrics{Resource: resource(svc), ScopeMetrics: []*metricspb.ScopeMetrics{{
+			Scope: &commonpb.InstrumentationScope{Name: "meter"}, Metrics: ms,
+		}}})
+	}
+	return out
+}
+
+// fixtureLogs returns n log records per service.
+func fixtureLogs(services []string, n int) []*logspb.ResourceLogs {
+	var out []*logspb.ResourceLogs
+	for si, svc := range services {
+		sl := &logspb.ScopeLogs{Scope: &commonpb.InstrumentationScope{Name: "logger"}}
+		for j := range n {
+			sl.LogRecords = append(sl.LogRecords, &logspb.LogRecord{
+				TimeUnixNano: t0 + uint64(j), ObservedTimeUnixNano: t0 + uint64(j) + 1,
+				SeverityNumber: logspb.SeverityNumber_SEVERITY_NUMBER_INFO, SeverityText: "INFO",
+				Body:       &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: fmt.Sprintf("hello %d", j)}},
+				Attributes: []*commonpb.KeyValue{str("k", "v")},
+				TraceId:    id(16, si), SpanId: id(8, j),
+			})
+		}
+		out = append(out, &logspb.ResourceLogs{Resource: resource(svc), ScopeLogs: []*logspb.ScopeLogs{sl}})
+	}
+	return out
+}
+
+// runBus starts an embedded JetStream with the production streams.
+func runBus(t testing.TB, opts ...bustest.Option) jetstream.JetStream {
+	t.Helper()
+	_, _, js := bustest.RunJetStream(t, opts...)
+	return js
+}
