@@ -6,10 +6,10 @@ package config
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -28,13 +28,13 @@ type Config struct {
 	// OutputDir is where the writer puts files: <output_dir>/otlp/<signal>/.
 	OutputDir string `yaml:"output_dir"`
 	// DataDir holds the embedded bus's JetStream store (<data_dir>/jetstream).
-	DataDir string    `yaml:"data_dir"`
-	Log     Log       `yaml:"log"`
-	Bus     Bus       `yaml:"bus"`
-	Ingest  Ingest    `yaml:"ingest_grpc"`
-	Writer  Writer    `yaml:"writer"`
-	Janitor Janitor   `yaml:"janitor"`
-	Admin   Admin     `yaml:"admin"`
+	DataDir string  `yaml:"data_dir"`
+	Log     Log     `yaml:"log"`
+	Bus     Bus     `yaml:"bus"`
+	Ingest  Ingest  `yaml:"ingest_grpc"`
+	Writer  Writer  `yaml:"writer"`
+	Janitor Janitor `yaml:"janitor"`
+	Admin   Admin   `yaml:"admin"`
 }
 
 // Log configures logging.
