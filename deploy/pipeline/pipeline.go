@@ -182,6 +182,13 @@ func (p *Pipeline) start(ctx context.Context) error {
 		return err
 	}
 	p.nc, p.js = nc, js
+	if p.o.reg != nil {
+		// Several processes may share a registry in tests; the lag is the
+		// same whoever reports it.
+		if err := p.o.reg.Register(newLagCollector(js, streamsConfig(c).Durables)); err != nil {
+			p.log.Debug("consumer lag metrics not registered", "err", err)
+		}
+	}
 	p.pub, err = ingest.NewPublisher(js, ingestConfig(c), p.o.reg)
 	if err != nil {
 		return err

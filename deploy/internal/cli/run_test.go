@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -393,6 +395,9 @@ func TestRunSDKEndToEnd(t *testing.T) {
 		}
 	}
 
+	// `cat` prints every span as one JSON object: ids in hex, times in RFC 3339.
+	catSpans(t, p.out, byID)
+
 	// Metrics: the counter's points and the histogram.
 	rms, err := schema.MetricsFromArrow(readFiles(t, p.out, schema.Metrics))
 	if err != nil {
@@ -466,4 +471,47 @@ func TestRunSDKEndToEnd(t *testing.T) {
 
 func metricAttr(k, v string) metric.AddOption {
 	return metric.WithAttributes(attribute.String(k, v))
+}
+
+// catSpans runs `cat` over the trace files and checks each line against the
+// span of the same id.
+func catSpans(t *testing.T, out string, byID map[trace.SpanID]*tracepb.Span) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(out, "otlp", "traces", "*.arrows"))
+	var stdout, stderr bytes.Buffer
+	if code := mainEnv(context.Background(), append([]string{"cat"}, files...), &cmdEnv{stdout: &stdout, stderr: &stderr}); code != 0 {
+		t.Fatalf("cat exited %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(byID) {
+		t.Fatalf("cat printed %d lines, want %d", len(lines), len(byID))
+	}
+	for _, line := range lines {
+		var row struct {
+			TraceID      string            `json:"trace_id"`
+			SpanID       string            `json:"span_id"`
+			Name         string            `json:"name"`
+			StartTime    string            `json:"start_time"`
+			ServiceName  string            `json:"service_name"`
+			AttributesSt map[string]string `json:"attributes_str"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("cat line is not JSON: %v: %s", err, line)
+		}
+		id, err := hex.DecodeString(row.SpanID)
+		if err != nil || len(id) != 8 {
+			t.Fatalf("span_id %q is not 8 bytes of hex", row.SpanID)
+		}
+		s := byID[trace.SpanID(id)]
+		if s == nil {
+			t.Fatalf("cat printed unknown span %s", row.SpanID)
+		}
+		start, err := time.Parse(time.RFC3339Nano, row.StartTime)
+		if err != nil || uint64(start.UnixNano()) != s.StartTimeUnixNano {
+			t.Errorf("start_time %q, want %d (%v)", row.StartTime, s.StartTimeUnixNano, err)
+		}
+		if row.TraceID != hex.EncodeToString(s.TraceId) || row.Name != s.Name || row.ServiceName != "checkout" {
+			t.Errorf("cat row %s differs from span %v", line, s)
+		}
+	}
 }
