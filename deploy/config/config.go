@@ -46,6 +46,8 @@ type Log struct {
 // Admin configures the admin HTTP server (health, readiness, metrics).
 type Admin struct {
 	Addr string `yaml:"addr"` // host:port, default 127.0.0.1:8080; "" turns it off
+	// Pprof serves /debug/pprof/ on the admin address (for profiling).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Bus configures the message bus: an external NATS server, or the embedded one.
@@ -291,6 +293,7 @@ var EnvVars = []envVar{
 	{"OTLP_HTTP_PORT", "ingest_grpc.http_addr", setPort(func(c *Config) *string { return &c.Ingest.HTTPAddr })},
 	{"OTLP_ADMIN_PORT", "admin.addr", setPort(func(c *Config) *string { return &c.Admin.Addr })},
 	{"OTLP_ADMIN_ADDR", "admin.addr", setString(func(c *Config) *string { return &c.Admin.Addr })},
+	{"OTLP_ADMIN_PPROF", "admin.pprof", setBool(func(c *Config) *bool { return &c.Admin.Pprof })},
 	{"OTLP_DATA_DIR", "data_dir", setString(func(c *Config) *string { return &c.DataDir })},
 	{"OTLP_LOG_LEVEL", "log.level", setString(func(c *Config) *string { return &c.Log.Level })},
 	{"OTLP_LOG_FORMAT", "log.format", setString(func(c *Config) *string { return &c.Log.Format })},

@@ -41,7 +41,7 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) error {
 // runPipeline runs a pipeline with the admin server until ctx is done or a
 // stage fails, then shuts it down.
 func runPipeline(ctx context.Context, c config.Config, log *slog.Logger, opts ...pipeline.Option) error {
-	adm, err := newAdmin(c.Admin.Addr)
+	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func cmdBus(ctx context.Context, env *cmdEnv, args []string) error {
 	if c.Bus.Port == 0 {
 		return fmt.Errorf("%w: bus.port = 0: the bus command must listen; want 1-65535", config.ErrInvalid)
 	}
-	adm, err := newAdmin(c.Admin.Addr)
+	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
 	if err != nil {
 		return err
 	}
