@@ -230,8 +230,10 @@ func i64(k string, v int64) *commonpb.KeyValue {
 	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: v}}}
 }
 
+// resource returns a service's resource. Attributes are sorted by key, as
+// OTel-Arrow sorts them, so OTAP round trips compare equal.
 func resource(service string) *resourcepb.Resource {
-	return &resourcepb.Resource{Attributes: []*commonpb.KeyValue{str("service.name", service), str("host.name", "h1")}}
+	return &resourcepb.Resource{Attributes: []*commonpb.KeyValue{str("host.name", "h1"), str("service.name", service)}}
 }
 
 func id(n int, seed int) []byte {
@@ -321,4 +323,14 @@ func runBus(t testing.TB, opts ...bustest.Option) jetstream.JetStream {
 	t.Helper()
 	_, _, js := bustest.RunJetStream(t, opts...)
 	return js
+}
+
+// resourceOf returns the resource getter of a list's element type.
+func resourceOf[R interface{ GetResource() *resourcepb.Resource }](_ []R) func(R) *resourcepb.Resource {
+	return func(r R) *resourcepb.Resource { return r.GetResource() }
+}
+
+func toArrowLogs(t testing.TB) arrow.RecordBatch {
+	t.Helper()
+	return toArrow(t, schema.LogsToArrow, fixtureLogs([]string{"svc"}, 2))
 }

@@ -32,6 +32,7 @@ type Config struct {
 	Log     Log     `yaml:"log"`
 	Bus     Bus     `yaml:"bus"`
 	Ingest  Ingest  `yaml:"ingest_grpc"`
+	Flight  Flight  `yaml:"ingest_flight"`
 	Writer  Writer  `yaml:"writer"`
 	Janitor Janitor `yaml:"janitor"`
 	Admin   Admin   `yaml:"admin"`
@@ -86,6 +87,14 @@ type Ingest struct {
 	HTTPAddr         string `yaml:"http_addr"`
 	MaxRequestBytes  int    `yaml:"max_request_bytes"`
 	MaxInflightBytes int64  `yaml:"max_inflight_bytes"`
+}
+
+// Flight configures the Arrow Flight and OTel-Arrow (OTAP) receiver.
+type Flight struct {
+	Enabled         bool   `yaml:"enabled"`
+	Addr            string `yaml:"addr"`
+	MaxMessageBytes int    `yaml:"max_message_bytes"` // one gRPC message (a Flight batch or an OTAP batch)
+	MaxBatchRows    int64  `yaml:"max_batch_rows"`
 }
 
 // Writer configures the file writer.
@@ -164,6 +173,12 @@ func Default() Config {
 			MetricRetention: 3600 * time.Second,
 			LogRetention:    3600 * time.Second,
 			ScanInterval:    30 * time.Second,
+		},
+		Flight: Flight{
+			Enabled:         true,
+			Addr:            "127.0.0.1:4318",
+			MaxMessageBytes: 16 << 20,
+			MaxBatchRows:    1 << 20,
 		},
 		Writer: Writer{
 			WriteInterval: 5 * time.Second,
@@ -289,6 +304,9 @@ var EnvVars = []envVar{
 	{"OTLP_MIN_FREE_BYTES", "janitor.min_free_bytes", setInt64(func(c *Config) *int64 { return &c.Janitor.MinFreeBytes })},
 	{"OTLP_PROTOBUF_ENABLED", "ingest_grpc.grpc_enabled", setBool(func(c *Config) *bool { return &c.Ingest.GRPCEnabled })},
 	{"OTLP_PROTOBUF_PORT", "ingest_grpc.grpc_addr", setPort(func(c *Config) *string { return &c.Ingest.GRPCAddr })},
+	{"OTLP_ARROW_FLIGHT_ENABLED", "ingest_flight.enabled", setBool(func(c *Config) *bool { return &c.Flight.Enabled })},
+	{"OTLP_ARROW_FLIGHT_PORT", "ingest_flight.addr", setPort(func(c *Config) *string { return &c.Flight.Addr })},
+	{"OTLP_FLIGHT_ADDR", "ingest_flight.addr", setString(func(c *Config) *string { return &c.Flight.Addr })},
 	{"OTLP_HTTP_ENABLED", "ingest_grpc.http_enabled", setBool(func(c *Config) *bool { return &c.Ingest.HTTPEnabled })},
 	{"OTLP_HTTP_PORT", "ingest_grpc.http_addr", setPort(func(c *Config) *string { return &c.Ingest.HTTPAddr })},
 	{"OTLP_ADMIN_PORT", "admin.addr", setPort(func(c *Config) *string { return &c.Admin.Addr })},
@@ -319,7 +337,7 @@ var EnvVars = []envVar{
 	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
 	{"OTLP_LISTEN_HOST", "every listener's host", func(c *Config, v string) error {
-		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Admin.Addr} {
+		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Flight.Addr, &c.Admin.Addr} {
 			if _, port, err := net.SplitHostPort(*a); err == nil {
 				*a = net.JoinHostPort(v, port)
 			}
@@ -402,6 +420,15 @@ func (c Config) Validate() error {
 	}
 	if c.Ingest.HTTPEnabled {
 		addr("ingest_grpc.http_addr", c.Ingest.HTTPAddr, false)
+	}
+	if c.Flight.Enabled {
+		addr("ingest_flight.addr", c.Flight.Addr, false)
+	}
+	if c.Flight.MaxMessageBytes <= 0 {
+		bad("ingest_flight.max_message_bytes", c.Flight.MaxMessageBytes, "want > 0")
+	}
+	if c.Flight.MaxBatchRows <= 0 {
+		bad("ingest_flight.max_batch_rows", c.Flight.MaxBatchRows, "want > 0")
 	}
 	if c.Ingest.MaxRequestBytes <= 0 {
 		bad("ingest_grpc.max_request_bytes", c.Ingest.MaxRequestBytes, "want > 0")

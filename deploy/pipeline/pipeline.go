@@ -28,6 +28,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
+	ingestflight "github.com/otlp-arrow/otlp-arrow/ingest-flight"
 	ingest "github.com/otlp-arrow/otlp-arrow/ingest-grpc"
 	"github.com/otlp-arrow/otlp-arrow/janitor"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
@@ -50,6 +51,7 @@ type options struct {
 	log        *slog.Logger
 	reg        prometheus.Registerer
 	ingest     bool
+	flight     bool
 	writer     bool
 	janitor    bool
 	bus        bool
@@ -87,6 +89,10 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) 
 // configuration's ingest section.
 func WithIngest(on bool) Option { return func(o *options) { o.ingest = on } }
 
+// WithFlight also starts the Arrow Flight / OTAP receiver of the
+// configuration's ingest_flight section (when enabled there).
+func WithFlight(on bool) Option { return func(o *options) { o.flight = on } }
+
 // WithWriter says whether to run the writer (default true).
 func WithWriter(on bool) Option { return func(o *options) { o.writer = on } }
 
@@ -120,10 +126,13 @@ type Pipeline struct {
 	pub *ingest.Publisher
 	w   *writer.Writer
 	ing *ingest.Service
+	fl  *ingestflight.Service
 	jan *janitor.Janitor
 
 	stopIngest context.CancelFunc
 	ingestDone chan error
+	stopFlight context.CancelFunc
+	flightDone chan error
 	stopWriter context.CancelFunc
 	writerDone chan error
 	stopJan    context.CancelFunc
@@ -226,6 +235,38 @@ func (p *Pipeline) start(ctx context.Context) error {
 			}
 		}()
 	}
+	if p.o.flight && c.Flight.Enabled {
+		if err := p.startFlight(js); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) startFlight(js jetstream.JetStream) error {
+	c := p.o.cfg
+	fc := ingestflight.DefaultConfig()
+	fc.Enabled = true
+	fc.Addr = c.Flight.Addr
+	fc.MaxMessageBytes = c.Flight.MaxMessageBytes
+	fc.MaxBatchRows = c.Flight.MaxBatchRows
+	fc.MaxPayloadBytes = ingestConfig(c).MaxPayloadBytes
+	var err error
+	if p.fl, err = ingestflight.New(fc, js, p.log, p.o.reg); err != nil {
+		return fmt.Errorf("ingest-flight: %w", err)
+	}
+	if err := p.fl.Listen(); err != nil {
+		return fmt.Errorf("ingest-flight: %w", err)
+	}
+	fctx, cancel := context.WithCancel(context.Background())
+	p.stopFlight, p.flightDone = cancel, make(chan error, 1)
+	go func() {
+		err := p.fl.Run(fctx)
+		p.flightDone <- err
+		if err != nil {
+			p.fail(fmt.Errorf("ingest-flight: %w", err))
+		}
+	}()
 	return nil
 }
 
@@ -295,6 +336,9 @@ func (p *Pipeline) Checks() []Check {
 	if p.ing != nil {
 		checks = append(checks, Check{"ingest-grpc", p.ing.Ready})
 	}
+	if p.fl != nil {
+		checks = append(checks, Check{"ingest-flight", p.fl.Ready})
+	}
 	return checks
 }
 
@@ -312,6 +356,14 @@ func (p *Pipeline) HTTPAddr() net.Addr {
 		return nil
 	}
 	return p.ing.HTTPAddr()
+}
+
+// FlightAddr is the Arrow Flight / OTAP receiver's address (nil without it).
+func (p *Pipeline) FlightAddr() net.Addr {
+	if p.fl == nil {
+		return nil
+	}
+	return p.fl.Addr()
 }
 
 // BusURL is where NATS clients reach the embedded bus ("" when it does not
@@ -393,7 +445,15 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		var errs []error
 		if p.stopIngest != nil {
 			p.stopIngest()
+		}
+		if p.stopFlight != nil {
+			p.stopFlight()
+		}
+		if p.stopIngest != nil {
 			errs = append(errs, <-p.ingestDone)
+		}
+		if p.stopFlight != nil {
+			errs = append(errs, <-p.flightDone)
 		}
 		if p.w != nil && p.stopWriter != nil {
 			dctx, cancel := context.WithTimeout(ctx, p.o.drainLimit)

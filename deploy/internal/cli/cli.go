@@ -29,14 +29,15 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"run":         {"run every stage in one process with an embedded bus", cmdRun},
-		"bus":         {"run the embedded NATS JetStream server alone", cmdBus},
-		"ingest-grpc": {"run the OTLP/gRPC and OTLP/HTTP receivers", cmdIngestGRPC},
-		"writer":      {"run the file writer", cmdWriter},
-		"janitor":     {"run retention over the output files", cmdJanitor},
-		"cat":         {"print the rows of Arrow files as JSON lines", cmdCat},
-		"config":      {"config print | config validate FILE", cmdConfig},
-		"health":      {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},
+		"run":           {"run every stage in one process with an embedded bus", cmdRun},
+		"bus":           {"run the embedded NATS JetStream server alone", cmdBus},
+		"ingest-grpc":   {"run the OTLP/gRPC and OTLP/HTTP receivers", cmdIngestGRPC},
+		"writer":        {"run the file writer", cmdWriter},
+		"ingest-flight": {"run the Arrow Flight and OTel-Arrow receiver", cmdIngestFlight},
+		"janitor":       {"run retention over the output files", cmdJanitor},
+		"cat":           {"print the rows of Arrow files as JSON lines", cmdCat},
+		"config":        {"config print | config validate FILE", cmdConfig},
+		"health":        {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},
 	}
 }
 

@@ -35,7 +35,7 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log := newLogger(env.stderr, c.Log)
 	logStart(log, "run", c)
-	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithJanitor(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
+	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithFlight(true), pipeline.WithJanitor(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
 }
 
 // runPipeline runs a pipeline with the admin server until ctx is done or a
@@ -125,6 +125,17 @@ func cmdWriter(ctx context.Context, env *cmdEnv, args []string) error {
 	log := newLogger(env.stderr, c.Log)
 	logStart(log, "writer", c)
 	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithConnName("writer"))
+}
+
+func cmdIngestFlight(ctx context.Context, env *cmdEnv, args []string) error {
+	c, _, err := loadConfig("ingest-flight", env, args)
+	if err != nil {
+		return err
+	}
+	c.Flight.Enabled = true
+	log := newLogger(env.stderr, c.Log)
+	logStart(log, "ingest-flight", c)
+	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithFlight(true), pipeline.WithConnName("ingest-flight"))
 }
 
 // cmdJanitor runs retention over the files alone; it needs no bus.

@@ -60,6 +60,7 @@ type testPipeline struct {
 	out, data             string
 	grpcPort, httpPort    int
 	adminPort             int
+	flightPort            int
 	cancel                context.CancelFunc
 	done                  chan int
 	stderr                *lockedBuffer
@@ -93,7 +94,7 @@ func startRun(t *testing.T, extra ...string) *testPipeline {
 	dir := t.TempDir()
 	p := &testPipeline{
 		out: filepath.Join(dir, "out"), data: filepath.Join(dir, "data"),
-		grpcPort: freePort(t), httpPort: freePort(t), adminPort: freePort(t),
+		grpcPort: freePort(t), httpPort: freePort(t), adminPort: freePort(t), flightPort: freePort(t),
 		done: make(chan int, 1), stderr: &lockedBuffer{},
 	}
 	p.env = append([]string{
@@ -102,6 +103,7 @@ func startRun(t *testing.T, extra ...string) *testPipeline {
 		"OTLP_PROTOBUF_PORT=" + strconv.Itoa(p.grpcPort),
 		"OTLP_HTTP_PORT=" + strconv.Itoa(p.httpPort),
 		"OTLP_ADMIN_PORT=" + strconv.Itoa(p.adminPort),
+		"OTLP_ARROW_FLIGHT_PORT=" + strconv.Itoa(p.flightPort),
 		"OTLP_NATS_PORT=0",
 		"OTLP_WRITE_INTERVAL_SECS=0.2",
 		"OTLP_LOG_LEVEL=debug",
