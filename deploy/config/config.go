@@ -263,6 +263,18 @@ func setSecs(p func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
+// setRetentionSecs is setSecs where 0 means keep forever.
+func setRetentionSecs(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < 0 {
+			return errors.New("want a number of seconds >= 0 (0 keeps files forever)")
+		}
+		*p(c) = time.Duration(n * float64(time.Second))
+		return nil
+	}
+}
+
 func setInt64(p func(*Config) *int64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -294,9 +306,9 @@ func setPort(p func(*Config) *string) func(*Config, string) error {
 var EnvVars = []envVar{
 	{"OTLP_OUTPUT_DIR", "output_dir", setString(func(c *Config) *string { return &c.OutputDir })},
 	{"OTLP_WRITE_INTERVAL_SECS", "writer.write_interval", setSecs(func(c *Config) *time.Duration { return &c.Writer.WriteInterval })},
-	{"OTLP_TRACE_CLEANUP_INTERVAL_SECS", "janitor.trace_retention", setSecs(func(c *Config) *time.Duration { return &c.Janitor.TraceRetention })},
-	{"OTLP_METRIC_CLEANUP_INTERVAL_SECS", "janitor.metric_retention", setSecs(func(c *Config) *time.Duration { return &c.Janitor.MetricRetention })},
-	{"OTLP_LOG_CLEANUP_INTERVAL_SECS", "janitor.log_retention", setSecs(func(c *Config) *time.Duration { return &c.Janitor.LogRetention })},
+	{"OTLP_TRACE_CLEANUP_INTERVAL_SECS", "janitor.trace_retention", setRetentionSecs(func(c *Config) *time.Duration { return &c.Janitor.TraceRetention })},
+	{"OTLP_METRIC_CLEANUP_INTERVAL_SECS", "janitor.metric_retention", setRetentionSecs(func(c *Config) *time.Duration { return &c.Janitor.MetricRetention })},
+	{"OTLP_LOG_CLEANUP_INTERVAL_SECS", "janitor.log_retention", setRetentionSecs(func(c *Config) *time.Duration { return &c.Janitor.LogRetention })},
 	{"OTLP_JANITOR_ENABLED", "janitor.enabled", setBool(func(c *Config) *bool { return &c.Janitor.Enabled })},
 	{"OTLP_JANITOR_DRY_RUN", "janitor.dry_run", setBool(func(c *Config) *bool { return &c.Janitor.DryRun })},
 	{"OTLP_JANITOR_SCAN_INTERVAL_SECS", "janitor.scan_interval", setSecs(func(c *Config) *time.Duration { return &c.Janitor.ScanInterval })},
