@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
+	"github.com/otlp-arrow/otlp-arrow/deploy/internal/demo"
 )
 
 // command is one subcommand.
@@ -37,7 +38,10 @@ func init() {
 		"janitor":       {"run retention over the output files", cmdJanitor},
 		"cat":           {"print the rows of Arrow files as JSON lines", cmdCat},
 		"config":        {"config print | config validate FILE", cmdConfig},
-		"health":        {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},
+		"demo": {"generate sample telemetry with the OpenTelemetry SDK", func(ctx context.Context, env *cmdEnv, args []string) error {
+			return demo.Run(ctx, args, env.stdout, env.stderr)
+		}},
+		"health": {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},
 	}
 }
 
