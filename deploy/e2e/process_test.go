@@ -83,6 +83,13 @@ func newProc(t *testing.T, dir, name string, env []string, args ...string) *proc
 
 func (p *proc) start(t *testing.T) {
 	t.Helper()
+	p.startNoWait(t)
+	p.waitReady(t)
+}
+
+// startNoWait starts the process without waiting for it to be ready.
+func (p *proc) startNoWait(t *testing.T) {
+	t.Helper()
 	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +109,6 @@ func (p *proc) start(t *testing.T) {
 			_ = cmd.Process.Kill()
 		}
 	})
-	p.waitReady(t)
 }
 
 func (p *proc) logs() string {
@@ -166,7 +172,7 @@ type topology struct {
 	writer   *proc
 }
 
-func startTopology(t *testing.T) *topology {
+func startTopology(t *testing.T, extraEnv ...string) *topology {
 	t.Helper()
 	dir := t.TempDir()
 	natsPort := freePort(t)
@@ -181,6 +187,7 @@ func startTopology(t *testing.T) *topology {
 		"OTLP_HTTP_PORT=" + strconv.Itoa(freePort(t)),
 		"OTLP_WRITE_INTERVAL_SECS=0.1",
 	}
+	tp.env = append(tp.env, extraEnv...)
 	stageEnv := append(append([]string{}, tp.env...), "OTLP_NATS_URL="+tp.natsURL)
 	tp.bus = newProc(t, dir, "bus", tp.env, "bus")
 	tp.bus.start(t)
