@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -72,11 +75,30 @@ type Bus struct {
 	SyncInterval string `yaml:"sync_interval"`
 	// MaxPayload is the embedded server's max message size in bytes.
 	MaxPayload int `yaml:"max_payload"`
+	// MaxStore bounds the embedded server's JetStream file store in bytes
+	// (0: the server's default, most of the disk): with it the bus pushes
+	// back before the disk fills.
+	MaxStore int64 `yaml:"max_store"`
 	// Streams are the limits of each signal's stream.
 	MaxBytes        int64         `yaml:"stream_max_bytes"`
 	MaxAge          time.Duration `yaml:"stream_max_age"`
 	Replicas        int           `yaml:"stream_replicas"`
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// PlacementTags (comma-separated) put the streams on servers carrying
+	// every one of these tags; empty lets JetStream choose.
+	PlacementTags string `yaml:"stream_placement_tags"`
+	// Clustering of the embedded server (the `bus` command): ClusterPort 0
+	// runs a single node; otherwise the node listens for routes on
+	// ClusterHost:ClusterPort and joins the seed Routes (comma-separated
+	// nats-route://host:port, every node of the cluster). ServerName must
+	// be unique per node (default: the host name); ServerTags
+	// (comma-separated) are matched by PlacementTags.
+	ClusterName string `yaml:"cluster_name"`
+	ClusterHost string `yaml:"cluster_host"`
+	ClusterPort int    `yaml:"cluster_port"`
+	Routes      string `yaml:"routes"`
+	ServerName  string `yaml:"server_name"`
+	ServerTags  string `yaml:"server_tags"`
 }
 
 // Ingest configures the OTLP/gRPC and OTLP/HTTP receivers.
@@ -87,6 +109,22 @@ type Ingest struct {
 	HTTPAddr         string `yaml:"http_addr"`
 	MaxRequestBytes  int    `yaml:"max_request_bytes"`
 	MaxInflightBytes int64  `yaml:"max_inflight_bytes"`
+	// AuthTokens are the accepted bearer tokens; with none (and no
+	// AuthTokensFile) authentication is off. See docs/security.md.
+	AuthTokens []Secret `yaml:"auth_tokens"`
+	// AuthTokensFile holds more tokens, one per line; re-read on change.
+	AuthTokensFile string `yaml:"auth_tokens_file"`
+	// TLSCertFile and TLSKeyFile turn on TLS for both listeners.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSClientCAFile turns on mutual TLS: clients need a certificate it signed.
+	TLSClientCAFile string `yaml:"tls_client_ca_file"`
+	// MaxAttributes per attribute set (more are dropped); 0: no limit.
+	MaxAttributes int `yaml:"max_attributes"`
+	// MaxAttributeValueLength in bytes (longer values are truncated); 0: no limit.
+	MaxAttributeValueLength int `yaml:"max_attribute_value_length"`
+	// MaxConcurrentStreams per gRPC or HTTP/2 connection; 0: no limit.
+	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
 }
 
 // Flight configures the Arrow Flight and OTel-Arrow (OTAP) receiver.
@@ -158,6 +196,8 @@ func Default() Config {
 			MaxAge:          24 * time.Hour,
 			Replicas:        1,
 			DuplicateWindow: 2 * time.Minute,
+			ClusterName:     "otlp-arrow",
+			ClusterHost:     "127.0.0.1",
 		},
 		Ingest: Ingest{
 			GRPCEnabled:      true,
@@ -166,6 +206,11 @@ func Default() Config {
 			HTTPAddr:         "127.0.0.1:4319",
 			MaxRequestBytes:  16 << 20,
 			MaxInflightBytes: 256 << 20,
+			AuthTokens:       []Secret{},
+
+			MaxAttributes:           1024,
+			MaxAttributeValueLength: 64 << 10,
+			MaxConcurrentStreams:    100,
 		},
 		Janitor: Janitor{
 			Enabled:         true,
@@ -275,6 +320,17 @@ func setRetentionSecs(p func(*Config) *time.Duration) func(*Config, string) erro
 	}
 }
 
+func setInt(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("want an integer")
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
 func setInt64(p func(*Config) *int64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -342,9 +398,38 @@ var EnvVars = []envVar{
 	{"OTLP_NATS_PASSWORD", "bus.password", func(c *Config, v string) error { c.Bus.Password = Secret(v); return nil }},
 	{"OTLP_NATS_TOKEN", "bus.token", func(c *Config, v string) error { c.Bus.Token = Secret(v); return nil }},
 	{"OTLP_BUS_SYNC_INTERVAL", "bus.sync_interval", setString(func(c *Config) *string { return &c.Bus.SyncInterval })},
+	{"OTLP_BUS_MAX_STORE", "bus.max_store", setInt64(func(c *Config) *int64 { return &c.Bus.MaxStore })},
 	{"OTLP_STREAM_MAX_BYTES", "bus.stream_max_bytes", setInt64(func(c *Config) *int64 { return &c.Bus.MaxBytes })},
+	{"OTLP_STREAM_REPLICAS", "bus.stream_replicas", setInt(func(c *Config) *int { return &c.Bus.Replicas })},
+	{"OTLP_STREAM_PLACEMENT_TAGS", "bus.stream_placement_tags", setString(func(c *Config) *string { return &c.Bus.PlacementTags })},
+	{"OTLP_NATS_CLUSTER_NAME", "bus.cluster_name", setString(func(c *Config) *string { return &c.Bus.ClusterName })},
+	{"OTLP_NATS_CLUSTER_HOST", "bus.cluster_host", setString(func(c *Config) *string { return &c.Bus.ClusterHost })},
+	{"OTLP_NATS_CLUSTER_PORT", "bus.cluster_port", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return errors.New("want a port number 0-65535 (0: no cluster)")
+		}
+		c.Bus.ClusterPort = n
+		return nil
+	}},
+	{"OTLP_NATS_ROUTES", "bus.routes", setString(func(c *Config) *string { return &c.Bus.Routes })},
+	{"OTLP_NATS_SERVER_NAME", "bus.server_name", setString(func(c *Config) *string { return &c.Bus.ServerName })},
+	{"OTLP_NATS_SERVER_TAGS", "bus.server_tags", setString(func(c *Config) *string { return &c.Bus.ServerTags })},
 	{"OTLP_GRPC_ADDR", "ingest_grpc.grpc_addr", setString(func(c *Config) *string { return &c.Ingest.GRPCAddr })},
 	{"OTLP_HTTP_ADDR", "ingest_grpc.http_addr", setString(func(c *Config) *string { return &c.Ingest.HTTPAddr })},
+	{"OTLP_INGEST_AUTH_TOKENS", "ingest_grpc.auth_tokens", func(c *Config, v string) error {
+		c.Ingest.AuthTokens = []Secret{}
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" {
+				c.Ingest.AuthTokens = append(c.Ingest.AuthTokens, Secret(tok))
+			}
+		}
+		return nil
+	}},
+	{"OTLP_INGEST_AUTH_TOKENS_FILE", "ingest_grpc.auth_tokens_file", setString(func(c *Config) *string { return &c.Ingest.AuthTokensFile })},
+	{"OTLP_INGEST_TLS_CERT_FILE", "ingest_grpc.tls_cert_file", setString(func(c *Config) *string { return &c.Ingest.TLSCertFile })},
+	{"OTLP_INGEST_TLS_KEY_FILE", "ingest_grpc.tls_key_file", setString(func(c *Config) *string { return &c.Ingest.TLSKeyFile })},
+	{"OTLP_INGEST_TLS_CLIENT_CA_FILE", "ingest_grpc.tls_client_ca_file", setString(func(c *Config) *string { return &c.Ingest.TLSClientCAFile })},
 	{"OTLP_WRITER_ID", "writer.writer_id", setString(func(c *Config) *string { return &c.Writer.WriterID })},
 	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
@@ -355,6 +440,7 @@ var EnvVars = []envVar{
 			}
 		}
 		c.Bus.Host = v
+		c.Bus.ClusterHost = v
 		return nil
 	}},
 }
@@ -448,6 +534,26 @@ func (c Config) Validate() error {
 	if c.Ingest.MaxInflightBytes < int64(c.Ingest.MaxRequestBytes) {
 		bad("ingest_grpc.max_inflight_bytes", c.Ingest.MaxInflightBytes, "want >= max_request_bytes")
 	}
+	for i, tok := range c.Ingest.AuthTokens {
+		if tok == "" || strings.ContainsFunc(tok.Reveal(), func(r rune) bool { return r <= ' ' || r > '~' }) {
+			bad(fmt.Sprintf("ingest_grpc.auth_tokens[%d]", i), tok, "want a non-empty token of visible ASCII characters")
+		}
+	}
+	if (c.Ingest.TLSCertFile == "") != (c.Ingest.TLSKeyFile == "") {
+		bad("ingest_grpc.tls_key_file", strconv.Quote(c.Ingest.TLSKeyFile), "want tls_cert_file and tls_key_file together")
+	}
+	if c.Ingest.TLSClientCAFile != "" && c.Ingest.TLSCertFile == "" {
+		bad("ingest_grpc.tls_client_ca_file", strconv.Quote(c.Ingest.TLSClientCAFile), "want tls_cert_file and tls_key_file too (mutual TLS needs TLS)")
+	}
+	if c.Ingest.MaxAttributes < 0 {
+		bad("ingest_grpc.max_attributes", c.Ingest.MaxAttributes, "want >= 0 (0: no limit)")
+	}
+	if c.Ingest.MaxAttributeValueLength < 0 {
+		bad("ingest_grpc.max_attribute_value_length", c.Ingest.MaxAttributeValueLength, "want >= 0 (0: no limit)")
+	}
+	if c.Ingest.MaxConcurrentStreams < 0 || c.Ingest.MaxConcurrentStreams > math.MaxInt32 {
+		bad("ingest_grpc.max_concurrent_streams", c.Ingest.MaxConcurrentStreams, "want 0 to 2147483647 (0: no limit)")
+	}
 	if c.Bus.Port < 0 || c.Bus.Port > 65535 {
 		bad("bus.port", c.Bus.Port, "want 0-65535 (0 turns listening off)")
 	}
@@ -457,6 +563,9 @@ func (c Config) Validate() error {
 	if c.Bus.MaxPayload < 1<<20 || c.Bus.MaxPayload > 64<<20 {
 		bad("bus.max_payload", c.Bus.MaxPayload, "want 1 MiB to 64 MiB")
 	}
+	if c.Bus.MaxStore < 0 {
+		bad("bus.max_store", c.Bus.MaxStore, "want >= 0 (0: the server's default)")
+	}
 	if c.Bus.MaxBytes <= 0 {
 		bad("bus.stream_max_bytes", c.Bus.MaxBytes, "want > 0")
 	}
@@ -465,6 +574,25 @@ func (c Config) Validate() error {
 	}
 	if c.Bus.Replicas < 1 || c.Bus.Replicas > 5 {
 		bad("bus.stream_replicas", c.Bus.Replicas, "want 1 to 5")
+	}
+	if c.Bus.ClusterPort < 0 || c.Bus.ClusterPort > 65535 {
+		bad("bus.cluster_port", c.Bus.ClusterPort, "want 0-65535 (0: no cluster)")
+	}
+	if c.Bus.ClusterPort != 0 {
+		if c.Bus.ClusterName == "" || strings.ContainsAny(c.Bus.ClusterName, " \t\r\n") {
+			bad("bus.cluster_name", strconv.Quote(c.Bus.ClusterName), "want a name without white space (the same on every node)")
+		}
+		if c.Bus.ClusterHost == "" {
+			bad("bus.cluster_host", `""`, "want a host to listen for routes on")
+		}
+		if routes, err := bus.ParseRoutes(c.Bus.Routes); err != nil || len(routes) == 0 {
+			bad("bus.routes", strconv.Quote(c.Bus.Routes), "want comma-separated nats-route://host:port, every node of the cluster")
+		}
+		if c.Bus.Port == 0 {
+			bad("bus.port", 0, "a cluster node must listen for clients: want 1-65535")
+		}
+	} else if c.Bus.Routes != "" {
+		bad("bus.routes", strconv.Quote(c.Bus.Routes), "routes need bus.cluster_port")
 	}
 	if c.Writer.WriteInterval <= 0 {
 		bad("writer.write_interval", c.Writer.WriteInterval, "want > 0")

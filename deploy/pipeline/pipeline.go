@@ -517,6 +517,7 @@ func streamsConfig(c config.Config) bus.StreamsConfig {
 	s.MaxMsgSize = int32(c.Bus.MaxPayload)
 	s.Replicas = c.Bus.Replicas
 	s.DuplicateWindow = c.Bus.DuplicateWindow
+	s.PlacementTags = bus.ParseTags(c.Bus.PlacementTags)
 	return s
 }
 
@@ -530,11 +531,21 @@ func startBus(c config.Config, log *slog.Logger, listen bool) (*bus.Server, erro
 		sc.Port = bus.NoListen
 	}
 	sc.MaxPayload = int32(c.Bus.MaxPayload)
+	sc.MaxStore = c.Bus.MaxStore
 	sync, err := c.Bus.Sync()
 	if err != nil {
 		return nil, err
 	}
 	sc.SyncInterval = sync
+	sc.ServerName = c.Bus.ServerName
+	sc.Tags = bus.ParseTags(c.Bus.ServerTags)
+	if c.Bus.ClusterPort != 0 {
+		routes, err := bus.ParseRoutes(c.Bus.Routes)
+		if err != nil {
+			return nil, fmt.Errorf("start bus: %w", err)
+		}
+		sc.Cluster = bus.ClusterConfig{Name: c.Bus.ClusterName, Host: c.Bus.ClusterHost, Port: c.Bus.ClusterPort, Routes: routes}
+	}
 	srv, err := bus.StartServer(sc, log.With(bus.LogKeyStage, "bus"))
 	if err != nil {
 		return nil, fmt.Errorf("start bus: %w", err)
@@ -603,6 +614,19 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.MaxRequestBytes = c.Ingest.MaxRequestBytes
 	ic.MaxInflightBytes = c.Ingest.MaxInflightBytes
 	ic.MaxPayloadBytes = c.Bus.MaxPayload - 64<<10
+	ic.Auth.Tokens = nil
+	for _, tok := range c.Ingest.AuthTokens {
+		ic.Auth.Tokens = append(ic.Auth.Tokens, tok.Reveal())
+	}
+	ic.Auth.TokensFile = c.Ingest.AuthTokensFile
+	ic.TLS = ingest.TLSConfig{
+		CertFile:     c.Ingest.TLSCertFile,
+		KeyFile:      c.Ingest.TLSKeyFile,
+		ClientCAFile: c.Ingest.TLSClientCAFile,
+	}
+	ic.MaxAttributes = c.Ingest.MaxAttributes
+	ic.MaxAttributeValueLength = c.Ingest.MaxAttributeValueLength
+	ic.MaxConcurrentStreams = uint32(c.Ingest.MaxConcurrentStreams)
 	return ic
 }
 
