@@ -43,7 +43,7 @@ func (s Secret) Reveal() string { return string(s) }
 func requestHeaders(c Config) (http.Header, error) {
 	h := http.Header{}
 	for k, v := range c.Headers {
-		h.Set(k, v)
+		h.Set(k, v.Reveal())
 	}
 	a := c.Auth
 	apiKey, err := secretValue("Auth.APIKeyFile", a.APIKey, a.APIKeyFile)

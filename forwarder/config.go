@@ -56,8 +56,9 @@ type Config struct {
 	// it (NATS wildcards allowed), e.g. "otlp.traces.checkout".
 	SubjectFilter string `yaml:"subject_filter"`
 	// Headers are added to every request (gRPC metadata, HTTP headers).
-	// Their values are never logged.
-	Headers map[string]string `yaml:"headers"`
+	// Their values are secrets (they often carry credentials): redacted in
+	// dumps and never logged.
+	Headers map[string]Secret `yaml:"headers"`
 	// Compression of OTLP requests: "gzip" (default) or "none". Arrow
 	// Flight sends the batches as they are.
 	Compression string `yaml:"compression"`
@@ -219,7 +220,7 @@ func (c Config) Validate() error {
 		if !validHeaderName(k) {
 			bad("Headers", "%q is not a valid header name", k)
 		}
-		if strings.ContainsAny(v, "\r\n\x00") {
+		if strings.ContainsAny(string(v), "\r\n\x00") {
 			bad("Headers", "the value of %q contains a line break or NUL", k)
 		}
 	}

@@ -71,11 +71,12 @@
 //
 // # Secrets
 //
-// API keys, bearer tokens and basic passwords are of type Secret, whose
-// String, GoString, LogValue and MarshalText redact them; they come from
-// the configuration (which the caller may fill from the environment) or
-// from a file (APIKeyFile, BearerTokenFile, BasicPasswordFile), read once
-// by New. They never appear in logs or errors.
+// API keys, bearer tokens, basic passwords and the values of Config.Headers
+// are of type Secret, whose String, GoString, LogValue and MarshalText
+// redact them; they come from the configuration (which the caller may fill
+// from the environment) or from a file (APIKeyFile, BearerTokenFile,
+// BasicPasswordFile), read once by New. They never appear in logs, errors
+// or config dumps. Endpoints with user info or a query string are refused.
 //
 // # Metrics
 //

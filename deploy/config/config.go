@@ -19,6 +19,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	forward "github.com/otlp-arrow/otlp-arrow/forwarder"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 )
 
@@ -38,6 +41,9 @@ type Config struct {
 	Flight  Flight  `yaml:"ingest_flight"`
 	Writer  Writer  `yaml:"writer"`
 	Janitor Janitor `yaml:"janitor"`
+	// Forwarder relays what arrives to a remote OTLP or Arrow Flight
+	// endpoint; its keys are documented in the forwarder package.
+	Forwarder forward.Config `yaml:"forwarder"`
 	Admin   Admin   `yaml:"admin"`
 }
 
@@ -212,6 +218,7 @@ func Default() Config {
 			MaxAttributeValueLength: 64 << 10,
 			MaxConcurrentStreams:    100,
 		},
+		Forwarder: forward.DefaultConfig(),
 		Janitor: Janitor{
 			Enabled:         true,
 			TraceRetention:  600 * time.Second,
@@ -370,6 +377,36 @@ var EnvVars = []envVar{
 	{"OTLP_JANITOR_SCAN_INTERVAL_SECS", "janitor.scan_interval", setSecs(func(c *Config) *time.Duration { return &c.Janitor.ScanInterval })},
 	{"OTLP_MAX_TOTAL_BYTES", "janitor.max_total_bytes", setInt64(func(c *Config) *int64 { return &c.Janitor.MaxTotalBytes })},
 	{"OTLP_MIN_FREE_BYTES", "janitor.min_free_bytes", setInt64(func(c *Config) *int64 { return &c.Janitor.MinFreeBytes })},
+	{"OTLP_FORWARDING_ENABLED", "forwarder.enabled", setBool(func(c *Config) *bool { return &c.Forwarder.Enabled })},
+	{"OTLP_FORWARDING_ENDPOINT_URL", "forwarder.endpoint", setString(func(c *Config) *string { return &c.Forwarder.Endpoint })},
+	{"OTLP_FORWARDING_PROTOCOL", "forwarder.protocol", setString(func(c *Config) *string { return &c.Forwarder.Protocol })},
+	{"OTLP_FORWARDING_SUBJECT_FILTER", "forwarder.subject_filter", setString(func(c *Config) *string { return &c.Forwarder.SubjectFilter })},
+	{"OTLP_FORWARDING_SIGNALS", "forwarder.signals", func(c *Config, v string) error {
+		var sigs []schema.Signal
+		for _, s := range strings.Split(v, ",") {
+			sig, err := schema.ParseSignal(strings.TrimSpace(s))
+			if err != nil {
+				return errors.New("want a comma-separated list of traces, metrics, logs")
+			}
+			sigs = append(sigs, sig)
+		}
+		c.Forwarder.Signals = sigs
+		return nil
+	}},
+	{"OTLP_FORWARDING_API_KEY", "forwarder.auth.api_key", func(c *Config, v string) error { c.Forwarder.Auth.APIKey = forward.Secret(v); return nil }},
+	{"OTLP_FORWARDING_API_KEY_FILE", "forwarder.auth.api_key_file", setString(func(c *Config) *string { return &c.Forwarder.Auth.APIKeyFile })},
+	{"OTLP_FORWARDING_API_KEY_HEADER", "forwarder.auth.api_key_header", setString(func(c *Config) *string { return &c.Forwarder.Auth.APIKeyHeader })},
+	{"OTLP_FORWARDING_BEARER_TOKEN", "forwarder.auth.bearer_token", func(c *Config, v string) error { c.Forwarder.Auth.BearerToken = forward.Secret(v); return nil }},
+	{"OTLP_FORWARDING_BEARER_TOKEN_FILE", "forwarder.auth.bearer_token_file", setString(func(c *Config) *string { return &c.Forwarder.Auth.BearerTokenFile })},
+	{"OTLP_FORWARDING_BASIC_USER", "forwarder.auth.basic_user", setString(func(c *Config) *string { return &c.Forwarder.Auth.BasicUser })},
+	{"OTLP_FORWARDING_BASIC_PASSWORD", "forwarder.auth.basic_password", func(c *Config, v string) error { c.Forwarder.Auth.BasicPassword = forward.Secret(v); return nil }},
+	{"OTLP_FORWARDING_BASIC_PASSWORD_FILE", "forwarder.auth.basic_password_file", setString(func(c *Config) *string { return &c.Forwarder.Auth.BasicPasswordFile })},
+	{"OTLP_FORWARDING_TLS_CA_FILE", "forwarder.tls.ca_file", setString(func(c *Config) *string { return &c.Forwarder.TLS.CAFile })},
+	{"OTLP_FORWARDING_TLS_CERT_FILE", "forwarder.tls.cert_file", setString(func(c *Config) *string { return &c.Forwarder.TLS.CertFile })},
+	{"OTLP_FORWARDING_TLS_KEY_FILE", "forwarder.tls.key_file", setString(func(c *Config) *string { return &c.Forwarder.TLS.KeyFile })},
+	{"OTLP_FORWARDING_TLS_INSECURE", "forwarder.tls.insecure", setBool(func(c *Config) *bool { return &c.Forwarder.TLS.Insecure })},
+	{"OTLP_FORWARDING_TLS_INSECURE_SKIP_VERIFY", "forwarder.tls.insecure_skip_verify", setBool(func(c *Config) *bool { return &c.Forwarder.TLS.InsecureSkipVerify })},
+	{"OTLP_FORWARDING_TIMEOUT_SECS", "forwarder.timeout", setSecs(func(c *Config) *time.Duration { return &c.Forwarder.Timeout })},
 	{"OTLP_PROTOBUF_ENABLED", "ingest_grpc.grpc_enabled", setBool(func(c *Config) *bool { return &c.Ingest.GRPCEnabled })},
 	{"OTLP_PROTOBUF_PORT", "ingest_grpc.grpc_addr", setPort(func(c *Config) *string { return &c.Ingest.GRPCAddr })},
 	{"OTLP_ARROW_FLIGHT_ENABLED", "ingest_flight.enabled", setBool(func(c *Config) *bool { return &c.Flight.Enabled })},
@@ -468,7 +505,7 @@ func ApplyEnv(cfg *Config, env []string) error {
 		}
 		if err := e.apply(cfg, val); err != nil {
 			shown := val
-			if strings.Contains(e.key, "password") || strings.Contains(e.key, "token") {
+			if strings.Contains(e.key, "password") || strings.Contains(e.key, "token") || strings.Contains(e.key, "api_key") {
 				shown = "[redacted]"
 			}
 			errs = append(errs, fmt.Errorf("%w: %s=%q (%s): %v", ErrInvalid, name, shown, e.key, err))
@@ -616,6 +653,11 @@ func (c Config) Validate() error {
 	}
 	if c.Janitor.ScanInterval <= 0 {
 		bad("janitor.scan_interval", c.Janitor.ScanInterval, "want > 0")
+	}
+	if c.Forwarder.Enabled {
+		if err := c.Forwarder.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%w: forwarder: %w", ErrInvalid, err))
+		}
 	}
 	switch c.Writer.Compression {
 	case "zstd", "lz4", "none":

@@ -37,13 +37,11 @@ var pendingEnv = map[string]bool{
 	"OTLP_NATS_CLUSTER_PORT": true,
 	"OTLP_NATS_ROUTES":       true,
 	"OTLP_STREAM_REPLICAS":   true,
-	"OTLP_FORWARD_ENDPOINT":  true,
-	"OTLP_FORWARD_PROTOCOL":  true,
 }
 
 // pendingCommands are subcommands the manifests run that the binary is
 // getting now; while it lacks one, that is logged instead of failing.
-var pendingCommands = map[string]bool{"forwarder": true}
+var pendingCommands = map[string]bool{}
 
 // repoRoot is the workspace root (two levels above this package).
 func repoRoot(t *testing.T) string {

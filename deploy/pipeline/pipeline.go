@@ -28,6 +28,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
+	forward "github.com/otlp-arrow/otlp-arrow/forwarder"
 	ingestflight "github.com/otlp-arrow/otlp-arrow/ingest-flight"
 	ingest "github.com/otlp-arrow/otlp-arrow/ingest-grpc"
 	"github.com/otlp-arrow/otlp-arrow/janitor"
@@ -54,6 +55,7 @@ type options struct {
 	flight     bool
 	writer     bool
 	janitor    bool
+	forwarder  bool
 	bus        bool
 	busListen  bool
 	embedBus   bool
@@ -100,6 +102,10 @@ func WithWriter(on bool) Option { return func(o *options) { o.writer = on } }
 // configuration's janitor section is enabled.
 func WithJanitor(on bool) Option { return func(o *options) { o.janitor = on } }
 
+// WithForwarder also runs the forwarder when the configuration's forwarder
+// section is enabled.
+func WithForwarder(on bool) Option { return func(o *options) { o.forwarder = on } }
+
 // WithoutBus runs only stages that need no bus (the janitor alone).
 func WithoutBus() Option { return func(o *options) { o.bus = false } }
 
@@ -128,6 +134,7 @@ type Pipeline struct {
 	ing *ingest.Service
 	fl  *ingestflight.Service
 	jan *janitor.Janitor
+	fwd *forward.Forwarder
 
 	stopIngest context.CancelFunc
 	ingestDone chan error
@@ -137,6 +144,8 @@ type Pipeline struct {
 	writerDone chan error
 	stopJan    context.CancelFunc
 	janDone    chan error
+	stopFwd    context.CancelFunc
+	fwdDone    chan error
 	failed     chan error // the first stage error, once
 
 	mu       sync.Mutex
@@ -235,6 +244,20 @@ func (p *Pipeline) start(ctx context.Context) error {
 			}
 		}()
 	}
+	if p.o.forwarder && c.Forwarder.Enabled {
+		if p.fwd, err = forward.New(c.Forwarder, js, p.log, p.o.reg); err != nil {
+			return fmt.Errorf("forwarder: %w", err)
+		}
+		fctx, cancel := context.WithCancel(context.Background())
+		p.stopFwd, p.fwdDone = cancel, make(chan error, 1)
+		go func() {
+			err := p.fwd.Run(fctx)
+			p.fwdDone <- err
+			if err != nil {
+				p.fail(fmt.Errorf("forwarder: %w", err))
+			}
+		}()
+	}
 	if p.o.flight && c.Flight.Enabled {
 		if err := p.startFlight(js); err != nil {
 			return err
@@ -329,6 +352,9 @@ func (p *Pipeline) Checks() []Check {
 	}
 	if p.jan != nil {
 		checks = append(checks, Check{"janitor", p.jan.Ready})
+	}
+	if p.fwd != nil {
+		checks = append(checks, Check{"forwarder", p.fwd.Ready})
 	}
 	if p.w != nil {
 		checks = append(checks, Check{"writer", p.w.Ready})
@@ -464,6 +490,10 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 			p.stopWriter()
 			errs = append(errs, <-p.writerDone)
 		}
+		if p.stopFwd != nil {
+			p.stopFwd()
+			errs = append(errs, <-p.fwdDone)
+		}
 		if p.stopJan != nil {
 			p.stopJan()
 			errs = append(errs, <-p.janDone)
@@ -518,6 +548,11 @@ func streamsConfig(c config.Config) bus.StreamsConfig {
 	s.Replicas = c.Bus.Replicas
 	s.DuplicateWindow = c.Bus.DuplicateWindow
 	s.PlacementTags = bus.ParseTags(c.Bus.PlacementTags)
+	if c.Forwarder.Enabled {
+		// Declared with the streams, so nothing published before the
+		// forwarder starts is missed.
+		s.Durables = append(s.Durables, bus.DurableForwarder)
+	}
 	return s
 }
 

@@ -35,6 +35,7 @@ func init() {
 		"ingest-grpc":   {"run the OTLP/gRPC and OTLP/HTTP receivers", cmdIngestGRPC},
 		"writer":        {"run the file writer", cmdWriter},
 		"ingest-flight": {"run the Arrow Flight and OTel-Arrow receiver", cmdIngestFlight},
+		"forwarder":     {"relay the bus to a remote OTLP or Arrow Flight endpoint", cmdForwarder},
 		"janitor":       {"run retention over the output files", cmdJanitor},
 		"cat":           {"print the rows of Arrow files as JSON lines", cmdCat},
 		"config":        {"config print | config validate FILE", cmdConfig},

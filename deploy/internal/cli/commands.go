@@ -35,7 +35,7 @@ func cmdRun(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log := newLogger(env.stderr, c.Log)
 	logStart(log, "run", c)
-	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithFlight(true), pipeline.WithJanitor(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
+	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithFlight(true), pipeline.WithJanitor(true), pipeline.WithForwarder(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
 }
 
 // runPipeline runs a pipeline with the admin server until ctx is done or a
@@ -136,6 +136,20 @@ func cmdIngestFlight(ctx context.Context, env *cmdEnv, args []string) error {
 	log := newLogger(env.stderr, c.Log)
 	logStart(log, "ingest-flight", c)
 	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithFlight(true), pipeline.WithConnName("ingest-flight"))
+}
+
+// cmdForwarder runs the forwarder alone; forwarding must be configured.
+func cmdForwarder(ctx context.Context, env *cmdEnv, args []string) error {
+	c, _, err := loadConfig("forwarder", env, args)
+	if err != nil {
+		return err
+	}
+	if !c.Forwarder.Enabled {
+		return fmt.Errorf("%w: forwarder.enabled = false: set OTLP_FORWARDING_ENABLED=true and OTLP_FORWARDING_ENDPOINT_URL", config.ErrInvalid)
+	}
+	log := newLogger(env.stderr, c.Log)
+	logStart(log, "forwarder", c)
+	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithForwarder(true), pipeline.WithConnName("forwarder"))
 }
 
 // cmdJanitor runs retention over the files alone; it needs no bus.

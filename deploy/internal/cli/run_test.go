@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -516,4 +517,25 @@ func catSpans(t *testing.T, out string, byID map[trace.SpanID]*tracepb.Span) {
 			t.Errorf("cat row %s differs from span %v", line, s)
 		}
 	}
+}
+
+// scrapeRun returns one series' value from a run's /metrics, or -1.
+func scrapeRun(t *testing.T, p *testPipeline, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(p.adminURL + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
 }
