@@ -44,7 +44,7 @@ type Config struct {
 	// Forwarder relays what arrives to a remote OTLP or Arrow Flight
 	// endpoint; its keys are documented in the forwarder package.
 	Forwarder forward.Config `yaml:"forwarder"`
-	Admin   Admin   `yaml:"admin"`
+	Admin     Admin          `yaml:"admin"`
 }
 
 // Log configures logging.
