@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
+	"github.com/otlp-arrow/otlp-arrow/deploy/internal/bench"
 	"github.com/otlp-arrow/otlp-arrow/deploy/internal/demo"
 )
 
@@ -39,6 +40,9 @@ func init() {
 		"janitor":       {"run retention over the output files", cmdJanitor},
 		"cat":           {"print the rows of Arrow files as JSON lines", cmdCat},
 		"config":        {"config print | config validate FILE", cmdConfig},
+		"bench": {"send OTLP/gRPC, OTLP/HTTP or Arrow Flight load and report", func(ctx context.Context, env *cmdEnv, args []string) error {
+			return bench.Run(ctx, args, env.stdout, env.stderr)
+		}},
 		"demo": {"generate sample telemetry with the OpenTelemetry SDK", func(ctx context.Context, env *cmdEnv, args []string) error {
 			return demo.Run(ctx, args, env.stdout, env.stderr)
 		}},

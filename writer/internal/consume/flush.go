@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
@@ -49,13 +51,22 @@ func (l *Lane) flushItems(ctx context.Context) error {
 			_ = it.msg.InProgress()
 		}
 	}
+	// The batches of the pending items are written together, merged into
+	// few large batches (see writeMerged), right before each commit.
 	var pending []*item
+	var pendingBytes int64
+	writeCommit := func() error {
+		if err := l.writeMerged(pending); err != nil {
+			return err
+		}
+		return l.commit(ctx, pending)
+	}
 	for i, it := range items {
 		if l.file != nil && (it.version != l.file.Version() || !it.schema.Equal(l.file.Schema())) {
-			if err := l.commit(ctx, pending); err != nil {
+			if err := writeCommit(); err != nil {
 				return l.fail(err, pending, items[i:])
 			}
-			pending = nil
+			pending, pendingBytes = nil, 0
 			if err := l.finalize(); err != nil {
 				return l.fail(err, items[i:])
 			}
@@ -65,27 +76,83 @@ func (l *Lane) flushItems(ctx context.Context) error {
 				return l.fail(err, items[i:])
 			}
 		}
-		for _, rec := range it.recs {
-			if err := l.file.Write(rec); err != nil {
-				return l.fail(err, pending, items[i:])
-			}
-		}
-		it.release()
 		pending = append(pending, it)
-		if l.file.Size() >= l.cfg.MaxFileBytes {
-			if err := l.commit(ctx, pending); err != nil {
+		pendingBytes += it.bytes
+		if l.file.Size()+pendingBytes >= l.cfg.MaxFileBytes {
+			if err := writeCommit(); err != nil {
 				return l.fail(err, pending, items[i+1:])
 			}
-			pending = nil
+			pending, pendingBytes = nil, 0
 			if err := l.finalize(); err != nil {
 				return l.fail(err, items[i+1:])
 			}
 		}
 	}
-	if err := l.commit(ctx, pending); err != nil {
+	if err := writeCommit(); err != nil {
 		return l.fail(err, pending)
 	}
 	return nil
+}
+
+// mergeRows bounds the rows of one merged batch in a file.
+const mergeRows = 128 << 10
+
+// writeMerged writes the batches of items to the open file and releases
+// them. Consecutive batches are concatenated into batches of up to
+// mergeRows rows: a bus message holds one request's rows (often a hundred),
+// and writing each as its own batch would repeat every dictionary and IPC
+// header per message and leave zstd small buffers to compress. Row order is
+// kept.
+func (l *Lane) writeMerged(items []*item) error {
+	var recs []arrow.RecordBatch
+	for _, it := range items {
+		recs = append(recs, it.recs...)
+	}
+	for start := 0; start < len(recs); {
+		end, rows := start+1, recs[start].NumRows()
+		for end < len(recs) && rows+recs[end].NumRows() <= mergeRows {
+			rows += recs[end].NumRows()
+			end++
+		}
+		if err := l.writeConcat(recs[start:end], rows); err != nil {
+			return err
+		}
+		start = end
+	}
+	for _, it := range items {
+		it.release()
+	}
+	return nil
+}
+
+// writeConcat writes recs (sharing the file's schema) as one batch.
+func (l *Lane) writeConcat(recs []arrow.RecordBatch, rows int64) error {
+	if len(recs) == 1 {
+		return l.file.Write(recs[0])
+	}
+	sch := recs[0].Schema()
+	cols := make([]arrow.Array, sch.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	parts := make([]arrow.Array, len(recs))
+	for c := range cols {
+		for i, r := range recs {
+			parts[i] = r.Column(c)
+		}
+		a, err := array.Concatenate(parts, l.cfg.Mem)
+		if err != nil {
+			return fmt.Errorf("merge batches: column %s: %w", sch.Field(c).Name, err)
+		}
+		cols[c] = a
+	}
+	rec := array.NewRecordBatch(sch, cols, rows)
+	defer rec.Release()
+	return l.file.Write(rec)
 }
 
 // open starts a new file for it's schema.

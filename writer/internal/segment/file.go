@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ type File struct {
 	version string
 	schema  *arrow.Schema
 	f       *os.File
+	buf     *bufio.Writer // between the IPC writer and f: one write per flush, not per buffer
 	cw      *countingWriter
 	w       *ipc.Writer
 	rows    int64
@@ -43,6 +45,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// writeBufferSize is the write buffer of a file: the IPC writer writes every
+// buffer of a batch (several per column) on its own.
+const writeBufferSize = 1 << 20
+
 // Create creates dir/<name>.partial and prepares an IPC stream writer with
 // the schema. version is the schema version the file holds (kept for
 // [File.Version]). opts are extra IPC writer options, such as ipc.WithZstd().
@@ -60,7 +66,8 @@ func Create(dir string, name Name, version string, schema *arrow.Schema, mem mem
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	cw := &countingWriter{w: f}
+	buf := bufio.NewWriterSize(f, writeBufferSize)
+	cw := &countingWriter{w: buf}
 	all := append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
 	return &File{
 		dir:     dir,
@@ -68,6 +75,7 @@ func Create(dir string, name Name, version string, schema *arrow.Schema, mem mem
 		version: version,
 		schema:  schema,
 		f:       f,
+		buf:     buf,
 		cw:      cw,
 		w:       ipc.NewWriter(cw, all...),
 	}, nil
@@ -114,6 +122,9 @@ func (f *File) Write(rec arrow.RecordBatch) error {
 // is then durable. The IPC stream is complete up to that offset except for
 // the end-of-stream marker (after at least one Write, the schema is there).
 func (f *File) Sync() (int64, error) {
+	if err := f.buf.Flush(); err != nil {
+		return 0, fmt.Errorf("sync segment %s: %w", f.Path(), err)
+	}
 	if err := f.f.Sync(); err != nil {
 		return 0, fmt.Errorf("sync segment %s: %w", f.Path(), err)
 	}
@@ -127,6 +138,9 @@ func (f *File) Sync() (int64, error) {
 func (f *File) Finalize() (string, error) {
 	if err := f.w.Close(); err != nil {
 		return "", fmt.Errorf("close segment stream %s: %w", f.Path(), err)
+	}
+	if err := f.buf.Flush(); err != nil {
+		return "", fmt.Errorf("write segment %s: %w", f.Path(), err)
 	}
 	if err := f.f.Sync(); err != nil {
 		return "", fmt.Errorf("sync segment %s: %w", f.Path(), err)
@@ -151,6 +165,7 @@ func (f *File) Finalize() (string, error) {
 // the .partial file for Repair. It is safe to call after Finalize.
 func (f *File) Abandon() {
 	_ = f.w.Close() // releases dictionaries; the bytes may or may not land
+	_ = f.buf.Flush()
 	_ = f.f.Close()
 }
 

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# compare.sh: otlp-arrow against the OpenTelemetry Collector, side by side on
+# one machine, fed by the same load tool (`otlp-arrow bench`), measured in one
+# run so the ratios hold. See docs/BENCHMARKS.md.
+#
+# It builds the Collector (bench/collector/builder-config.yaml: otlpreceiver,
+# batchprocessor, fileexporter with zstd) and otlp-arrow into bench/.build/
+# (git-ignored), then for each request size in BATCHES runs, one after the
+# other: otlp-arrow end to end over OTLP/gRPC, otlp-arrow over Arrow Flight,
+# and the Collector over OTLP/gRPC. CPU and RSS come from /proc/<pid> of the
+# server process (the load tool's own CPU is reported apart); bytes on disk
+# from the writer's counters and from the Collector's output directory.
+#
+# Environment (defaults in brackets):
+#   BATCHES ["100 1000"]  rows per request      SIGNAL [traces]
+#   DURATION [20s]  WARMUP [3s]                 RATE [0] rows/s, 0 = full speed
+#   CONNECTIONS [2] WORKERS [8]                 COLLECTOR_FORMAT [proto] or json
+#   BUILD_DIR [bench/.build]                    OTLP_ARROW_ENV extra env for `run`,
+#                                               e.g. "OTLP_BUS_SYNC_INTERVAL=1s"
+#   BENCH ["$BUILD_DIR/otlp-arrow bench"]       the load tool command
+# Needs go, jq and curl. Ports 24317-24319, 28080, 25317-25318 on loopback.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/bench/.build}
+BATCHES=${BATCHES:-"100 1000"}
+SIGNAL=${SIGNAL:-traces}
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-3s}
+RATE=${RATE:-0}
+CONNECTIONS=${CONNECTIONS:-2}
+WORKERS=${WORKERS:-8}
+FORMAT=${COLLECTOR_FORMAT:-proto}
+OTLP_ARROW_ENV=${OTLP_ARROW_ENV:-}
+BENCH=${BENCH:-"$BUILD/otlp-arrow bench"}
+RESULTS=$BUILD/results/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$BUILD/bin" "$RESULTS"
+
+log() { echo "compare: $*" >&2; }
+
+build_collector() {
+	local dist=$BUILD/otelcol-bench
+	if [ -x "$dist/otelcol-bench" ]; then return; fi
+	log "building the Collector into $dist"
+	GOWORK=off GOFLAGS= GOBIN=$BUILD/bin go install go.opentelemetry.io/collector/cmd/builder@v0.165.0
+	sed "s#^  output_path: .*#  output_path: $dist#" "$ROOT/bench/collector/builder-config.yaml" >"$BUILD/builder-config.yaml"
+	# The contrib fileexporter's test-only dependency otlpencodingextension
+	# is not served by every proxy: generate, tidy tolerating it, build.
+	GOWORK=off GOFLAGS= "$BUILD/bin/builder" --config "$BUILD/builder-config.yaml" --skip-compilation
+	(cd "$dist" && GOWORK=off GOFLAGS= go mod tidy -e)
+	GOWORK=off GOFLAGS= "$BUILD/bin/builder" --config "$BUILD/builder-config.yaml" --skip-generate --skip-get-modules
+}
+
+build_otlp_arrow() {
+	log "building otlp-arrow"
+	(cd "$ROOT/deploy" && go build -o "$BUILD/otlp-arrow" ./cmd/otlp-arrow)
+}
+
+PID=""
+stop() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID"
+		wait "$PID" 2>/dev/null || true
+	fi
+	PID=""
+}
+trap stop EXIT
+
+wait_port() { # host port
+	for _ in $(seq 1 100); do
+		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	log "nothing listens on $1:$2"
+	return 1
+}
+
+start_otlp_arrow() { # dir
+	rm -rf "$1" && mkdir -p "$1"
+	# shellcheck disable=SC2086
+	env OTLP_OUTPUT_DIR="$1/out" OTLP_DATA_DIR="$1/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
+		OTLP_ARROW_FLIGHT_PORT=24318 OTLP_ADMIN_PORT=28080 OTLP_NATS_PORT=0 OTLP_JANITOR_ENABLED=false \
+		$OTLP_ARROW_ENV "$BUILD/otlp-arrow" run >"$1/run.log" 2>&1 &
+	PID=$!
+	wait_port 127.0.0.1 24317
+	wait_port 127.0.0.1 28080
+}
+
+start_collector() { # dir
+	rm -rf "$1" && mkdir -p "$1/out"
+	OTELCOL_GRPC_ENDPOINT=127.0.0.1:25317 OTELCOL_HTTP_ENDPOINT=127.0.0.1:25318 OTELCOL_OUTPUT="$1/out" OTELCOL_FORMAT=$FORMAT \
+		"$BUILD/otelcol-bench/otelcol-bench" --config "$ROOT/bench/collector/config.yaml" >"$1/collector.log" 2>&1 &
+	PID=$!
+	wait_port 127.0.0.1 25317
+}
+
+load() { # name protocol endpoint batch [extra bench flags]
+	local name=$1 proto=$2 endpoint=$3 batch=$4
+	shift 4
+	log "$name: $proto $SIGNAL, $batch rows/request (loadavg $(cut -d' ' -f1 /proc/loadavg))"
+	# shellcheck disable=SC2086
+	$BENCH -label "$name" -protocol "$proto" -endpoint "$endpoint" -signal "$SIGNAL" \
+		-batch "$batch" -connections "$CONNECTIONS" -workers "$WORKERS" -rate "$RATE" \
+		-duration "$DURATION" -warmup "$WARMUP" -pid "$PID" -json "$RESULTS/$name.json" "$@"
+}
+
+build_collector
+build_otlp_arrow
+log "results in $RESULTS"
+for b in $BATCHES; do
+	start_otlp_arrow "$BUILD/run/otlp-arrow"
+	load "otlp-arrow-grpc-$b" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	stop
+	start_otlp_arrow "$BUILD/run/otlp-arrow"
+	load "otlp-arrow-flight-$b" flight 127.0.0.1:24318 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	stop
+	start_collector "$BUILD/run/collector"
+	load "collector-grpc-$b" grpc 127.0.0.1:25317 "$b" -disk-dir "$BUILD/run/collector/out" -settle 3s
+	stop
+done
+
+echo
+printf '%-24s %10s %9s %9s %12s %9s %11s %8s %s\n' run rows/s p50_ms p99_ms cpu_s/Mrows rss_MiB disk_B/row otlp_B errors
+for f in "$RESULTS"/*.json; do
+	jq -r '[.config.label, (.rows_per_second|floor), .latency_ms.p50, .latency_ms.p99,
+		(.processes_total.cpu_seconds_per_million_rows*100|round/100),
+		(.processes_total.rss_bytes_max/1048576|floor),
+		((.target.disk_bytes_per_row // .disk_bytes_per_row // 0)*10|round/10),
+		(.otlp_bytes_per_row*10|round/10),
+		((.errors // {}) | to_entries | map("\(.key)=\(.value)") | join(","))] | @tsv' "$f"
+done | while IFS=$'\t' read -r name rps p50 p99 cpu rss disk otlp errs; do
+	printf '%-24s %10s %9s %9s %12s %9s %11s %8s %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$rss" "$disk" "$otlp" "$errs"
+done
+
+echo
+for b in $BATCHES; do
+	jq -rn --slurpfile o "$RESULTS/otlp-arrow-grpc-$b.json" --slurpfile f "$RESULTS/otlp-arrow-flight-$b.json" \
+		--slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" '
+		def cpu(x): x.processes_total.cpu_seconds_per_million_rows;
+		def disk(x): (x.target.disk_bytes_per_row // x.disk_bytes_per_row);
+		"\($b) rows/request: CPU per row otlp-arrow/Collector \((cpu($o[0])/cpu($c[0])*100|round/100))x (target <= 0.5), " +
+		"Flight/OTLP-gRPC \((cpu($f[0])/cpu($o[0])*100|round/100))x (target <= 0.2), " +
+		"disk per row otlp-arrow/Collector \((disk($o[0])/disk($c[0])*100|round/100))x (target <= 0.6)"'
+done
