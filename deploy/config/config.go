@@ -34,13 +34,17 @@ type Config struct {
 	// OutputDir is where the writer puts files: <output_dir>/otlp/<signal>/.
 	OutputDir string `yaml:"output_dir"`
 	// DataDir holds the embedded bus's JetStream store (<data_dir>/jetstream).
-	DataDir string  `yaml:"data_dir"`
-	Log     Log     `yaml:"log"`
-	Bus     Bus     `yaml:"bus"`
-	Ingest  Ingest  `yaml:"ingest_grpc"`
-	Flight  Flight  `yaml:"ingest_flight"`
-	Writer  Writer  `yaml:"writer"`
-	Janitor Janitor `yaml:"janitor"`
+	DataDir string `yaml:"data_dir"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (debug.SetMemoryLimit); 0 leaves the runtime's default. With it, and
+	// ingest's bytes in flight, RSS stays bounded under overload.
+	MemoryLimit int64   `yaml:"memory_limit"`
+	Log         Log     `yaml:"log"`
+	Bus         Bus     `yaml:"bus"`
+	Ingest      Ingest  `yaml:"ingest_grpc"`
+	Flight      Flight  `yaml:"ingest_flight"`
+	Writer      Writer  `yaml:"writer"`
+	Janitor     Janitor `yaml:"janitor"`
 	// Forwarder relays what arrives to a remote OTLP or Arrow Flight
 	// endpoint; its keys are documented in the forwarder package.
 	Forwarder forward.Config `yaml:"forwarder"`
@@ -95,7 +99,7 @@ type Bus struct {
 	PlacementTags string `yaml:"stream_placement_tags"`
 	// Clustering of the embedded server (the `bus` command): ClusterPort 0
 	// runs a single node; otherwise the node listens for routes on
-	// ClusterHost:ClusterPort and joins the seed Routes (comma-separated
+	// ClusterHost:ClusterPort (ClusterHost "" is Host) and joins the seed Routes (comma-separated
 	// nats-route://host:port, every node of the cluster). ServerName must
 	// be unique per node (default: the host name); ServerTags
 	// (comma-separated) are matched by PlacementTags.
@@ -203,7 +207,6 @@ func Default() Config {
 			Replicas:        1,
 			DuplicateWindow: 2 * time.Minute,
 			ClusterName:     "otlp-arrow",
-			ClusterHost:     "127.0.0.1",
 		},
 		Ingest: Ingest{
 			GRPCEnabled:      true,
@@ -211,7 +214,7 @@ func Default() Config {
 			HTTPEnabled:      true,
 			HTTPAddr:         "127.0.0.1:4319",
 			MaxRequestBytes:  16 << 20,
-			MaxInflightBytes: 256 << 20,
+			MaxInflightBytes: 64 << 20,
 			AuthTokens:       []Secret{},
 
 			MaxAttributes:           1024,
@@ -417,6 +420,7 @@ var EnvVars = []envVar{
 	{"OTLP_ADMIN_PORT", "admin.addr", setPort(func(c *Config) *string { return &c.Admin.Addr })},
 	{"OTLP_ADMIN_ADDR", "admin.addr", setString(func(c *Config) *string { return &c.Admin.Addr })},
 	{"OTLP_ADMIN_PPROF", "admin.pprof", setBool(func(c *Config) *bool { return &c.Admin.Pprof })},
+	{"OTLP_MEMORY_LIMIT", "memory_limit", setInt64(func(c *Config) *int64 { return &c.MemoryLimit })},
 	{"OTLP_DATA_DIR", "data_dir", setString(func(c *Config) *string { return &c.DataDir })},
 	{"OTLP_LOG_LEVEL", "log.level", setString(func(c *Config) *string { return &c.Log.Level })},
 	{"OTLP_LOG_FORMAT", "log.format", setString(func(c *Config) *string { return &c.Log.Format })},
@@ -528,6 +532,9 @@ func (c Config) Validate() error {
 	if c.OutputDir == "" {
 		bad("output_dir", `""`, "want a directory")
 	}
+	if c.MemoryLimit < 0 {
+		bad("memory_limit", c.MemoryLimit, "want >= 0 bytes (0: the Go runtime's default)")
+	}
 	if c.DataDir == "" {
 		bad("data_dir", `""`, "want a directory")
 	}
@@ -618,9 +625,6 @@ func (c Config) Validate() error {
 	if c.Bus.ClusterPort != 0 {
 		if c.Bus.ClusterName == "" || strings.ContainsAny(c.Bus.ClusterName, " \t\r\n") {
 			bad("bus.cluster_name", strconv.Quote(c.Bus.ClusterName), "want a name without white space (the same on every node)")
-		}
-		if c.Bus.ClusterHost == "" {
-			bad("bus.cluster_host", `""`, "want a host to listen for routes on")
 		}
 		if routes, err := bus.ParseRoutes(c.Bus.Routes); err != nil || len(routes) == 0 {
 			bad("bus.routes", strconv.Quote(c.Bus.Routes), "want comma-separated nats-route://host:port, every node of the cluster")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -103,6 +104,9 @@ func loadConfig(name string, env *cmdEnv, args []string) (config.Config, *flag.F
 		return config.Config{}, fs, err
 	}
 	cfg, err := config.Load(*path, env.environ)
+	if err == nil && cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	return cfg, fs, err
 }
 
