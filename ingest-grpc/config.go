@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 )
 
 // ErrInvalidConfig is wrapped by every error [Config.Validate] returns.
@@ -26,12 +28,62 @@ type HTTPConfig struct {
 	Addr string
 }
 
+// AuthConfig says who may send. With no tokens (the default) bearer
+// authentication is off; see docs/security.md.
+type AuthConfig struct {
+	// Tokens are the accepted bearer tokens ("authorization: Bearer <t>" on
+	// gRPC metadata and HTTP headers). They are secrets: [AuthConfig.String]
+	// redacts them and nothing logs them.
+	Tokens []string
+	// TokensFile names a file of more accepted tokens, one per line; blank
+	// lines and lines starting with # are ignored. The file is re-read when
+	// its modification time changes, so tokens rotate without a restart.
+	TokensFile string
+}
+
+// Enabled reports whether bearer tokens are required.
+func (a AuthConfig) Enabled() bool { return len(a.Tokens) > 0 || a.TokensFile != "" }
+
+// String describes a without revealing the tokens.
+func (a AuthConfig) String() string {
+	return fmt.Sprintf("{Tokens:%d redacted TokensFile:%q}", len(a.Tokens), a.TokensFile)
+}
+
+// TLSConfig configures TLS on both listeners. With no certificate (the
+// default) the listeners speak plain text.
+type TLSConfig struct {
+	// CertFile and KeyFile are the server's PEM certificate chain and key.
+	CertFile string
+	KeyFile  string
+	// ClientCAFile, when set, turns on mutual TLS: clients must present a
+	// certificate signed by one of these PEM CAs, or the handshake fails.
+	ClientCAFile string
+}
+
+// Enabled reports whether the listeners use TLS.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" }
+
 // Config configures the ingest stage. Start from [DefaultConfig].
 type Config struct {
 	// GRPC configures the OTLP/gRPC server.
 	GRPC GRPCConfig
 	// HTTP configures the OTLP/HTTP server.
 	HTTP HTTPConfig
+	// Auth configures bearer token authentication; off by default.
+	Auth AuthConfig
+	// TLS configures TLS and mutual TLS; off by default.
+	TLS TLSConfig
+	// MaxAttributes bounds each attribute set of a request; attributes
+	// beyond it are dropped and counted. Default 1024; 0 means no limit.
+	MaxAttributes int
+	// MaxAttributeValueLength bounds string and bytes attribute values in
+	// bytes; longer values are truncated and counted. Default 64 KiB; 0
+	// means no limit.
+	MaxAttributeValueLength int
+	// MaxConcurrentStreams bounds the concurrent requests (HTTP/2 streams)
+	// of one gRPC or HTTP/2 connection; clients queue beyond it. Default
+	// 100; 0 means no limit.
+	MaxConcurrentStreams uint32
 	// MaxRequestBytes bounds one decompressed request (gRPC MaxRecvMsgSize
 	// too); default 16 MiB. Larger requests get RESOURCE_EXHAUSTED / 413.
 	MaxRequestBytes int
@@ -60,6 +112,10 @@ const (
 	DefaultRetryAfter       = time.Second
 	DefaultAdmitWait        = 250 * time.Millisecond
 	DefaultShutdownTimeout  = 10 * time.Second
+
+	DefaultMaxAttributes           = publish.DefaultMaxAttributes
+	DefaultMaxAttributeValueLength = publish.DefaultMaxAttributeValueLength
+	DefaultMaxConcurrentStreams    = 100
 )
 
 // DefaultConfig returns the defaults: both servers enabled on loopback.
@@ -73,6 +129,10 @@ func DefaultConfig() Config {
 		RetryAfter:       DefaultRetryAfter,
 		AdmitWait:        DefaultAdmitWait,
 		ShutdownTimeout:  DefaultShutdownTimeout,
+
+		MaxAttributes:           DefaultMaxAttributes,
+		MaxAttributeValueLength: DefaultMaxAttributeValueLength,
+		MaxConcurrentStreams:    DefaultMaxConcurrentStreams,
 	}
 }
 
@@ -111,6 +171,23 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", c.ShutdownTimeout, "want > 0")
+	}
+	if c.MaxAttributes < 0 {
+		bad("max_attributes", c.MaxAttributes, "want >= 0 (0: no limit)")
+	}
+	if c.MaxAttributeValueLength < 0 {
+		bad("max_attribute_value_length", c.MaxAttributeValueLength, "want >= 0 (0: no limit)")
+	}
+	for i, tok := range c.Auth.Tokens {
+		if err := checkToken(tok); err != nil {
+			bad(fmt.Sprintf("auth_tokens[%d]", i), "[redacted]", err.Error())
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls_key_file", fmt.Sprintf("%q", c.TLS.KeyFile), "want tls_cert_file and tls_key_file together")
+	}
+	if c.TLS.ClientCAFile != "" && c.TLS.CertFile == "" {
+		bad("tls_client_ca_file", fmt.Sprintf("%q", c.TLS.ClientCAFile), "want tls_cert_file and tls_key_file too (mutual TLS needs TLS)")
 	}
 	return errors.Join(errs...)
 }

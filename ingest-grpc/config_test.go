@@ -28,6 +28,14 @@ func TestConfigValidate(t *testing.T) {
 		{"retry after", func(c *Config) { c.RetryAfter = 0 }, "retry_after"},
 		{"admit wait", func(c *Config) { c.AdmitWait = -1 }, "admit_wait"},
 		{"shutdown", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
+		{"max attributes", func(c *Config) { c.MaxAttributes = -1 }, "max_attributes"},
+		{"no attribute limits", func(c *Config) { c.MaxAttributes = 0; c.MaxAttributeValueLength = 0 }, ""},
+		{"value length", func(c *Config) { c.MaxAttributeValueLength = -1 }, "max_attribute_value_length"},
+		{"empty token", func(c *Config) { c.Auth.Tokens = []string{"ok", ""} }, "auth_tokens[1]"},
+		{"token with space", func(c *Config) { c.Auth.Tokens = []string{"a b"} }, "auth_tokens[0]"},
+		{"cert without key", func(c *Config) { c.TLS.CertFile = "c.pem" }, "tls_key_file"},
+		{"client CA without cert", func(c *Config) { c.TLS.ClientCAFile = "ca.pem" }, "tls_client_ca_file"},
+		{"tls", func(c *Config) { c.TLS = TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"} }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

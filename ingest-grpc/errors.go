@@ -44,10 +44,13 @@ const (
 	classDown
 	classCanceled
 	classDeadline
+	classUnauthenticated
 )
 
 func classify(err error) class {
 	switch {
+	case errors.Is(err, ErrUnauthenticated):
+		return classUnauthenticated
 	case errors.Is(err, ErrInvalidRequest), errors.Is(err, schema.ErrInvalid):
 		return classInvalid
 	case errors.Is(err, ErrRequestTooLarge), errors.Is(err, admit.ErrTooLarge):
@@ -83,6 +86,8 @@ func (c class) grpcCode() codes.Code {
 		return codes.Canceled
 	case classDeadline:
 		return codes.DeadlineExceeded
+	case classUnauthenticated:
+		return codes.Unauthenticated
 	}
 	return codes.Internal
 }
@@ -97,6 +102,8 @@ func (c class) httpStatus() int {
 		return http.StatusTooManyRequests
 	case classDown, classCanceled, classDeadline:
 		return http.StatusServiceUnavailable
+	case classUnauthenticated:
+		return http.StatusUnauthorized
 	}
 	return http.StatusInternalServerError
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -10,9 +11,11 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
@@ -46,17 +49,66 @@ type grpcReceiver struct {
 	limiter    *admit.Limiter
 	metrics    *serverMetrics
 	retryAfter time.Duration
+	auth       *authenticator // nil: authentication off
 }
 
-func newGRPCServer(cfg Config, r *grpcReceiver) *grpc.Server {
-	srv := grpc.NewServer(
+// grpcMaxHeaderListSize bounds a request's metadata, as the HTTP server's
+// MaxHeaderBytes does.
+const grpcMaxHeaderListSize = httpMaxHeaderBytes
+
+func newGRPCServer(cfg Config, r *grpcReceiver, tlsCfg *tls.Config) *grpc.Server {
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 		grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2("proto")}),
-	)
+		grpc.MaxHeaderListSize(grpcMaxHeaderListSize),
+		// Authenticate when the stream opens, before its message is read.
+		grpc.InTapHandle(r.tap),
+	}
+	if cfg.MaxConcurrentStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams))
+	}
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(countingCreds{
+			TransportCredentials: credentials.NewTLS(tlsCfg),
+			failures:             r.metrics.tlsFailures.WithLabelValues(SourceGRPC),
+		}))
+	}
+	srv := grpc.NewServer(opts...)
 	srv.RegisterService(exportDesc(coltracepb.TraceService_ServiceDesc, r.exportTraces), r)
 	srv.RegisterService(exportDesc(colmetricspb.MetricsService_ServiceDesc, r.exportMetrics), r)
 	srv.RegisterService(exportDesc(collogspb.LogsService_ServiceDesc, r.exportLogs), r)
 	return srv
+}
+
+// methodSignals maps the export methods to their signal, for metrics.
+var methodSignals = map[string]schema.Signal{
+	"/" + coltracepb.TraceService_ServiceDesc.ServiceName + "/Export":     schema.Traces,
+	"/" + colmetricspb.MetricsService_ServiceDesc.ServiceName + "/Export": schema.Metrics,
+	"/" + collogspb.LogsService_ServiceDesc.ServiceName + "/Export":       schema.Logs,
+}
+
+// tap authenticates a new stream from its headers, before gRPC reads the
+// request: a client without a valid bearer token costs no request memory.
+// It runs on the connection's reader goroutine, so it must stay quick.
+func (r *grpcReceiver) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if r.auth == nil {
+		return ctx, nil
+	}
+	var header string
+	if v := info.Header.Get("authorization"); len(v) > 0 {
+		header = v[0]
+	}
+	if err := r.auth.check(header); err != nil {
+		st, _ := errorStatus(err, r.retryAfter)
+		sig := "unknown"
+		if s, ok := methodSignals[info.FullMethodName]; ok {
+			sig = string(s)
+		}
+		r.metrics.authFailures.WithLabelValues(SourceGRPC).Inc()
+		r.metrics.requests.WithLabelValues(SourceGRPC, sig, st.Code().String()).Inc()
+		return ctx, st.Err()
+	}
+	return ctx, nil
 }
 
 // exportDesc copies the generated description of an OTLP service, replacing

@@ -40,6 +40,12 @@ func runBus(t *testing.T, opts ...bustest.Option) *testBus {
 // when the test ends. mutate, if not nil, adjusts the config first.
 func startService(t *testing.T, js jetstream.Publisher, mutate func(*Config)) *Service {
 	t.Helper()
+	return startServiceReg(t, js, prometheus.NewRegistry(), mutate)
+}
+
+// startServiceReg is startService with the metrics registered on reg.
+func startServiceReg(t *testing.T, js jetstream.Publisher, reg *prometheus.Registry, mutate func(*Config)) *Service {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.HTTP.Addr = "127.0.0.1:0"
@@ -47,7 +53,7 @@ func startService(t *testing.T, js jetstream.Publisher, mutate func(*Config)) *S
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s, err := New(cfg, js, testLogger(t), prometheus.NewRegistry())
+	s, err := New(cfg, js, testLogger(t), reg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

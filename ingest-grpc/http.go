@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -62,22 +65,33 @@ type httpReceiver struct {
 	metrics    *serverMetrics
 	maxRequest int
 	retryAfter time.Duration
+	auth       *authenticator // nil: authentication off
 }
 
-func newHTTPServer(r *httpReceiver, log *slog.Logger) *http.Server {
+// wwwAuthenticate is the challenge of a 401 answer (RFC 6750).
+const wwwAuthenticate = `Bearer realm="otlp-arrow"`
+
+func newHTTPServer(cfg Config, r *httpReceiver, tlsCfg *tls.Config, log *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle(PathTraces, r.handler(schema.Traces, r.exportTraces))
 	mux.Handle(PathMetrics, r.handler(schema.Metrics, r.exportMetrics))
 	mux.Handle(PathLogs, r.handler(schema.Logs, r.exportLogs))
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
 		ReadTimeout:       httpReadTimeout,
 		WriteTimeout:      httpWriteTimeout,
 		IdleTimeout:       httpIdleTimeout,
 		MaxHeaderBytes:    httpMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog: stdlog.New(httpErrorLog{
+			log: log, failures: r.metrics.tlsFailures.WithLabelValues(SourceHTTP),
+		}, "", 0),
+		TLSConfig: tlsCfg,
 	}
+	if cfg.MaxConcurrentStreams > 0 {
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: int(min(cfg.MaxConcurrentStreams, math.MaxInt32))}
+	}
+	return srv
 }
 
 // exportFunc decodes body (JSON or protobuf), publishes it and returns the
@@ -99,6 +113,14 @@ func (h *httpReceiver) serve(w http.ResponseWriter, req *http.Request, export ex
 		return http.StatusMethodNotAllowed
 	}
 	isJSON, err := requestIsJSON(req.Header.Get("Content-Type"))
+	if h.auth != nil {
+		// Before the body is read or admitted.
+		if aerr := h.auth.check(req.Header.Get("Authorization")); aerr != nil {
+			h.metrics.authFailures.WithLabelValues(SourceHTTP).Inc()
+			w.Header().Set("WWW-Authenticate", wwwAuthenticate)
+			return h.writeError(w, aerr, isJSON)
+		}
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 		return http.StatusUnsupportedMediaType

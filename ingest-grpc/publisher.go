@@ -17,8 +17,25 @@ const (
 // it is the shared [publish.Publisher].
 type Publisher = publish.Publisher
 
-// NewPublisher returns a publisher on js using cfg.MaxPayloadBytes. reg may
-// be nil; metrics already registered on reg by another publisher are shared.
+// NewPublisher returns a publisher on js using cfg.MaxPayloadBytes and the
+// attribute limits of cfg. reg may be nil; metrics already registered on reg
+// by another publisher are shared.
 func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer) (*Publisher, error) {
-	return publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes}, reg)
+	return publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes, Limits: publishLimits(cfg)}, reg)
+}
+
+// publishLimits maps the config's limits (0: none) to publish.Limits
+// (negative: none).
+func publishLimits(cfg Config) publish.Limits {
+	off := func(v int) int {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	return publish.Limits{
+		MaxAttributes:           off(cfg.MaxAttributes),
+		MaxAttributeValueLength: off(cfg.MaxAttributeValueLength),
+		MaxDepth:                publish.DefaultMaxDepth,
+	}
 }

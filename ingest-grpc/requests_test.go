@@ -87,7 +87,7 @@ func logRequest(service string) *collogspb.ExportLogsServiceRequest {
 	}}}
 }
 
-func mustMarshal(t *testing.T, m proto.Message) []byte {
+func mustMarshal(t testing.TB, m proto.Message) []byte {
 	t.Helper()
 	b, err := proto.Marshal(m)
 	if err != nil {

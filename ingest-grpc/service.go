@@ -32,6 +32,7 @@ type Service struct {
 	log     *slog.Logger
 	pub     *Publisher
 	limiter *admit.Limiter
+	tls     bool
 
 	grpcSrv *grpc.Server
 	httpSrv *http.Server
@@ -65,18 +66,26 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	if err != nil {
 		return nil, fmt.Errorf("new ingest service: %w", err)
 	}
+	auth, err := newAuthenticator(cfg.Auth, log)
+	if err != nil {
+		return nil, fmt.Errorf("new ingest service: %w", err)
+	}
+	tlsCfg, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("new ingest service: %w", err)
+	}
 	limiter := admit.New(cfg.MaxInflightBytes, cfg.AdmitWait, func(v int64) { sm.inflight.Set(float64(v)) })
-	s := &Service{cfg: cfg, log: log, pub: pub, limiter: limiter}
+	s := &Service{cfg: cfg, log: log, pub: pub, limiter: limiter, tls: tlsCfg != nil}
 	if cfg.GRPC.Enabled {
 		s.grpcSrv = newGRPCServer(cfg, &grpcReceiver{
-			pub: pub, limiter: limiter, metrics: sm, retryAfter: cfg.RetryAfter,
-		})
+			pub: pub, limiter: limiter, metrics: sm, retryAfter: cfg.RetryAfter, auth: auth,
+		}, tlsCfg)
 	}
 	if cfg.HTTP.Enabled {
-		s.httpSrv = newHTTPServer(&httpReceiver{
+		s.httpSrv = newHTTPServer(cfg, &httpReceiver{
 			pub: pub, limiter: limiter, metrics: sm, maxRequest: cfg.MaxRequestBytes,
-			retryAfter: cfg.RetryAfter,
-		}, log)
+			retryAfter: cfg.RetryAfter, auth: auth,
+		}, tlsCfg, log)
 	}
 	return s, nil
 }
@@ -172,8 +181,9 @@ func (s *Service) Run(ctx context.Context) error {
 	grpcLis, httpLis := s.grpcLis, s.httpLis
 	s.serving = true
 	s.mu.Unlock()
+	s.warnExposed()
 	if grpcLis != nil {
-		s.log.Info("serving OTLP/gRPC", "addr", grpcLis.Addr().String())
+		s.log.Info("serving OTLP/gRPC", "addr", grpcLis.Addr().String(), "tls", s.tls, "auth", s.cfg.Auth.Enabled())
 		g.Go(func() error {
 			if err := s.grpcSrv.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				return fmt.Errorf("serve grpc: %w", err)
@@ -182,9 +192,15 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	}
 	if httpLis != nil {
-		s.log.Info("serving OTLP/HTTP", "addr", httpLis.Addr().String())
+		s.log.Info("serving OTLP/HTTP", "addr", httpLis.Addr().String(), "tls", s.tls, "auth", s.cfg.Auth.Enabled())
 		g.Go(func() error {
-			if err := s.httpSrv.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if s.tls {
+				err = s.httpSrv.ServeTLS(httpLis, "", "") // the certificate is in TLSConfig
+			} else {
+				err = s.httpSrv.Serve(httpLis)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve http: %w", err)
 			}
 			return nil
@@ -201,6 +217,22 @@ func (s *Service) Run(ctx context.Context) error {
 	err := g.Wait()
 	s.log.Info("stopped")
 	return err
+}
+
+// warnExposed warns when a listener takes connections beyond loopback
+// without any authentication: anyone who reaches it may send data.
+func (s *Service) warnExposed() {
+	if s.cfg.Auth.Enabled() || s.cfg.TLS.ClientCAFile != "" {
+		return
+	}
+	for _, l := range []struct {
+		on   bool
+		addr string
+	}{{s.grpcSrv != nil, s.cfg.GRPC.Addr}, {s.httpSrv != nil, s.cfg.HTTP.Addr}} {
+		if l.on && !loopbackOnly(l.addr) {
+			s.log.Warn("listening beyond loopback without authentication: set auth_tokens or tls_client_ca_file (docs/security.md)", "addr", l.addr)
+		}
+	}
 }
 
 // stop shuts both servers down gracefully within ShutdownTimeout.

@@ -579,7 +579,11 @@ func startBus(c config.Config, log *slog.Logger, listen bool) (*bus.Server, erro
 		if err != nil {
 			return nil, fmt.Errorf("start bus: %w", err)
 		}
-		sc.Cluster = bus.ClusterConfig{Name: c.Bus.ClusterName, Host: c.Bus.ClusterHost, Port: c.Bus.ClusterPort, Routes: routes}
+		host := c.Bus.ClusterHost
+		if host == "" {
+			host = c.Bus.Host
+		}
+		sc.Cluster = bus.ClusterConfig{Name: c.Bus.ClusterName, Host: host, Port: c.Bus.ClusterPort, Routes: routes}
 	}
 	srv, err := bus.StartServer(sc, log.With(bus.LogKeyStage, "bus"))
 	if err != nil {

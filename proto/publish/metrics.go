@@ -14,7 +14,14 @@ type metrics struct {
 	rowsReceived    *prometheus.CounterVec // protocol, signal
 	rowsRejected    *prometheus.CounterVec // protocol, signal, reason
 	publishDuration prometheus.Histogram
+	attrsTruncated  *prometheus.CounterVec // signal, kind
 }
+
+// Kinds of attributes_truncated_total.
+const (
+	truncCount       = "count"        // attributes dropped beyond MaxAttributes
+	truncValueLength = "value_length" // values cut to MaxAttributeValueLength
+)
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
@@ -31,6 +38,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to publish one request's messages and receive every JetStream acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
+		attrsTruncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricPrefix + "attributes_truncated_total",
+			Help: "Attributes changed by the ingest limits: kind count (dropped beyond max_attributes) or value_length (cut to max_attribute_value_length).",
+		}, []string{"signal", "kind"}),
 	}
 	var err error
 	if m.rowsReceived, err = obs.Register(reg, m.rowsReceived); err != nil {
@@ -40,6 +51,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.publishDuration, err = obs.Register(reg, m.publishDuration); err != nil {
+		return nil, err
+	}
+	if m.attrsTruncated, err = obs.Register(reg, m.attrsTruncated); err != nil {
 		return nil, err
 	}
 	return m, nil

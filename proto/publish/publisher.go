@@ -39,6 +39,9 @@ var (
 type Config struct {
 	// MaxPayloadBytes bounds one bus message's payload (bus.PayloadLimit).
 	MaxPayloadBytes int
+	// Limits bound the attributes of OTLP requests; the zero value is the
+	// defaults (see [Limits]).
+	Limits Limits
 }
 
 // Publisher converts OTLP export requests to Arrow and publishes them on the
@@ -51,6 +54,7 @@ type Publisher struct {
 	maxPayload int
 	mem        memory.Allocator
 	m          *metrics
+	limits     Limits
 }
 
 // NewPublisher returns a publisher on js using cfg.MaxPayloadBytes. reg may be
@@ -66,10 +70,13 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m}, nil
+	return &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults()}, nil
 }
 
-// PublishTraces publishes req's spans with the given source label. rejected
+// PublishTraces publishes req's spans with the given source label. It first
+// applies the publisher's [Limits] to req in place (attributes dropped,
+// values truncated; a resource nesting values too deeply is rejected as
+// invalid), so req must not be used concurrently. rejected
 // counts the spans refused as invalid (partial success) and msg says why;
 // err is not nil when nothing could be accepted: it wraps
 // [ErrInvalidRequest] when every span was invalid, or the bus error
@@ -95,6 +102,7 @@ type signalOps[R any] struct {
 	unit     string // what a row is, for messages
 	resource func(R) *resourcepb.Resource
 	rows     func(R) int64
+	limit    func(*limiter, R) error
 	toArrow  func(memory.Allocator, []R) (arrow.RecordBatch, error)
 }
 
@@ -103,6 +111,7 @@ var traceOps = signalOps[*tracepb.ResourceSpans]{
 	unit:     "spans",
 	resource: (*tracepb.ResourceSpans).GetResource,
 	rows:     countSpans,
+	limit:    limitSpans,
 	toArrow:  schema.TracesToArrow,
 }
 
@@ -111,6 +120,7 @@ var metricOps = signalOps[*metricspb.ResourceMetrics]{
 	unit:     "data points",
 	resource: (*metricspb.ResourceMetrics).GetResource,
 	rows:     countDataPoints,
+	limit:    limitMetrics,
 	toArrow:  schema.MetricsToArrow,
 }
 
@@ -119,6 +129,7 @@ var logOps = signalOps[*logspb.ResourceLogs]{
 	unit:     "log records",
 	resource: (*logspb.ResourceLogs).GetResource,
 	rows:     countLogRecords,
+	limit:    limitLogs,
 	toArrow:  schema.LogsToArrow,
 }
 
@@ -145,9 +156,20 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], items [
 	var total int64
 	var groups []*group[R]
 	index := map[string]int{}
+	var rejected int64
+	var reasons []string
+	lim := limiter{Limits: p.limits}
 	for _, it := range items {
-		total += ops.rows(it)
-		name := schema.ServiceName(ops.resource(it))
+		rows := ops.rows(it)
+		total += rows
+		err := ops.limit(&lim, it)
+		name := schema.ServiceName(ops.resource(it)) // after the limits: they may cut it
+		if err != nil {
+			rejected += rows
+			p.m.rowsRejected.WithLabelValues(source, sig, reasonInvalid).Add(float64(rows))
+			reasons = append(reasons, fmt.Sprintf("%d %s of service %q: %v", rows, ops.unit, name, err))
+			continue
+		}
 		i, ok := index[name]
 		if !ok {
 			i = len(groups)
@@ -157,10 +179,14 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], items [
 		groups[i].items = append(groups[i].items, it)
 	}
 	p.m.rowsReceived.WithLabelValues(source, sig).Add(float64(total))
+	if lim.dropped > 0 {
+		p.m.attrsTruncated.WithLabelValues(sig, truncCount).Add(float64(lim.dropped))
+	}
+	if lim.truncated > 0 {
+		p.m.attrsTruncated.WithLabelValues(sig, truncValueLength).Add(float64(lim.truncated))
+	}
 
 	var msgs []bus.Message
-	var rejected int64
-	var reasons []string
 	for _, g := range groups {
 		out, err := encodeGroup(p, ops, g)
 		if err != nil {

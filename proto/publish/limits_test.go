@@ -1,0 +1,143 @@
+package publish
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+func str(s string) *commonpb.AnyValue {
+	return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+}
+
+// nested returns a value of the given depth: arrays around a string.
+func nested(depth int) *commonpb.AnyValue {
+	v := str("leaf")
+	for range depth - 1 {
+		v = &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{v}}}}
+	}
+	return v
+}
+
+func kvs(n int) []*commonpb.KeyValue {
+	out := make([]*commonpb.KeyValue, n)
+	for i := range out {
+		out[i] = &commonpb.KeyValue{Key: "k" + strconv.Itoa(i), Value: str("v")}
+	}
+	return out
+}
+
+func TestLimitsDefaults(t *testing.T) {
+	tests := []struct {
+		in, want Limits
+	}{
+		{Limits{}, Limits{DefaultMaxAttributes, DefaultMaxAttributeValueLength, DefaultMaxDepth}},
+		{Limits{5, 6, 7}, Limits{5, 6, 7}},
+	}
+	for _, tt := range tests {
+		if got := tt.in.withDefaults(); got != tt.want {
+			t.Errorf("withDefaults(%+v) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+	if got := (Limits{-1, -1, -1}).withDefaults(); got.MaxAttributes < 1<<30 || got.MaxDepth < 1<<30 {
+		t.Errorf("negative limits = %+v, want no limit", got)
+	}
+}
+
+func TestLimitSpans(t *testing.T) {
+	l := &limiter{Limits: Limits{MaxAttributes: 3, MaxAttributeValueLength: 8, MaxDepth: 4}}
+	span := &tracepb.Span{
+		Attributes:             append(kvs(5), &commonpb.KeyValue{Key: "x", Value: str("y")}),
+		DroppedAttributesCount: 2,
+		Events:                 []*tracepb.Span_Event{{Attributes: kvs(4)}},
+	}
+	span.Attributes[0].Value = str("ééééé") // 10 bytes: cut to 4 runes, 8 bytes
+	span.Attributes[1].Value = &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: make([]byte, 9)}}
+	span.Attributes[2].Value = &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{
+		Values: []*commonpb.KeyValue{{Key: "in", Value: str("123456789é")}}}}}
+	rs := &tracepb.ResourceSpans{
+		Resource:   &resourcepb.Resource{Attributes: kvs(2)},
+		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Attributes: kvs(4)}, Spans: []*tracepb.Span{span}}},
+	}
+	if err := limitSpans(l, rs); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(span.Attributes), 3; got != want {
+		t.Errorf("span attributes = %d, want %d", got, want)
+	}
+	if got, want := span.DroppedAttributesCount, uint32(2+3); got != want {
+		t.Errorf("span dropped count = %d, want %d", got, want)
+	}
+	if got, want := span.Attributes[0].Value.GetStringValue(), "éééé"; got != want {
+		t.Errorf("truncated string = %q, want %q", got, want)
+	}
+	if got, want := len(span.Attributes[1].Value.GetBytesValue()), 8; got != want {
+		t.Errorf("truncated bytes = %d, want %d", got, want)
+	}
+	if got, want := span.Attributes[2].Value.GetKvlistValue().Values[0].Value.GetStringValue(), "12345678"; got != want {
+		t.Errorf("nested string = %q, want %q", got, want)
+	}
+	if got, want := rs.ScopeSpans[0].Scope.DroppedAttributesCount, uint32(1); got != want {
+		t.Errorf("scope dropped = %d, want %d", got, want)
+	}
+	if got, want := span.Events[0].DroppedAttributesCount, uint32(1); got != want {
+		t.Errorf("event dropped = %d, want %d", got, want)
+	}
+	// span 3, scope 1, event 1
+	if got, want := l.dropped, int64(5); got != want {
+		t.Errorf("dropped = %d, want %d", got, want)
+	}
+	if got, want := l.truncated, int64(3); got != want {
+		t.Errorf("truncated = %d, want %d", got, want)
+	}
+}
+
+func TestLimitDepth(t *testing.T) {
+	l := &limiter{Limits: Limits{}.withDefaults()}
+	ok := &tracepb.ResourceSpans{ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
+		Attributes: []*commonpb.KeyValue{{Key: "deep", Value: nested(DefaultMaxDepth)}}}}}}}
+	if err := limitSpans(l, ok); err != nil {
+		t.Fatalf("depth %d: %v", DefaultMaxDepth, err)
+	}
+	bad := &tracepb.ResourceSpans{ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
+		Attributes: []*commonpb.KeyValue{{Key: "deep", Value: nested(DefaultMaxDepth + 1)}}}}}}}
+	err := limitSpans(l, bad)
+	if !errors.Is(err, schema.ErrInvalid) {
+		t.Fatalf("depth %d: err = %v, want schema.ErrInvalid", DefaultMaxDepth+1, err)
+	}
+	if !strings.Contains(err.Error(), `attribute "deep" of span: value nested deeper than 32 levels`) {
+		t.Errorf("message %q does not name the attribute", err)
+	}
+	body := &logspb.ResourceLogs{ScopeLogs: []*logspb.ScopeLogs{{LogRecords: []*logspb.LogRecord{{Body: nested(100)}}}}}
+	if err := limitLogs(l, body); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "body of log record") {
+		t.Errorf("deep log body: err = %v", err)
+	}
+	m := &metricspb.ResourceMetrics{ScopeMetrics: []*metricspb.ScopeMetrics{{Metrics: []*metricspb.Metric{{
+		Name: "m", Data: &metricspb.Metric_Sum{Sum: &metricspb.Sum{DataPoints: []*metricspb.NumberDataPoint{{
+			Exemplars: []*metricspb.Exemplar{{FilteredAttributes: []*commonpb.KeyValue{{Key: "e", Value: nested(40)}}}}}}}},
+	}}}}}
+	if err := limitMetrics(l, m); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), `metric "m"`) {
+		t.Errorf("deep exemplar: err = %v", err)
+	}
+}
+
+func TestTruncateUTF8(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"aé", 2, "a"}, {"€", 2, ""}, {"€x", 3, "€"}} {
+		if got := truncateUTF8(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncateUTF8(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
