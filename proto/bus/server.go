@@ -33,7 +33,12 @@ type ServerConfig struct {
 	MaxPayload   int32         // default 8 MiB
 	SyncInterval time.Duration // 0 = sync every write (an acknowledged write survives a crash); >0 = periodic
 	MaxStore     int64         // JetStream max file store bytes, 0 = server default
-	ServerName   string        // default: the server's generated id
+	ServerName   string        // default: the server's generated id; in a cluster the host name (unique per node)
+	// Tags are the server's tags, matched by StreamsConfig.PlacementTags.
+	Tags []string
+	// Cluster joins the server to a JetStream cluster; the zero value runs
+	// a single node.
+	Cluster ClusterConfig
 }
 
 // DefaultServerConfig returns the configuration of the embedded server
@@ -82,6 +87,10 @@ func (cfg ServerConfig) options() (*server.Options, error) {
 	if opts.Host == "" {
 		opts.Host = DefaultHost
 	}
+	opts.Tags = append(opts.Tags, cfg.Tags...)
+	if err := cfg.Cluster.apply(opts, cfg.ServerName, cfg.Port != NoListen); err != nil {
+		return nil, err
+	}
 	if opts.MaxPayload == 0 {
 		opts.MaxPayload = DefaultMaxPayload
 	}
@@ -124,8 +133,12 @@ func StartServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("start nats server: not ready after %s", readyTimeout)
 	}
 	s := &Server{ns: ns, listen: !opts.DontListen, log: log}
-	log.Info("nats server started", "client_url", s.ClientURL(), "store_dir", cfg.StoreDir,
-		"sync_always", opts.SyncAlways)
+	attrs := []any{"client_url", s.ClientURL(), "store_dir", cfg.StoreDir, "sync_always", opts.SyncAlways}
+	if cfg.Cluster.enabled() {
+		attrs = append(attrs, "server_name", opts.ServerName, "cluster", opts.Cluster.Name,
+			"cluster_url", s.ClusterURL(), "routes", len(opts.Routes))
+	}
+	log.Info("nats server started", attrs...)
 	return s, nil
 }
 

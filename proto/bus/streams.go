@@ -30,12 +30,18 @@ type StreamsConfig struct {
 	MaxBytes        int64                 // per stream; default 1 GiB
 	MaxAge          time.Duration         // default 24h
 	MaxMsgSize      int32                 // default 8 MiB
-	Replicas        int                   // default 1
+	Replicas        int                   // default 1; 3 in a 3-node cluster (a write is acknowledged once 2 replicas stored it)
 	Storage         jetstream.StorageType // default FileStorage (the zero value)
 	DuplicateWindow time.Duration         // default 2m
 	Durables        []string              // default {DurableWriter}; add DurableForwarder when forwarding is on
 	AckWait         time.Duration         // default 60s
 	MaxAckPending   int                   // default 10000
+
+	// PlacementCluster and PlacementTags place the streams on the servers
+	// of one cluster and/or those carrying every tag (server tags); empty
+	// lets JetStream choose.
+	PlacementCluster string
+	PlacementTags    []string
 }
 
 // DefaultStreamsConfig returns the configuration the stages use unless told
@@ -84,6 +90,14 @@ func (cfg StreamsConfig) withDefaults() StreamsConfig {
 	return cfg
 }
 
+// placement returns the JetStream placement of cfg, nil when unset.
+func (cfg StreamsConfig) placement() *jetstream.Placement {
+	if cfg.PlacementCluster == "" && len(cfg.PlacementTags) == 0 {
+		return nil
+	}
+	return &jetstream.Placement{Cluster: cfg.PlacementCluster, Tags: slices.Clone(cfg.PlacementTags)}
+}
+
 // StreamConfig returns the configuration of the stream of sig.
 func StreamConfig(sig schema.Signal, cfg StreamsConfig) jetstream.StreamConfig {
 	cfg = cfg.withDefaults()
@@ -100,6 +114,7 @@ func StreamConfig(sig schema.Signal, cfg StreamsConfig) jetstream.StreamConfig {
 		MaxConsumers: -1,
 		Storage:      cfg.Storage,
 		Replicas:     cfg.Replicas,
+		Placement:    cfg.placement(),
 		Duplicates:   cfg.DuplicateWindow,
 	}
 }
@@ -121,6 +136,7 @@ func DeadStreamConfig(cfg StreamsConfig) jetstream.StreamConfig {
 		MaxConsumers: -1,
 		Storage:      cfg.Storage,
 		Replicas:     cfg.Replicas,
+		Placement:    cfg.placement(),
 		Duplicates:   cfg.DuplicateWindow,
 	}
 }
@@ -146,7 +162,10 @@ func ConsumerConfig(durable string, sig schema.Signal, cfg StreamsConfig) jetstr
 // durable consumers named in cfg.Durables, and the dead letter stream.
 // Consumers are declared with the streams so that an interest stream keeps
 // what is published before a stage starts. EnsureStreams is idempotent and
-// safe to call from several processes at once. It never deletes a consumer
+// safe to call from several processes at once. While JetStream is not
+// available yet (a cluster electing its meta leader, fewer nodes joined than
+// Replicas, a node reconnecting) it retries each call with a backoff of up
+// to 2 s until ctx is done; other errors return at once. It never deletes a consumer
 // that is no longer listed; remove one with the nats CLI, or the stream
 // keeps messages for it until they age out.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
@@ -157,7 +176,11 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		}
 		for _, durable := range slices.Compact(slices.Sorted(slices.Values(cfg.Durables))) {
 			ccfg := ConsumerConfig(durable, sig, cfg)
-			if _, err := js.CreateOrUpdateConsumer(ctx, StreamName(sig), ccfg); err != nil {
+			err := retry(ctx, func(ctx context.Context) error {
+				_, err := js.CreateOrUpdateConsumer(ctx, StreamName(sig), ccfg)
+				return err
+			})
+			if err != nil {
 				return fmt.Errorf("ensure consumer %s on %s: %w", durable, StreamName(sig), err)
 			}
 		}
@@ -169,13 +192,16 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 // see the stream missing and both create it: creating a stream that exists
 // with another configuration fails with "name in use", so retry as update.
 func ensureStream(ctx context.Context, js jetstream.JetStream, scfg jetstream.StreamConfig) error {
-	var err error
-	for range 3 {
-		_, err = js.CreateOrUpdateStream(ctx, scfg)
-		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			break
+	inUse := 0
+	err := retry(ctx, func(ctx context.Context) error {
+		for {
+			_, err := js.CreateOrUpdateStream(ctx, scfg)
+			if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || inUse == 2 {
+				return err
+			}
+			inUse++
 		}
-	}
+	})
 	if err != nil {
 		return fmt.Errorf("ensure stream %s: %w", scfg.Name, err)
 	}
