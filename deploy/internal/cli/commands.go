@@ -88,6 +88,11 @@ func cmdBus(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// /healthz answers while a clustered bus waits for its peers; /readyz
+	// once the streams are declared.
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	waitAdmin := serveAdmin(adminCtx, adm, log)
+	defer func() { stopAdmin(); waitAdmin() }()
 	srv, nc, err := pipeline.StartBus(ctx, c, log)
 	if err != nil {
 		return err
@@ -101,7 +106,6 @@ func cmdBus(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return nil
 	}}})
-	adm.serve(ctx, log)
 	<-ctx.Done()
 	log.Info("stopped")
 	return nil
