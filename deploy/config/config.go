@@ -94,6 +94,9 @@ type Bus struct {
 	MaxAge          time.Duration `yaml:"stream_max_age"`
 	Replicas        int           `yaml:"stream_replicas"`
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// AckWait is how long a consumer may hold a message before JetStream
+	// delivers it again (to another replica, or after a crash).
+	AckWait time.Duration `yaml:"ack_wait"`
 	// PlacementTags (comma-separated) put the streams on servers carrying
 	// every one of these tags; empty lets JetStream choose.
 	PlacementTags string `yaml:"stream_placement_tags"`
@@ -206,6 +209,7 @@ func Default() Config {
 			MaxAge:          24 * time.Hour,
 			Replicas:        1,
 			DuplicateWindow: 2 * time.Minute,
+			AckWait:         60 * time.Second,
 			ClusterName:     "otlp-arrow",
 		},
 		Ingest: Ingest{
@@ -440,6 +444,7 @@ var EnvVars = []envVar{
 	{"OTLP_NATS_TOKEN", "bus.token", func(c *Config, v string) error { c.Bus.Token = Secret(v); return nil }},
 	{"OTLP_BUS_SYNC_INTERVAL", "bus.sync_interval", setString(func(c *Config) *string { return &c.Bus.SyncInterval })},
 	{"OTLP_BUS_MAX_STORE", "bus.max_store", setInt64(func(c *Config) *int64 { return &c.Bus.MaxStore })},
+	{"OTLP_BUS_ACK_WAIT_SECS", "bus.ack_wait", setSecs(func(c *Config) *time.Duration { return &c.Bus.AckWait })},
 	{"OTLP_STREAM_MAX_BYTES", "bus.stream_max_bytes", setInt64(func(c *Config) *int64 { return &c.Bus.MaxBytes })},
 	{"OTLP_STREAM_REPLICAS", "bus.stream_replicas", setInt(func(c *Config) *int { return &c.Bus.Replicas })},
 	{"OTLP_STREAM_PLACEMENT_TAGS", "bus.stream_placement_tags", setString(func(c *Config) *string { return &c.Bus.PlacementTags })},
@@ -634,6 +639,9 @@ func (c Config) Validate() error {
 		}
 	} else if c.Bus.Routes != "" {
 		bad("bus.routes", strconv.Quote(c.Bus.Routes), "routes need bus.cluster_port")
+	}
+	if c.Bus.AckWait < 5*time.Second || c.Bus.AckWait < 2*c.Writer.WriteInterval {
+		bad("bus.ack_wait", c.Bus.AckWait, "want at least 5s and at least twice writer.write_interval")
 	}
 	if c.Writer.WriteInterval <= 0 {
 		bad("writer.write_interval", c.Writer.WriteInterval, "want > 0")

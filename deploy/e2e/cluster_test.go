@@ -70,6 +70,8 @@ func startScaled(t *testing.T, nodes int) *scaledTopology {
 	common := []string{
 		"OTLP_OUTPUT_DIR=" + tp.out,
 		"OTLP_WRITE_INTERVAL_SECS=0.1",
+		// Acks lost in a failover come back sooner.
+		"OTLP_BUS_ACK_WAIT_SECS=15",
 		"OTLP_STREAM_REPLICAS=" + replicas,
 	}
 	var clientURLs, routes []string

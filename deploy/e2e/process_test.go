@@ -379,7 +379,8 @@ func TestThreeProcesses(t *testing.T) {
 }
 
 func TestWriterCrashLosesNothing(t *testing.T) {
-	tp := startTopology(t)
+	// What a killed writer held comes back after the ack wait.
+	tp := startTopology(t, "OTLP_BUS_ACK_WAIT_SECS=15")
 	s := newSender(t, tp.grpcAddr)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

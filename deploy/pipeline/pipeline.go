@@ -547,6 +547,7 @@ func streamsConfig(c config.Config) bus.StreamsConfig {
 	s.MaxMsgSize = int32(c.Bus.MaxPayload)
 	s.Replicas = c.Bus.Replicas
 	s.DuplicateWindow = c.Bus.DuplicateWindow
+	s.AckWait = c.Bus.AckWait
 	s.PlacementTags = bus.ParseTags(c.Bus.PlacementTags)
 	if c.Forwarder.Enabled {
 		// Declared with the streams, so nothing published before the
