@@ -82,7 +82,17 @@ type encoder struct {
 
 // encode writes recs as one IPC stream.
 func (e *encoder) encode(recs []arrow.RecordBatch) ([]byte, error) {
+	// Sizing the buffer up front saves growing it by doubling, which copied
+	// and cleared every payload about twice (a tenth of the Flight path's
+	// CPU). The estimate is the batches' buffers plus the metadata the last
+	// payload of this schema needed, so most payloads fit exactly.
+	// Compressed payloads are smaller than their buffers: no estimate.
 	var buf bytes.Buffer
+	body := 0
+	if e.opts.codec == nil {
+		body = int(bodySize(recs))
+		buf.Grow(body + metaSizes.get(e.schema, len(recs)))
+	}
 	w := ipc.NewWriter(&buf, e.opts.ipcOptions(ipc.WithSchema(e.schema))...)
 	for _, rec := range recs {
 		if err := w.Write(rec); err != nil {
@@ -92,6 +102,9 @@ func (e *encoder) encode(recs []arrow.RecordBatch) ([]byte, error) {
 	}
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	if e.opts.codec == nil {
+		metaSizes.put(e.schema, len(recs), buf.Len()-body)
 	}
 	return buf.Bytes(), nil
 }
