@@ -470,28 +470,38 @@ func newGrouper() *grouper {
 	return &grouper{resIndex: map[string]int{}}
 }
 
-// locate returns, for row i, the index of its resource group and of its
-// scope group within it, and the resource and scope when a group is new
-// (nil otherwise).
-func (g *grouper) locate(i int) (ri, si int, newRes *resourcepb.Resource, resURL string, newScope *commonpb.InstrumentationScope, scopeURL string, err error) {
+// rowGroup places one row: ri and si index its resource group and its scope
+// group within it; Resource and Scope are set only when the group is new.
+type rowGroup struct {
+	ri, si            int
+	resource          *resourcepb.Resource
+	resourceSchemaURL string
+	scope             *commonpb.InstrumentationScope
+	scopeSchemaURL    string
+}
+
+// locate places row i.
+func (g *grouper) locate(i int) (rowGroup, error) {
 	g.rk = g.env.resourceKey(g.rk[:0], i)
 	g.sk = g.env.scopeKey(g.sk[:0], i)
 	if g.lastRK != nil && bytes.Equal(g.rk, g.lastRK) && bytes.Equal(g.sk, g.lastSK) {
-		return g.lastRI, g.lastSI, nil, "", nil, "", nil
+		return rowGroup{ri: g.lastRI, si: g.lastSI}, nil
 	}
+	var rg rowGroup
+	var err error
 	ri, ok := g.resIndex[string(g.rk)]
 	if !ok {
-		if newRes, resURL, err = g.env.resource(i); err != nil {
-			return 0, 0, nil, "", nil, "", err
+		if rg.resource, rg.resourceSchemaURL, err = g.env.resource(i); err != nil {
+			return rg, err
 		}
 		ri = len(g.scopeIdx)
 		g.resIndex[string(g.rk)] = ri
 		g.scopeIdx = append(g.scopeIdx, map[string]int{})
 	}
-	si, ok = g.scopeIdx[ri][string(g.sk)]
+	si, ok := g.scopeIdx[ri][string(g.sk)]
 	if !ok {
-		if newScope, scopeURL, err = g.env.scope(i); err != nil {
-			return 0, 0, nil, "", nil, "", err
+		if rg.scope, rg.scopeSchemaURL, err = g.env.scope(i); err != nil {
+			return rg, err
 		}
 		si = len(g.scopeIdx[ri])
 		g.scopeIdx[ri][string(g.sk)] = si
@@ -499,7 +509,37 @@ func (g *grouper) locate(i int) (ri, si int, newRes *resourcepb.Resource, resURL
 	g.lastRK = append(g.lastRK[:0], g.rk...)
 	g.lastSK = append(g.lastSK[:0], g.sk...)
 	g.lastRI, g.lastSI = ri, si
-	return ri, si, newRes, resURL, newScope, scopeURL, nil
+	rg.ri, rg.si = ri, si
+	return rg, nil
+}
+
+// walkRows reads recs row by row, in order, placing each row in its
+// resource and scope group. For every batch, open prepares the signal's
+// column readers and returns the function that takes one row.
+func walkRows(recs []arrow.RecordBatch, open func(cols colSet) (func(i int, g rowGroup) error, error)) error {
+	g := newGrouper()
+	for _, rec := range recs {
+		cols := recordCols(rec)
+		env, err := newEnvelopeReader(cols)
+		if err != nil {
+			return err
+		}
+		row, err := open(cols)
+		if err != nil {
+			return err
+		}
+		g.env = env
+		for i := range int(rec.NumRows()) {
+			rg, err := g.locate(i)
+			if err == nil {
+				err = row(i, rg)
+			}
+			if err != nil {
+				return fmt.Errorf("row %d: %w", i, err)
+			}
+		}
+	}
+	return nil
 }
 
 // resourceKey appends the raw bytes of row i's resource columns to b.

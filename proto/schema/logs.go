@@ -211,36 +211,29 @@ func (r *logReader) log(i int) (*logspb.LogRecord, error) {
 // regrouped by resource and scope in order of first appearance.
 func LogsFromArrow(recs []arrow.RecordBatch) ([]*logspb.ResourceLogs, error) {
 	var out []*logspb.ResourceLogs
-	g := newGrouper()
-	for _, rec := range recs {
-		cols := recordCols(rec)
-		env, err := newEnvelopeReader(cols)
-		if err != nil {
-			return nil, err
-		}
+	err := walkRows(recs, func(cols colSet) (func(int, rowGroup) error, error) {
 		lr, err := newLogReader(cols)
 		if err != nil {
 			return nil, err
 		}
-		g.env = env
-		for i := range int(rec.NumRows()) {
-			ri, si, res, rurl, scope, surl, err := g.locate(i)
-			if err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
+		return func(i int, g rowGroup) error {
+			if g.resource != nil {
+				out = append(out, &logspb.ResourceLogs{Resource: g.resource, SchemaUrl: g.resourceSchemaURL})
 			}
-			if res != nil {
-				out = append(out, &logspb.ResourceLogs{Resource: res, SchemaUrl: rurl})
-			}
-			if scope != nil {
-				out[ri].ScopeLogs = append(out[ri].ScopeLogs, &logspb.ScopeLogs{Scope: scope, SchemaUrl: surl})
+			if g.scope != nil {
+				out[g.ri].ScopeLogs = append(out[g.ri].ScopeLogs, &logspb.ScopeLogs{Scope: g.scope, SchemaUrl: g.scopeSchemaURL})
 			}
 			l, err := lr.log(i)
 			if err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
+				return err
 			}
-			sl := out[ri].ScopeLogs[si]
+			sl := out[g.ri].ScopeLogs[g.si]
 			sl.LogRecords = append(sl.LogRecords, l)
-		}
+			return nil
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

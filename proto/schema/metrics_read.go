@@ -345,47 +345,37 @@ func (r *metricReader) appendPointTo(m *metricspb.Metric, i int) error {
 func MetricsFromArrow(recs []arrow.RecordBatch) ([]*metricspb.ResourceMetrics, error) {
 	var out []*metricspb.ResourceMetrics
 	var metricIdx [][]map[string]int // [resource][scope][description key] -> metric index
-	g := newGrouper()
-	for _, rec := range recs {
-		cols := recordCols(rec)
-		env, err := newEnvelopeReader(cols)
-		if err != nil {
-			return nil, err
-		}
+	err := walkRows(recs, func(cols colSet) (func(int, rowGroup) error, error) {
 		mr, err := newMetricReader(cols)
 		if err != nil {
 			return nil, err
 		}
-		g.env = env
-		for i := range int(rec.NumRows()) {
-			ri, si, res, rurl, scope, surl, err := g.locate(i)
-			if err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
-			}
-			if res != nil {
-				out = append(out, &metricspb.ResourceMetrics{Resource: res, SchemaUrl: rurl})
+		return func(i int, g rowGroup) error {
+			if g.resource != nil {
+				out = append(out, &metricspb.ResourceMetrics{Resource: g.resource, SchemaUrl: g.resourceSchemaURL})
 				metricIdx = append(metricIdx, nil)
 			}
-			if scope != nil {
-				out[ri].ScopeMetrics = append(out[ri].ScopeMetrics, &metricspb.ScopeMetrics{Scope: scope, SchemaUrl: surl})
-				metricIdx[ri] = append(metricIdx[ri], map[string]int{})
+			if g.scope != nil {
+				out[g.ri].ScopeMetrics = append(out[g.ri].ScopeMetrics, &metricspb.ScopeMetrics{Scope: g.scope, SchemaUrl: g.scopeSchemaURL})
+				metricIdx[g.ri] = append(metricIdx[g.ri], map[string]int{})
 			}
 			m, err := mr.desc(i)
 			if err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
+				return err
 			}
-			sm := out[ri].ScopeMetrics[si]
+			sm := out[g.ri].ScopeMetrics[g.si]
 			key := metricKey(m)
-			mi, ok := metricIdx[ri][si][key]
+			mi, ok := metricIdx[g.ri][g.si][key]
 			if !ok {
 				mi = len(sm.Metrics)
-				metricIdx[ri][si][key] = mi
+				metricIdx[g.ri][g.si][key] = mi
 				sm.Metrics = append(sm.Metrics, m)
 			}
-			if err := mr.appendPointTo(sm.Metrics[mi], i); err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
-			}
-		}
+			return mr.appendPointTo(sm.Metrics[mi], i)
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

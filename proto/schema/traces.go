@@ -366,36 +366,29 @@ func (r *spanReader) span(i int) (*tracepb.Span, error) {
 // Rows are regrouped by resource and scope in order of first appearance.
 func TracesFromArrow(recs []arrow.RecordBatch) ([]*tracepb.ResourceSpans, error) {
 	var out []*tracepb.ResourceSpans
-	g := newGrouper()
-	for _, rec := range recs {
-		cols := recordCols(rec)
-		env, err := newEnvelopeReader(cols)
-		if err != nil {
-			return nil, err
-		}
+	err := walkRows(recs, func(cols colSet) (func(int, rowGroup) error, error) {
 		sr, err := newSpanReader(cols)
 		if err != nil {
 			return nil, err
 		}
-		g.env = env
-		for i := range int(rec.NumRows()) {
-			ri, si, res, rurl, scope, surl, err := g.locate(i)
-			if err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
+		return func(i int, g rowGroup) error {
+			if g.resource != nil {
+				out = append(out, &tracepb.ResourceSpans{Resource: g.resource, SchemaUrl: g.resourceSchemaURL})
 			}
-			if res != nil {
-				out = append(out, &tracepb.ResourceSpans{Resource: res, SchemaUrl: rurl})
-			}
-			if scope != nil {
-				out[ri].ScopeSpans = append(out[ri].ScopeSpans, &tracepb.ScopeSpans{Scope: scope, SchemaUrl: surl})
+			if g.scope != nil {
+				out[g.ri].ScopeSpans = append(out[g.ri].ScopeSpans, &tracepb.ScopeSpans{Scope: g.scope, SchemaUrl: g.scopeSchemaURL})
 			}
 			s, err := sr.span(i)
 			if err != nil {
-				return nil, fmt.Errorf("row %d: %w", i, err)
+				return err
 			}
-			ss := out[ri].ScopeSpans[si]
+			ss := out[g.ri].ScopeSpans[g.si]
 			ss.Spans = append(ss.Spans, s)
-		}
+			return nil
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
