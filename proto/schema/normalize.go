@@ -65,34 +65,54 @@ func mergeKey(m proto.Message, schemaURL string) string {
 	return string(b) + "\x00" + schemaURL
 }
 
+// mergeIndex places resources, and scopes within them, into merge groups
+// of equal content and schema URL, numbered in order of first appearance.
+type mergeIndex struct {
+	res    map[string]int
+	scopes []map[string]int
+}
+
+func newMergeIndex() *mergeIndex { return &mergeIndex{res: map[string]int{}} }
+
+// place returns the group indexes of a resource and of a scope within it,
+// and whether each group is new.
+func (x *mergeIndex) place(res *resourcepb.Resource, resURL string, scope *commonpb.InstrumentationScope, scopeURL string) (ri, si int, newRes, newScope bool) {
+	rk := mergeKey(res, resURL)
+	ri, ok := x.res[rk]
+	if !ok {
+		ri, newRes = len(x.scopes), true
+		x.res[rk] = ri
+		x.scopes = append(x.scopes, map[string]int{})
+	}
+	sk := mergeKey(scope, scopeURL)
+	si, ok = x.scopes[ri][sk]
+	if !ok {
+		si, newScope = len(x.scopes[ri]), true
+		x.scopes[ri][sk] = si
+	}
+	return ri, si, newRes, newScope
+}
+
 // NormalizeTraces returns a normalized deep copy of rss (see the package
 // documentation of normalization above).
 func NormalizeTraces(rss []*tracepb.ResourceSpans) []*tracepb.ResourceSpans {
 	var out []*tracepb.ResourceSpans
-	resIdx := map[string]int{}
-	scopeIdx := []map[string]int{}
+	idx := newMergeIndex()
 	for _, rs := range rss {
 		res := normalizeResource(rs.Resource)
 		for _, ss := range rs.ScopeSpans {
 			if len(ss.Spans) == 0 {
 				continue
 			}
-			rk := mergeKey(res, rs.SchemaUrl)
-			ri, ok := resIdx[rk]
-			if !ok {
-				ri = len(out)
-				resIdx[rk] = ri
-				out = append(out, &tracepb.ResourceSpans{Resource: res, SchemaUrl: rs.SchemaUrl})
-				scopeIdx = append(scopeIdx, map[string]int{})
-			}
 			scope := normalizeScope(ss.Scope)
-			sk := mergeKey(scope, ss.SchemaUrl)
-			si, ok := scopeIdx[ri][sk]
-			if !ok {
-				si = len(out[ri].ScopeSpans)
-				scopeIdx[ri][sk] = si
+			ri, si, newRes, newScope := idx.place(res, rs.SchemaUrl, scope, ss.SchemaUrl)
+			if newRes {
+				out = append(out, &tracepb.ResourceSpans{Resource: res, SchemaUrl: rs.SchemaUrl})
+			}
+			if newScope {
 				out[ri].ScopeSpans = append(out[ri].ScopeSpans, &tracepb.ScopeSpans{Scope: scope, SchemaUrl: ss.SchemaUrl})
 			}
+			dst := out[ri].ScopeSpans[si]
 			for _, s := range ss.Spans {
 				s = proto.Clone(s).(*tracepb.Span)
 				s.Attributes = normalizeAttrs(s.Attributes)
@@ -102,7 +122,7 @@ func NormalizeTraces(rss []*tracepb.ResourceSpans) []*tracepb.ResourceSpans {
 				for _, l := range s.Links {
 					l.Attributes = normalizeAttrs(l.Attributes)
 				}
-				out[ri].ScopeSpans[si].Spans = append(out[ri].ScopeSpans[si].Spans, s)
+				dst.Spans = append(dst.Spans, s)
 			}
 		}
 	}

@@ -10,34 +10,26 @@ import (
 // Log bodies are kept as they are, whatever their kind.
 func NormalizeLogs(rls []*logspb.ResourceLogs) []*logspb.ResourceLogs {
 	var out []*logspb.ResourceLogs
-	resIdx := map[string]int{}
-	scopeIdx := []map[string]int{}
+	idx := newMergeIndex()
 	for _, rl := range rls {
 		res := normalizeResource(rl.Resource)
 		for _, sl := range rl.ScopeLogs {
 			if len(sl.LogRecords) == 0 {
 				continue
 			}
-			rk := mergeKey(res, rl.SchemaUrl)
-			ri, ok := resIdx[rk]
-			if !ok {
-				ri = len(out)
-				resIdx[rk] = ri
-				out = append(out, &logspb.ResourceLogs{Resource: res, SchemaUrl: rl.SchemaUrl})
-				scopeIdx = append(scopeIdx, map[string]int{})
-			}
 			scope := normalizeScope(sl.Scope)
-			sk := mergeKey(scope, sl.SchemaUrl)
-			si, ok := scopeIdx[ri][sk]
-			if !ok {
-				si = len(out[ri].ScopeLogs)
-				scopeIdx[ri][sk] = si
+			ri, si, newRes, newScope := idx.place(res, rl.SchemaUrl, scope, sl.SchemaUrl)
+			if newRes {
+				out = append(out, &logspb.ResourceLogs{Resource: res, SchemaUrl: rl.SchemaUrl})
+			}
+			if newScope {
 				out[ri].ScopeLogs = append(out[ri].ScopeLogs, &logspb.ScopeLogs{Scope: scope, SchemaUrl: sl.SchemaUrl})
 			}
+			dst := out[ri].ScopeLogs[si]
 			for _, l := range sl.LogRecords {
 				l = proto.Clone(l).(*logspb.LogRecord)
 				l.Attributes = normalizeAttrs(l.Attributes)
-				out[ri].ScopeLogs[si].LogRecords = append(out[ri].ScopeLogs[si].LogRecords, l)
+				dst.LogRecords = append(dst.LogRecords, l)
 			}
 		}
 	}

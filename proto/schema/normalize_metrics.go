@@ -141,8 +141,7 @@ func mergePoints(dst, src *metricspb.Metric) {
 // appearance, and every attribute set is regrouped by value kind.
 func NormalizeMetrics(rms []*metricspb.ResourceMetrics) []*metricspb.ResourceMetrics {
 	var out []*metricspb.ResourceMetrics
-	resIdx := map[string]int{}
-	var scopeIdx []map[string]int
+	idx := newMergeIndex()
 	var metricIdx [][]map[string]int // [resource][scope][metricKey] -> metric index
 	for _, rm := range rms {
 		res := normalizeResource(rm.Resource)
@@ -150,21 +149,13 @@ func NormalizeMetrics(rms []*metricspb.ResourceMetrics) []*metricspb.ResourceMet
 			if !slices.ContainsFunc(sm.Metrics, hasPoints) {
 				continue
 			}
-			rk := mergeKey(res, rm.SchemaUrl)
-			ri, ok := resIdx[rk]
-			if !ok {
-				ri = len(out)
-				resIdx[rk] = ri
+			scope := normalizeScope(sm.Scope)
+			ri, si, newRes, newScope := idx.place(res, rm.SchemaUrl, scope, sm.SchemaUrl)
+			if newRes {
 				out = append(out, &metricspb.ResourceMetrics{Resource: res, SchemaUrl: rm.SchemaUrl})
-				scopeIdx = append(scopeIdx, map[string]int{})
 				metricIdx = append(metricIdx, nil)
 			}
-			scope := normalizeScope(sm.Scope)
-			sk := mergeKey(scope, sm.SchemaUrl)
-			si, ok := scopeIdx[ri][sk]
-			if !ok {
-				si = len(out[ri].ScopeMetrics)
-				scopeIdx[ri][sk] = si
+			if newScope {
 				out[ri].ScopeMetrics = append(out[ri].ScopeMetrics, &metricspb.ScopeMetrics{Scope: scope, SchemaUrl: sm.SchemaUrl})
 				metricIdx[ri] = append(metricIdx[ri], map[string]int{})
 			}
