@@ -76,6 +76,15 @@ type Bus struct {
 	TLSCA     string `yaml:"tls_ca_file"`
 	TLSCert   string `yaml:"tls_cert_file"`
 	TLSKey    string `yaml:"tls_key_file"`
+	// NKeySeedFile holds an NKey user seed (SU...) the stages connect
+	// with; the embedded server allows its public key.
+	NKeySeedFile string `yaml:"nkey_seed_file"`
+	// The embedded server's TLS (cert and key together; a client CA turns
+	// on mutual TLS). User/Password, Token and NKeySeedFile above are
+	// required by the embedded server as well. See docs/security.md.
+	ServerTLSCert     string `yaml:"server_tls_cert_file"`
+	ServerTLSKey      string `yaml:"server_tls_key_file"`
+	ServerTLSClientCA string `yaml:"server_tls_client_ca_file"`
 	// Host and Port where the embedded server listens for NATS clients;
 	// Port 0 turns listening off (in-process clients only).
 	Host string `yaml:"host"`
@@ -146,6 +155,21 @@ type Flight struct {
 	Addr            string `yaml:"addr"`
 	MaxMessageBytes int    `yaml:"max_message_bytes"` // one gRPC message (a Flight batch or an OTAP batch)
 	MaxBatchRows    int64  `yaml:"max_batch_rows"`
+	// MaxInflightBytes bounds the Flight messages and OTAP batches received
+	// and not yet published; at least MaxMessageBytes.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
+	// MaxConcurrentStreams per connection (DoPut and OTAP streams); 0: no limit.
+	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// AuthTokens are the accepted bearer tokens; with none (and no
+	// AuthTokensFile) authentication is off. See docs/security.md.
+	AuthTokens []Secret `yaml:"auth_tokens"`
+	// AuthTokensFile holds more tokens, one per line; re-read on change.
+	AuthTokensFile string `yaml:"auth_tokens_file"`
+	// TLSCertFile and TLSKeyFile turn on TLS for the listener.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSClientCAFile turns on mutual TLS: clients need a certificate it signed.
+	TLSClientCAFile string `yaml:"tls_client_ca_file"`
 }
 
 // Writer configures the file writer.
@@ -238,6 +262,10 @@ func Default() Config {
 			Addr:            "127.0.0.1:4318",
 			MaxMessageBytes: 16 << 20,
 			MaxBatchRows:    1 << 20,
+
+			MaxInflightBytes:     64 << 20,
+			MaxConcurrentStreams: 100,
+			AuthTokens:           []Secret{},
 		},
 		Writer: Writer{
 			WriteInterval: 5 * time.Second,
@@ -442,6 +470,13 @@ var EnvVars = []envVar{
 	{"OTLP_NATS_USER", "bus.user", setString(func(c *Config) *string { return &c.Bus.User })},
 	{"OTLP_NATS_PASSWORD", "bus.password", func(c *Config, v string) error { c.Bus.Password = Secret(v); return nil }},
 	{"OTLP_NATS_TOKEN", "bus.token", func(c *Config, v string) error { c.Bus.Token = Secret(v); return nil }},
+	{"OTLP_NATS_NKEY_SEED_FILE", "bus.nkey_seed_file", setString(func(c *Config) *string { return &c.Bus.NKeySeedFile })},
+	{"OTLP_NATS_TLS_CA_FILE", "bus.tls_ca_file", setString(func(c *Config) *string { return &c.Bus.TLSCA })},
+	{"OTLP_NATS_TLS_CERT_FILE", "bus.tls_cert_file", setString(func(c *Config) *string { return &c.Bus.TLSCert })},
+	{"OTLP_NATS_TLS_KEY_FILE", "bus.tls_key_file", setString(func(c *Config) *string { return &c.Bus.TLSKey })},
+	{"OTLP_NATS_SERVER_TLS_CERT_FILE", "bus.server_tls_cert_file", setString(func(c *Config) *string { return &c.Bus.ServerTLSCert })},
+	{"OTLP_NATS_SERVER_TLS_KEY_FILE", "bus.server_tls_key_file", setString(func(c *Config) *string { return &c.Bus.ServerTLSKey })},
+	{"OTLP_NATS_SERVER_TLS_CLIENT_CA_FILE", "bus.server_tls_client_ca_file", setString(func(c *Config) *string { return &c.Bus.ServerTLSClientCA })},
 	{"OTLP_BUS_SYNC_INTERVAL", "bus.sync_interval", setString(func(c *Config) *string { return &c.Bus.SyncInterval })},
 	{"OTLP_BUS_MAX_STORE", "bus.max_store", setInt64(func(c *Config) *int64 { return &c.Bus.MaxStore })},
 	{"OTLP_BUS_ACK_WAIT_SECS", "bus.ack_wait", setSecs(func(c *Config) *time.Duration { return &c.Bus.AckWait })},
@@ -476,6 +511,19 @@ var EnvVars = []envVar{
 	{"OTLP_INGEST_TLS_CERT_FILE", "ingest_grpc.tls_cert_file", setString(func(c *Config) *string { return &c.Ingest.TLSCertFile })},
 	{"OTLP_INGEST_TLS_KEY_FILE", "ingest_grpc.tls_key_file", setString(func(c *Config) *string { return &c.Ingest.TLSKeyFile })},
 	{"OTLP_INGEST_TLS_CLIENT_CA_FILE", "ingest_grpc.tls_client_ca_file", setString(func(c *Config) *string { return &c.Ingest.TLSClientCAFile })},
+	{"OTLP_FLIGHT_AUTH_TOKENS", "ingest_flight.auth_tokens", func(c *Config, v string) error {
+		c.Flight.AuthTokens = []Secret{}
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" {
+				c.Flight.AuthTokens = append(c.Flight.AuthTokens, Secret(tok))
+			}
+		}
+		return nil
+	}},
+	{"OTLP_FLIGHT_AUTH_TOKENS_FILE", "ingest_flight.auth_tokens_file", setString(func(c *Config) *string { return &c.Flight.AuthTokensFile })},
+	{"OTLP_FLIGHT_TLS_CERT_FILE", "ingest_flight.tls_cert_file", setString(func(c *Config) *string { return &c.Flight.TLSCertFile })},
+	{"OTLP_FLIGHT_TLS_KEY_FILE", "ingest_flight.tls_key_file", setString(func(c *Config) *string { return &c.Flight.TLSKeyFile })},
+	{"OTLP_FLIGHT_TLS_CLIENT_CA_FILE", "ingest_flight.tls_client_ca_file", setString(func(c *Config) *string { return &c.Flight.TLSClientCAFile })},
 	{"OTLP_WRITER_ID", "writer.writer_id", setString(func(c *Config) *string { return &c.Writer.WriterID })},
 	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
@@ -577,6 +625,23 @@ func (c Config) Validate() error {
 	if c.Flight.MaxBatchRows <= 0 {
 		bad("ingest_flight.max_batch_rows", c.Flight.MaxBatchRows, "want > 0")
 	}
+	if c.Flight.MaxInflightBytes < int64(c.Flight.MaxMessageBytes) {
+		bad("ingest_flight.max_inflight_bytes", c.Flight.MaxInflightBytes, "want >= max_message_bytes")
+	}
+	if c.Flight.MaxConcurrentStreams < 0 || c.Flight.MaxConcurrentStreams > math.MaxInt32 {
+		bad("ingest_flight.max_concurrent_streams", c.Flight.MaxConcurrentStreams, "want 0 to 2147483647 (0: no limit)")
+	}
+	for i, tok := range c.Flight.AuthTokens {
+		if tok == "" || strings.ContainsFunc(tok.Reveal(), func(r rune) bool { return r <= ' ' || r > '~' }) {
+			bad(fmt.Sprintf("ingest_flight.auth_tokens[%d]", i), tok, "want a non-empty token of visible ASCII characters")
+		}
+	}
+	if (c.Flight.TLSCertFile == "") != (c.Flight.TLSKeyFile == "") {
+		bad("ingest_flight.tls_key_file", strconv.Quote(c.Flight.TLSKeyFile), "want tls_cert_file and tls_key_file together")
+	}
+	if c.Flight.TLSClientCAFile != "" && c.Flight.TLSCertFile == "" {
+		bad("ingest_flight.tls_client_ca_file", strconv.Quote(c.Flight.TLSClientCAFile), "want tls_cert_file and tls_key_file too (mutual TLS needs TLS)")
+	}
 	if c.Ingest.MaxRequestBytes <= 0 {
 		bad("ingest_grpc.max_request_bytes", c.Ingest.MaxRequestBytes, "want > 0")
 	}
@@ -606,6 +671,7 @@ func (c Config) Validate() error {
 	if c.Bus.Port < 0 || c.Bus.Port > 65535 {
 		bad("bus.port", c.Bus.Port, "want 0-65535 (0 turns listening off)")
 	}
+	c.Bus.validateSecurity(bad)
 	if _, err := c.Bus.Sync(); err != nil {
 		bad("bus.sync_interval", strconv.Quote(c.Bus.SyncInterval), `want "always" or a duration such as 2m`)
 	}

@@ -274,6 +274,17 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 	fc.MaxMessageBytes = c.Flight.MaxMessageBytes
 	fc.MaxBatchRows = c.Flight.MaxBatchRows
 	fc.MaxPayloadBytes = ingestConfig(c).MaxPayloadBytes
+	fc.MaxInflightBytes = c.Flight.MaxInflightBytes
+	fc.MaxConcurrentStreams = uint32(c.Flight.MaxConcurrentStreams)
+	for _, tok := range c.Flight.AuthTokens {
+		fc.Auth.Tokens = append(fc.Auth.Tokens, tok.Reveal())
+	}
+	fc.Auth.TokensFile = c.Flight.AuthTokensFile
+	fc.TLS = ingestflight.TLSConfig{
+		CertFile:     c.Flight.TLSCertFile,
+		KeyFile:      c.Flight.TLSKeyFile,
+		ClientCAFile: c.Flight.TLSClientCAFile,
+	}
 	var err error
 	if p.fl, err = ingestflight.New(fc, js, p.log, p.o.reg); err != nil {
 		return fmt.Errorf("ingest-flight: %w", err)
@@ -586,6 +597,19 @@ func startBus(c config.Config, log *slog.Logger, listen bool) (*bus.Server, erro
 		}
 		sc.Cluster = bus.ClusterConfig{Name: c.Bus.ClusterName, Host: host, Port: c.Bus.ClusterPort, Routes: routes}
 	}
+	// The server requires exactly the credentials the stages connect with.
+	if c.Bus.CredsFile != "" {
+		return nil, fmt.Errorf("start bus: %w: bus.creds_file needs an external NATS server (bus.url); the embedded server takes bus.user and bus.password, bus.token or bus.nkey_seed_file", config.ErrInvalid)
+	}
+	sc.Auth = bus.ServerAuth{User: c.Bus.User, Password: c.Bus.Password.Reveal(), Token: c.Bus.Token.Reveal()}
+	if c.Bus.NKeySeedFile != "" {
+		pub, err := bus.NKeyPublicKey(c.Bus.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("start bus: bus.nkey_seed_file: %w", err)
+		}
+		sc.Auth.NKeys = []string{pub}
+	}
+	sc.TLS = bus.ServerTLS{CertFile: c.Bus.ServerTLSCert, KeyFile: c.Bus.ServerTLSKey, ClientCAFile: c.Bus.ServerTLSClientCA}
 	srv, err := bus.StartServer(sc, log.With(bus.LogKeyStage, "bus"))
 	if err != nil {
 		return nil, fmt.Errorf("start bus: %w", err)
@@ -613,15 +637,16 @@ func StartBus(ctx context.Context, c config.Config, log *slog.Logger) (*bus.Serv
 // the embedded server of this process.
 func connConfig(c config.Config, name string, inproc *bus.Server) bus.ConnConfig {
 	cc := bus.ConnConfig{
-		URL:         c.Bus.URL,
-		CredsFile:   c.Bus.CredsFile,
-		User:        c.Bus.User,
-		Password:    string(c.Bus.Password),
-		Token:       string(c.Bus.Token),
-		TLSCAFile:   c.Bus.TLSCA,
-		TLSCertFile: c.Bus.TLSCert,
-		TLSKeyFile:  c.Bus.TLSKey,
-		Name:        "otlp-arrow " + name,
+		URL:          c.Bus.URL,
+		CredsFile:    c.Bus.CredsFile,
+		User:         c.Bus.User,
+		Password:     c.Bus.Password.Reveal(),
+		Token:        c.Bus.Token.Reveal(),
+		NKeySeedFile: c.Bus.NKeySeedFile,
+		TLSCAFile:    c.Bus.TLSCA,
+		TLSCertFile:  c.Bus.TLSCert,
+		TLSKeyFile:   c.Bus.TLSKey,
+		Name:         "otlp-arrow " + name,
 	}
 	if inproc != nil {
 		cc.URL = ""

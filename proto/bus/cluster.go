@@ -31,6 +31,12 @@ const (
 // replica are replicated over them (a write is acknowledged once a quorum
 // of replicas has stored it). Every node needs its own ServerConfig.StoreDir
 // and a unique ServerConfig.ServerName.
+//
+// Routes are plain TCP without authentication: ServerConfig.Auth and
+// ServerConfig.TLS cover the client listener only. Anyone who reaches the
+// route port can join the cluster and read every stream, so keep Host:Port
+// on a private network (a Kubernetes NetworkPolicy admitting only the bus
+// pods, a private subnet); see docs/security.md.
 type ClusterConfig struct {
 	Name string // cluster name, the same on every node; default DefaultClusterName
 	Host string // where to listen for routes; default 127.0.0.1

@@ -39,6 +39,12 @@ type ServerConfig struct {
 	// Cluster joins the server to a JetStream cluster; the zero value runs
 	// a single node.
 	Cluster ClusterConfig
+	// Auth says who may connect (in-process clients too); the zero value
+	// lets anyone connect.
+	Auth ServerAuth
+	// TLS serves the client listener over TLS; the zero value serves plain
+	// TCP. Routes between cluster nodes are not covered (see ClusterConfig).
+	TLS ServerTLS
 }
 
 // DefaultServerConfig returns the configuration of the embedded server
@@ -88,6 +94,12 @@ func (cfg ServerConfig) options() (*server.Options, error) {
 		opts.Host = DefaultHost
 	}
 	opts.Tags = append(opts.Tags, cfg.Tags...)
+	if err := cfg.Auth.apply(opts); err != nil {
+		return nil, err
+	}
+	if err := cfg.TLS.apply(opts); err != nil {
+		return nil, err
+	}
 	if err := cfg.Cluster.apply(opts, cfg.ServerName, cfg.Port != NoListen); err != nil {
 		return nil, err
 	}
@@ -133,7 +145,8 @@ func StartServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("start nats server: not ready after %s", readyTimeout)
 	}
 	s := &Server{ns: ns, listen: !opts.DontListen, log: log}
-	attrs := []any{"client_url", s.ClientURL(), "store_dir", cfg.StoreDir, "sync_always", opts.SyncAlways}
+	attrs := []any{"client_url", s.ClientURL(), "store_dir", cfg.StoreDir, "sync_always", opts.SyncAlways,
+		"auth", cfg.Auth.enabled(), "tls", cfg.TLS.enabled(), "mutual_tls", opts.TLSVerify}
 	if cfg.Cluster.enabled() {
 		attrs = append(attrs, "server_name", opts.ServerName, "cluster", opts.Cluster.Name,
 			"cluster_url", s.ClusterURL(), "routes", len(opts.Routes))
