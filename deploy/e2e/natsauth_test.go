@@ -20,10 +20,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/otlp-arrow/otlp-arrow/proto/bus"
-	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // TestNATSAuthAndTLS runs bus, ingest-grpc and writer with the bus
@@ -58,7 +54,7 @@ func TestNATSAuthAndTLS(t *testing.T) {
 		nats.RootCAs(pki.ca),
 		nats.ClientCert(pki.clientCert, pki.clientKey),
 	}
-	waitDrainedWith(t, tp.natsURL, clientOpts...)
+	waitDrained(t, tp.natsURL, clientOpts...)
 
 	// Nobody gets in without the client certificate or the password.
 	if nc, err := nats.Connect(tp.natsURL, nats.UserInfo("otlp", password), nats.RootCAs(pki.ca)); err == nil {
@@ -117,41 +113,6 @@ func TestNATSAuthAndTLS(t *testing.T) {
 		t.Errorf("files hold %d spans, want 500", len(counts))
 	}
 	checkExactlyOnce(t, s, counts)
-}
-
-// waitDrainedWith is waitDrained for a bus that wants credentials.
-func waitDrainedWith(t *testing.T, natsURL string, opts ...nats.Option) {
-	t.Helper()
-	nc, err := nats.Connect(natsURL, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		left := uint64(0)
-		for _, sig := range schema.Signals {
-			c, err := js.Consumer(ctx, bus.StreamName(sig), bus.DurableWriter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			info, err := c.Info(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			left += info.NumPending + uint64(info.NumAckPending)
-		}
-		if left == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("writer did not drain the bus")
 }
 
 // e2ePKI is a CA with a server certificate for 127.0.0.1 and a client

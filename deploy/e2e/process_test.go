@@ -258,10 +258,11 @@ func (s *sender) send(ctx context.Context, n int) error {
 	return nil
 }
 
-// waitDrained waits until the writer's consumers have nothing pending.
-func waitDrained(t *testing.T, natsURL string) {
+// waitDrained waits until the writer's consumers have nothing pending;
+// opts carry credentials for a bus that wants them.
+func waitDrained(t *testing.T, natsURL string, opts ...nats.Option) {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(natsURL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
