@@ -3,6 +3,7 @@ package ingestflight
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -27,6 +28,15 @@ func TestConfigValidate(t *testing.T) {
 		{"tiny payload", func(c *Config) { c.MaxPayloadBytes = 10 }, "max_payload_bytes"},
 		{"no retry", func(c *Config) { c.RetryAfter = 0 }, "retry_after"},
 		{"no shutdown", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
+		{"in flight below a message", func(c *Config) { c.MaxInflightBytes = int64(c.MaxMessageBytes) - 1 }, "max_inflight_bytes"},
+		{"negative admit wait", func(c *Config) { c.AdmitWait = -1 }, "admit_wait"},
+		{"token with a space", func(c *Config) { c.Auth.Tokens = []string{"a b"} }, "auth_tokens[0]"},
+		{"cert without key", func(c *Config) { c.TLS.CertFile = "c.pem" }, "tls_key_file"},
+		{"client CA without TLS", func(c *Config) { c.TLS.ClientCAFile = "ca.pem" }, "tls_client_ca_file"},
+		{"tokens and mutual TLS", func(c *Config) {
+			c.Auth.Tokens = []string{"t0k"}
+			c.TLS = TLSConfig{CertFile: "c.pem", KeyFile: "k.pem", ClientCAFile: "ca.pem"}
+		}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
@@ -49,6 +59,12 @@ func TestConfigValidate(t *testing.T) {
 	c := DefaultConfig()
 	if got, want := c.Addr, "127.0.0.1:4318"; got != want {
 		t.Errorf("default addr = %s, want %s", got, want)
+	}
+	c.Auth.Tokens = []string{"s3cr3t-token"}
+	for _, s := range []string{c.Auth.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c)} {
+		if strings.Contains(s, "s3cr3t") {
+			t.Errorf("config shows the token: %s", s)
+		}
 	}
 }
 

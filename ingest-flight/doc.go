@@ -27,5 +27,11 @@
 //
 // Errors follow ingest-grpc: bad input is INVALID_ARGUMENT, a batch above
 // MaxBatchRows or MaxMessageBytes RESOURCE_EXHAUSTED without retry
-// information, and bus backpressure UNAVAILABLE with RetryInfo.
+// information, and bus backpressure or too many bytes in flight
+// (MaxInflightBytes) UNAVAILABLE with RetryInfo.
+//
+// Who may send is decided as in ingest-grpc, with the shared package
+// proto/ingestauth: bearer tokens (Config.Auth) checked on every call
+// before its first message is read (UNAUTHENTICATED otherwise), and TLS or
+// mutual TLS (Config.TLS). See docs/security.md.
 package ingestflight

@@ -12,6 +12,7 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/conform"
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/seedspans"
+	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
@@ -26,6 +27,9 @@ var (
 	// ErrTooLarge is wrapped for a batch above MaxBatchRows. Permanent:
 	// RESOURCE_EXHAUSTED without RetryInfo.
 	ErrTooLarge = errors.New("ingestflight: batch too large")
+	// ErrBusy is wrapped when a message is not admitted because too many
+	// bytes are in flight. Retryable: UNAVAILABLE with RetryInfo.
+	ErrBusy = admit.ErrBusy
 )
 
 // class is how an error is answered.
@@ -39,10 +43,17 @@ const (
 	classDown
 	classCanceled
 	classDeadline
+	classUnauthenticated
 )
 
 func classify(err error) class {
 	switch {
+	case errors.Is(err, ErrUnauthenticated):
+		return classUnauthenticated
+	case errors.Is(err, admit.ErrBusy):
+		return classFull
+	case errors.Is(err, admit.ErrTooLarge):
+		return classTooLarge
 	case errors.Is(err, ErrInvalid), errors.Is(err, schema.ErrInvalid), errors.Is(err, publish.ErrInvalidRequest),
 		errors.Is(err, conform.ErrIncompatible), errors.Is(err, seedspans.ErrInvalid):
 		return classInvalid
@@ -87,6 +98,8 @@ func (c class) grpcCode() codes.Code {
 		return codes.Canceled
 	case classDeadline:
 		return codes.DeadlineExceeded
+	case classUnauthenticated:
+		return codes.Unauthenticated
 	}
 	return codes.Internal
 }

@@ -33,13 +33,19 @@ import (
 // when the test ends. mutate, if not nil, adjusts the config first.
 func startService(t testing.TB, js jetstream.Publisher, mutate func(*Config)) *Service {
 	t.Helper()
+	return startServiceReg(t, js, prometheus.NewRegistry(), mutate)
+}
+
+// startServiceReg is startService with metrics on reg.
+func startServiceReg(t testing.TB, js jetstream.Publisher, reg *prometheus.Registry, mutate func(*Config)) *Service {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s, err := New(cfg, js, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	s, err := New(cfg, js, slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -333,4 +339,36 @@ func resourceOf[R interface{ GetResource() *resourcepb.Resource }](_ []R) func(R
 func toArrowLogs(t testing.TB) arrow.RecordBatch {
 	t.Helper()
 	return toArrow(t, schema.LogsToArrow, fixtureLogs([]string{"svc"}, 2))
+}
+
+// gatheredValue returns the value of the counter or gauge name with the
+// given labels on reg, 0 when absent.
+func gatheredValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue metrics
+				}
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/ipccheck"
+	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -30,6 +32,7 @@ type otapServer struct {
 	pub        publisher
 	metrics    *serverMetrics
 	retryAfter time.Duration
+	limiter    *admit.Limiter // bytes in flight; see admit.go
 }
 
 // otapStream is the server side of any of the three OTAP streams.
@@ -120,7 +123,12 @@ func (st *otapState) reset() {
 }
 
 func (o *otapServer) batch(ctx context.Context, st *otapState, sig schema.Signal, bar *arrowpb.BatchArrowRecords, decode decodeFunc) *arrowpb.BatchStatus {
-	msg, err := o.decodeChecked(ctx, st, bar, decode)
+	var msg string
+	ticket, err := o.limiter.Acquire(ctx, batchBytes(bar))
+	if err == nil {
+		msg, err = o.decodeChecked(ctx, st, bar, decode)
+		ticket.Release()
+	}
 	if err == nil {
 		return &arrowpb.BatchStatus{BatchId: bar.GetBatchId(), StatusCode: arrowpb.StatusCode_OK, StatusMessage: msg}
 	}
@@ -139,6 +147,9 @@ func (o *otapServer) batch(ctx context.Context, st *otapState, sig schema.Signal
 // follow. A panic in the decoder fails the batch and resets the consumer.
 func (o *otapServer) decodeChecked(ctx context.Context, st *otapState, bar *arrowpb.BatchArrowRecords, decode decodeFunc) (msg string, err error) {
 	for i, p := range bar.GetArrowPayloads() {
+		if err := ipccheck.Stream(p.GetRecord()); err != nil {
+			return "", fmt.Errorf("payload %d (schema id %q, %s): %w: not an Arrow IPC stream: %w", i, p.GetSchemaId(), p.GetType(), ErrInvalid, err)
+		}
 		if st.seen[p.GetSchemaId()] {
 			continue
 		}

@@ -2,6 +2,7 @@ package ingestflight
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,9 +20,12 @@ import (
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed messages
 
+	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/ingestauth"
 	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -47,9 +51,11 @@ var _ publisher = (*publish.Publisher)(nil)
 // three OTel-Arrow services. Create it with [New], optionally
 // [Service.Listen], then [Service.Run] once.
 type Service struct {
-	cfg Config
-	log *slog.Logger
-	srv *grpc.Server
+	cfg     Config
+	log     *slog.Logger
+	srv     *grpc.Server
+	limiter *admit.Limiter // nil when disabled
+	tls     bool
 
 	mu       sync.Mutex
 	lis      net.Listener
@@ -82,16 +88,50 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	if !cfg.Enabled {
 		return s, nil
 	}
-	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(cfg.MaxMessageBytes))
+	auth, err := newAuthenticator(cfg.Auth, log)
+	if err != nil {
+		return nil, fmt.Errorf("new ingest-flight service: %w", err)
+	}
+	tlsCfg, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("new ingest-flight service: %w", err)
+	}
+	s.tls = tlsCfg != nil
+	s.limiter = admit.New(cfg.MaxInflightBytes, cfg.AdmitWait, func(v int64) { sm.inflight.Set(float64(v)) })
+	s.srv = grpc.NewServer(serverOptions(cfg, log, sm, auth, tlsCfg, s.limiter)...)
 	flight.RegisterFlightServiceServer(s.srv, &flightServer{
-		pub: pub, mem: memory.NewGoAllocator(), metrics: sm,
+		pub: pub, mem: capAllocator{Allocator: memory.NewGoAllocator(), max: int(cfg.MaxInflightBytes)}, metrics: sm,
 		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter,
 	})
-	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter}
+	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter, limiter: s.limiter}
 	arrowpb.RegisterArrowTracesServiceServer(s.srv, &otapTraces{o: o})
 	arrowpb.RegisterArrowMetricsServiceServer(s.srv, &otapMetrics{o: o})
 	arrowpb.RegisterArrowLogsServiceServer(s.srv, &otapLogs{o: o})
 	return s, nil
+}
+
+// maxHeaderListSize bounds a call's metadata, as ingest-grpc does.
+const maxHeaderListSize = 1 << 20
+
+// serverOptions are the gRPC server's limits, authentication (a tap handle,
+// before any message is read), TLS and admission.
+func serverOptions(cfg Config, log *slog.Logger, sm *serverMetrics, auth *authenticator, tlsCfg *tls.Config, limiter *admit.Limiter) []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.MaxHeaderListSize(maxHeaderListSize),
+		grpc.StreamInterceptor(admitStream{limiter: limiter, retryAfter: cfg.RetryAfter, log: log}.intercept),
+	}
+	if auth != nil {
+		opts = append(opts, grpc.InTapHandle(tapAuth{auth: auth, metrics: sm}.handle))
+	}
+	if cfg.MaxConcurrentStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams))
+	}
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(ingestauth.CountHandshakeFailures(credentials.NewTLS(tlsCfg),
+			sm.tlsFailures.WithLabelValues(SourceFlight).Inc)))
+	}
+	return opts
 }
 
 // Listen binds the listener, so its address is known before Run (use port
@@ -160,7 +200,10 @@ func (s *Service) Run(ctx context.Context) error {
 	lis := s.lis
 	s.serving = true
 	s.mu.Unlock()
-	s.log.Info("serving Arrow Flight and OTAP", "addr", lis.Addr().String())
+	s.log.Info("serving Arrow Flight and OTAP", "addr", lis.Addr().String(), "tls", s.tls, "auth", s.cfg.Auth.Enabled())
+	if !s.cfg.Auth.Enabled() && s.cfg.TLS.ClientCAFile == "" && !ingestauth.LoopbackOnly(lis.Addr().String()) {
+		s.log.Warn("listening beyond loopback without authentication: set auth_tokens or tls_client_ca_file (docs/security.md)", "addr", lis.Addr().String())
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- s.srv.Serve(lis) }()

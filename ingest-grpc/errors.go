@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"

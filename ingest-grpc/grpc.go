@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -68,10 +68,7 @@ func newGRPCServer(cfg Config, r *grpcReceiver, tlsCfg *tls.Config) *grpc.Server
 		opts = append(opts, grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams))
 	}
 	if tlsCfg != nil {
-		opts = append(opts, grpc.Creds(countingCreds{
-			TransportCredentials: credentials.NewTLS(tlsCfg),
-			failures:             r.metrics.tlsFailures.WithLabelValues(SourceGRPC),
-		}))
+		opts = append(opts, grpc.Creds(countingCreds(credentials.NewTLS(tlsCfg), r.metrics.tlsFailures.WithLabelValues(SourceGRPC))))
 	}
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(exportDesc(coltracepb.TraceService_ServiceDesc, r.exportTraces), r)

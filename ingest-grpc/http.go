@@ -26,7 +26,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/otlp-arrow/otlp-arrow/ingest-grpc/internal/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 

@@ -3,14 +3,14 @@ package ingest
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/ingestauth"
 )
 
 // serverTLS loads the certificate, key and client CAs of cfg; nil when TLS
@@ -21,48 +21,17 @@ func serverTLS(cfg TLSConfig) (*tls.Config, error) {
 	if !cfg.Enabled() {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load tls_cert_file/tls_key_file: %w", err)
+	tc, err := ingestauth.ServerTLS(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile)
+	if errors.Is(err, ingestauth.ErrInvalidConfig) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	tc := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
-	}
-	if cfg.ClientCAFile != "" {
-		pem, err := os.ReadFile(cfg.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("load tls_client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("load tls_client_ca_file: %w: %s holds no PEM certificate", ErrInvalidConfig, cfg.ClientCAFile)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
+	return tc, err
 }
 
-// countingCreds are gRPC transport credentials that count failed server
+// countingCreds returns gRPC transport credentials that count failed server
 // handshakes (no or a bad client certificate, plain text on a TLS port).
-type countingCreds struct {
-	credentials.TransportCredentials
-	failures prometheus.Counter
-}
-
-var _ credentials.TransportCredentials = countingCreds{}
-
-func (c countingCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	out, info, err := c.TransportCredentials.ServerHandshake(conn)
-	if err != nil {
-		c.failures.Inc()
-	}
-	return out, info, err
-}
-
-func (c countingCreds) Clone() credentials.TransportCredentials {
-	return countingCreds{TransportCredentials: c.TransportCredentials.Clone(), failures: c.failures}
+func countingCreds(creds credentials.TransportCredentials, failures prometheus.Counter) credentials.TransportCredentials {
+	return ingestauth.CountHandshakeFailures(creds, failures.Inc)
 }
 
 // httpErrorLog is the HTTP server's error log: it counts TLS handshake
@@ -86,14 +55,4 @@ func (w httpErrorLog) Write(p []byte) (int, error) {
 }
 
 // loopbackOnly reports whether addr (host:port) binds to loopback only.
-func loopbackOnly(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func loopbackOnly(addr string) bool { return ingestauth.LoopbackOnly(addr) }
