@@ -27,16 +27,46 @@ func serveAdmin(ctx context.Context, a *admin, log *slog.Logger) func() {
 	return wg.Wait
 }
 
-// cmdRun runs the embedded bus and every stage in one process.
-func cmdRun(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("run", env, args)
-	if err != nil {
-		return err
+// stage returns the command that runs one assembly of stages: it loads the
+// configuration, lets prepare adjust or check it, logs the start line and
+// runs the pipeline with opts until ctx is done.
+func stage(name string, prepare func(*config.Config) error, opts ...pipeline.Option) func(context.Context, *cmdEnv, []string) error {
+	return func(ctx context.Context, env *cmdEnv, args []string) error {
+		c, _, err := loadConfig(name, env, args)
+		if err != nil {
+			return err
+		}
+		if prepare != nil {
+			if err := prepare(&c); err != nil {
+				return err
+			}
+		}
+		log := newLogger(env.stderr, c.Log)
+		logStart(log, name, c)
+		return runPipeline(ctx, c, log, opts...)
 	}
-	log := newLogger(env.stderr, c.Log)
-	logStart(log, "run", c)
-	return runPipeline(ctx, c, log, pipeline.WithIngest(true), pipeline.WithFlight(true), pipeline.WithJanitor(true), pipeline.WithForwarder(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
 }
+
+// The stage commands. run holds every stage and the embedded bus; the
+// others reach a bus (`bus`, or OTLP_NATS_URL) and run one stage each.
+var (
+	cmdRun = stage("run", nil, pipeline.WithIngest(true), pipeline.WithFlight(true), pipeline.WithJanitor(true),
+		pipeline.WithForwarder(true), pipeline.WithBusListen(true), pipeline.WithConnName("run"))
+	cmdIngestGRPC = stage("ingest-grpc", nil, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false),
+		pipeline.WithIngest(true), pipeline.WithConnName("ingest-grpc"))
+	cmdWriter       = stage("writer", nil, pipeline.WithEmbeddedBus(false), pipeline.WithConnName("writer"))
+	cmdIngestFlight = stage("ingest-flight", func(c *config.Config) error { c.Flight.Enabled = true; return nil },
+		pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithFlight(true), pipeline.WithConnName("ingest-flight"))
+	cmdForwarder = stage("forwarder", func(c *config.Config) error {
+		if !c.Forwarder.Enabled {
+			return fmt.Errorf("%w: forwarder.enabled = false: set OTLP_FORWARDING_ENABLED=true and OTLP_FORWARDING_ENDPOINT_URL", config.ErrInvalid)
+		}
+		return nil
+	}, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithForwarder(true), pipeline.WithConnName("forwarder"))
+	// The janitor needs no bus.
+	cmdJanitor = stage("janitor", func(c *config.Config) error { c.Janitor.Enabled = true; return nil },
+		pipeline.WithoutBus(), pipeline.WithWriter(false), pipeline.WithJanitor(true))
+)
 
 // runPipeline runs a pipeline with the admin server until ctx is done or a
 // stage fails, then shuts it down.
@@ -109,63 +139,6 @@ func cmdBus(ctx context.Context, env *cmdEnv, args []string) error {
 	<-ctx.Done()
 	log.Info("stopped")
 	return nil
-}
-
-func cmdIngestGRPC(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("ingest-grpc", env, args)
-	if err != nil {
-		return err
-	}
-	log := newLogger(env.stderr, c.Log)
-	logStart(log, "ingest-grpc", c)
-	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithIngest(true), pipeline.WithConnName("ingest-grpc"))
-}
-
-func cmdWriter(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("writer", env, args)
-	if err != nil {
-		return err
-	}
-	log := newLogger(env.stderr, c.Log)
-	logStart(log, "writer", c)
-	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithConnName("writer"))
-}
-
-func cmdIngestFlight(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("ingest-flight", env, args)
-	if err != nil {
-		return err
-	}
-	c.Flight.Enabled = true
-	log := newLogger(env.stderr, c.Log)
-	logStart(log, "ingest-flight", c)
-	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithFlight(true), pipeline.WithConnName("ingest-flight"))
-}
-
-// cmdForwarder runs the forwarder alone; forwarding must be configured.
-func cmdForwarder(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("forwarder", env, args)
-	if err != nil {
-		return err
-	}
-	if !c.Forwarder.Enabled {
-		return fmt.Errorf("%w: forwarder.enabled = false: set OTLP_FORWARDING_ENABLED=true and OTLP_FORWARDING_ENDPOINT_URL", config.ErrInvalid)
-	}
-	log := newLogger(env.stderr, c.Log)
-	logStart(log, "forwarder", c)
-	return runPipeline(ctx, c, log, pipeline.WithEmbeddedBus(false), pipeline.WithWriter(false), pipeline.WithForwarder(true), pipeline.WithConnName("forwarder"))
-}
-
-// cmdJanitor runs retention over the files alone; it needs no bus.
-func cmdJanitor(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("janitor", env, args)
-	if err != nil {
-		return err
-	}
-	c.Janitor.Enabled = true
-	log := newLogger(env.stderr, c.Log)
-	logStart(log, "janitor", c)
-	return runPipeline(ctx, c, log, pipeline.WithoutBus(), pipeline.WithWriter(false), pipeline.WithJanitor(true))
 }
 
 // cmdConfig prints the effective configuration or validates a file.

@@ -8,7 +8,7 @@ import (
 )
 
 func TestConfigPrintAndStartLogRedactSecrets(t *testing.T) {
-	env := []string{"OTLP_NATS_PASSWORD=hunter2", "OTLP_NATS_TOKEN=s3cret-token"}
+	env := []string{"OTLP_NATS_USER=u", "OTLP_NATS_PASSWORD=hunter2", "OTLP_FORWARDING_API_KEY=s3cret-token"}
 	var out, errb bytes.Buffer
 	if code := mainEnv(context.Background(), []string{"config", "print"}, &cmdEnv{stdout: &out, stderr: &errb, environ: env}); code != 0 {
 		t.Fatalf("config print exited %d: %s", code, errb.String())
