@@ -134,10 +134,10 @@ func (o *otapServer) batch(ctx context.Context, st *otapState, sig schema.Signal
 	}
 	c := classify(err)
 	text := fmt.Sprintf("%s batch %d: %v", sig, bar.GetBatchId(), err)
-	if c.retryable() {
+	if c.Retryable() {
 		text += fmt.Sprintf(" (retry after %s)", o.retryAfter)
 	}
-	return &arrowpb.BatchStatus{BatchId: bar.GetBatchId(), StatusCode: arrowpb.StatusCode(c.grpcCode()), StatusMessage: text}
+	return &arrowpb.BatchStatus{BatchId: bar.GetBatchId(), StatusCode: arrowpb.StatusCode(c.GRPCCode()), StatusMessage: text}
 }
 
 // decodeChecked refuses a batch that starts a stream (a schema id not seen

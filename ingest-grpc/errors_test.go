@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 	"net/http"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestErrorMapping(t *testing.T) {
 			if got, want := st.Code(), tt.code; got != want {
 				t.Errorf("gRPC code = %v, want %v", got, want)
 			}
-			if got, want := c.httpStatus(), tt.http; got != want {
+			if got, want := c.HTTPStatus(), tt.http; got != want {
 				t.Errorf("HTTP status = %d, want %d", got, want)
 			}
 			var ri *errdetails.RetryInfo
@@ -66,8 +67,8 @@ func TestRetryAfterSeconds(t *testing.T) {
 		d    time.Duration
 		want string
 	}{{time.Millisecond, "1"}, {time.Second, "1"}, {1500 * time.Millisecond, "2"}, {30 * time.Second, "30"}} {
-		if got := retryAfterSeconds(tt.d); got != tt.want {
-			t.Errorf("retryAfterSeconds(%v) = %q, want %q", tt.d, got, tt.want)
+		if got := otlpstatus.RetryAfterSeconds(tt.d); got != tt.want {
+			t.Errorf("otlpstatus.RetryAfterSeconds(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 	"strings"
 	"sync"
 	"testing"
@@ -243,8 +244,8 @@ func fuzzExport(f *testing.F, isJSON bool) {
 	f.Fuzz(func(t *testing.T, sig uint8, body []byte) {
 		sink.t = t
 		_, err := exports[int(sig)%len(exports)](context.Background(), body, isJSON)
-		if err != nil && classify(err) != classInvalid {
-			t.Fatalf("answer %v for %v, want success or INVALID_ARGUMENT", classify(err).grpcCode(), err)
+		if err != nil && classify(err) != otlpstatus.Invalid {
+			t.Fatalf("answer %v for %v, want success or INVALID_ARGUMENT", classify(err).GRPCCode(), err)
 		}
 	})
 }

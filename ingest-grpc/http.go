@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -234,7 +235,7 @@ func requestIsGzip(contentEncoding string) (bool, error) {
 // encoding and, for backpressure, a Retry-After header.
 func (h *httpReceiver) writeError(w http.ResponseWriter, err error, isJSON bool) int {
 	st, c := errorStatus(err, h.retryAfter)
-	code := c.httpStatus()
+	code := c.HTTPStatus()
 	var body []byte
 	var merr error
 	if isJSON {
@@ -247,8 +248,8 @@ func (h *httpReceiver) writeError(w http.ResponseWriter, err error, isJSON bool)
 	if merr != nil {
 		body = nil
 	}
-	if c.retryable() {
-		w.Header().Set("Retry-After", retryAfterSeconds(h.retryAfter))
+	if c.Retryable() {
+		w.Header().Set("Retry-After", otlpstatus.RetryAfterSeconds(h.retryAfter))
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)

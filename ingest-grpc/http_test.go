@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/hex"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 	"io"
 	"net/http"
 	"strings"
@@ -249,7 +250,7 @@ func TestReadBodyStopsInflating(t *testing.T) {
 	bomb := gzipBomb(t, 64)
 	req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(bomb.Bytes()))
 	body, err := readBody(nil, req, true, 1<<17)
-	if err == nil || classify(err) != classTooLarge {
+	if err == nil || classify(err) != otlpstatus.TooLarge {
 		t.Fatalf("readBody = %d bytes, %v; want ErrRequestTooLarge", len(body), err)
 	}
 }
