@@ -22,49 +22,59 @@ import (
 //
 // Encode does not retain or release recs; the caller still owns them.
 func Encode(recs []arrow.RecordBatch, maxBytes int, opts ...Option) ([][]byte, error) {
+	payloads, _, err := EncodeRows(recs, maxBytes, opts...)
+	return payloads, err
+}
+
+// EncodeRows is Encode that also returns the number of rows of each payload
+// (rows[i] belongs to payloads[i]), so that callers need not read split
+// payloads back to count them.
+func EncodeRows(recs []arrow.RecordBatch, maxBytes int, opts ...Option) (payloads [][]byte, rows []int, err error) {
 	if len(recs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	schema := recs[0].Schema()
 	for i, rec := range recs[1:] {
 		if !rec.Schema().Equal(schema) {
-			return nil, fmt.Errorf("encode payload: batch %d schema differs from batch 0", i+1)
+			return nil, nil, fmt.Errorf("encode payload: batch %d schema differs from batch 0", i+1)
 		}
 	}
 	e := &encoder{opts: newOptions(opts), schema: schema, max: maxBytes}
 
 	nonEmpty := make([]arrow.RecordBatch, 0, len(recs))
+	total := 0
 	for _, rec := range recs {
 		if rec.NumRows() > 0 {
 			nonEmpty = append(nonEmpty, rec)
+			total += int(rec.NumRows())
 		}
 	}
 	if len(nonEmpty) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 
 	// The common case first: everything fits in one payload.
 	all, err := e.encode(nonEmpty)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if maxBytes <= 0 || len(all) <= maxBytes {
-		return [][]byte{all}, nil
+		return [][]byte{all}, []int{total}, nil
 	}
 
 	if e.overhead, err = e.emptySize(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer e.releaseGroup()
 	for _, rec := range nonEmpty {
 		if err := e.add(rec); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := e.flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return e.out, nil
+	return e.out, e.outRows, nil
 }
 
 // encoder groups batches into payloads. It is used by one Encode call only.
@@ -75,6 +85,7 @@ type encoder struct {
 	overhead int // schema message + end-of-stream marker
 
 	out       [][]byte
+	outRows   []int               // rows of each payload in out
 	group     []arrow.RecordBatch // retained
 	groupCost int                 // upper bound of the group's payload size
 	singles   [][]byte            // standalone payloads of the group, for the fallback
@@ -169,6 +180,7 @@ func (e *encoder) flush() error {
 		return nil
 	case 1:
 		e.out = append(e.out, e.singles[0])
+		e.outRows = append(e.outRows, int(e.group[0].NumRows()))
 		return nil
 	}
 	b, err := e.encode(e.group)
@@ -176,12 +188,20 @@ func (e *encoder) flush() error {
 		return err
 	}
 	if len(b) <= e.max {
+		rows := 0
+		for _, rec := range e.group {
+			rows += int(rec.NumRows())
+		}
 		e.out = append(e.out, b)
+		e.outRows = append(e.outRows, rows)
 		return nil
 	}
 	// The bound above should hold; if a writer ever lays out a group larger
 	// than its parts, fall back to one payload per batch, each known to fit.
 	e.out = append(e.out, e.singles...)
+	for _, rec := range e.group {
+		e.outRows = append(e.outRows, int(rec.NumRows()))
+	}
 	return nil
 }
 

@@ -220,13 +220,25 @@ func TestSplit(t *testing.T) {
 			defer releaseAll(in)
 
 			opts := append([]payload.Option{payload.WithAllocator(mem)}, tt.opts...)
-			payloads, err := payload.Encode(in, tt.limit, opts...)
+			payloads, rows, err := payload.EncodeRows(in, tt.limit, opts...)
 			if err != nil {
 				t.Fatalf("encode: %v", err)
+			}
+			if len(rows) != len(payloads) {
+				t.Fatalf("%d row counts for %d payloads", len(rows), len(payloads))
 			}
 			for i, p := range payloads {
 				if len(p) > tt.limit {
 					t.Errorf("payload %d: %d bytes, limit %d", i, len(p), tt.limit)
+				}
+				one := decodeAll(t, mem, [][]byte{p})
+				n := 0
+				for _, b := range one {
+					n += int(b.NumRows())
+				}
+				releaseAll(one)
+				if n != rows[i] {
+					t.Errorf("payload %d: EncodeRows says %d rows, it holds %d", i, rows[i], n)
 				}
 			}
 			out := decodeAll(t, mem, payloads)

@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -282,7 +280,7 @@ func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, e
 	if rows == 0 {
 		return out, nil
 	}
-	payloads, err := payload.Encode(recs, p.maxPayload)
+	payloads, counts, err := payload.EncodeRows(recs, p.maxPayload)
 	if err != nil {
 		if errors.Is(err, payload.ErrTooLarge) {
 			var n int64
@@ -297,11 +295,7 @@ func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, e
 		}
 		return out, err
 	}
-	out.payloads = payloads
-	out.rows, err = payloadRows(payloads, rows)
-	if err != nil {
-		return out, err
-	}
+	out.payloads, out.rows = payloads, counts
 	return out, nil
 }
 
@@ -347,35 +341,4 @@ func countDataPoints(rm *metricspb.ResourceMetrics) int64 {
 		}
 	}
 	return n
-}
-
-// payloadRows returns the rows of each payload: all of them for a single
-// payload, else counted by reading the split payloads back.
-func payloadRows(payloads [][]byte, total int64) ([]int, error) {
-	rows := make([]int, len(payloads))
-	if len(payloads) == 1 {
-		rows[0] = int(total)
-		return rows, nil
-	}
-	for i, pl := range payloads {
-		n, err := countRows(pl)
-		if err != nil {
-			return nil, fmt.Errorf("count payload rows: %w", err)
-		}
-		rows[i] = n
-	}
-	return rows, nil
-}
-
-func countRows(pl []byte) (int, error) {
-	rdr, err := ipc.NewReader(bytes.NewReader(pl))
-	if err != nil {
-		return 0, err
-	}
-	defer rdr.Release()
-	n := 0
-	for rdr.Next() {
-		n += int(rdr.RecordBatch().NumRows())
-	}
-	return n, rdr.Err()
 }

@@ -36,7 +36,7 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 		for i, r := range g.runs {
 			slices[i] = rec.NewSlice(r[0], r[1])
 		}
-		payloads, err := payload.Encode(slices, p.maxPayload)
+		payloads, counts, err := payload.EncodeRows(slices, p.maxPayload)
 		for _, s := range slices {
 			s.Release()
 		}
@@ -47,10 +47,6 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 			}
 			p.m.rowsRejected.WithLabelValues(source, label, reason).Add(float64(rows))
 			return 0, fmt.Errorf("encode %s: %w", sig, err)
-		}
-		counts, err := payloadRows(payloads, g.rows)
-		if err != nil {
-			return 0, err
 		}
 		for i, pl := range payloads {
 			msgs = append(msgs, bus.Message{Signal: sig, Service: g.service, Source: source, Rows: counts[i], Payload: pl})

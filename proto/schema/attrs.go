@@ -143,6 +143,51 @@ func (a attrBuilder) append(kvs []*commonpb.KeyValue) error {
 	return nil
 }
 
+// attrCount sums what a run of attribute sets needs, so that builder
+// capacity is reserved once instead of grown by doubling.
+type attrCount struct {
+	rows     int
+	entries  [numAttrKinds]int
+	keyBytes [numAttrKinds]int
+	valBytes [numAttrKinds]int // string and bytes values
+}
+
+// add counts kvs as the attribute set of times rows.
+func (c *attrCount) add(kvs []*commonpb.KeyValue, times int) {
+	c.rows += times
+	for _, kv := range kvs {
+		v := kv.GetValue()
+		k := attrKind(v)
+		c.entries[k] += times
+		c.keyBytes[k] += times * len(kv.GetKey())
+		switch k {
+		case kindStr:
+			c.valBytes[k] += times * len(v.GetStringValue())
+		case kindBytes:
+			c.valBytes[k] += times * len(v.GetBytesValue())
+		}
+	}
+}
+
+// reserve makes room for the sets counted in c.
+func (a attrBuilder) reserve(c *attrCount) {
+	for k := range numAttrKinds {
+		mb := a.maps[k]
+		mb.Reserve(c.rows)
+		if c.entries[k] == 0 {
+			continue
+		}
+		mb.ValueBuilder().Reserve(c.entries[k])
+		mb.KeyBuilder().(*array.StringBuilder).ReserveData(c.keyBytes[k])
+		switch ib := mb.ItemBuilder().(type) {
+		case *array.StringBuilder:
+			ib.ReserveData(c.valBytes[k])
+		case *array.BinaryBuilder:
+			ib.ReserveData(c.valBytes[k])
+		}
+	}
+}
+
 // appendNull adds a row with no attribute set at all (all six maps null).
 func (a attrBuilder) appendNull() {
 	for k := range numAttrKinds {

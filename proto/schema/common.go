@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -166,10 +167,29 @@ func newEnvelopeBuilder(rb *array.RecordBuilder) envelopeBuilder {
 	return e
 }
 
+// envCount sums the envelope attribute sets of a request, which every row
+// repeats.
+type envCount struct {
+	res, scope attrCount
+}
+
+// add counts an envelope of rows rows.
+func (c *envCount) add(res *resourcepb.Resource, scope *commonpb.InstrumentationScope, rows int) {
+	c.res.add(res.GetAttributes(), rows)
+	c.scope.add(scope.GetAttributes(), rows)
+}
+
+// reserve makes room for the envelope attribute sets counted in c; the
+// other envelope columns are reserved with the record builder.
+func (b envelopeBuilder) reserve(c *envCount) {
+	b.resAttrs.reserve(&c.res)
+	b.scopeAttrs.reserve(&c.scope)
+}
+
 // append adds the envelope columns of one row.
 func (b envelopeBuilder) append(e *Envelope) error {
 	if e.hasService {
-		if err := b.service.AppendString(e.service); err != nil {
+		if err := appendDict(b.service, e.service); err != nil {
 			return err
 		}
 	} else {
@@ -184,20 +204,20 @@ func (b envelopeBuilder) append(e *Envelope) error {
 	} else {
 		b.resEntity.AppendNull()
 	}
-	if err := b.resSchemaURL.AppendString(e.ResourceSchemaURL); err != nil {
+	if err := appendDict(b.resSchemaURL, e.ResourceSchemaURL); err != nil {
 		return err
 	}
-	if err := b.scopeName.AppendString(e.Scope.GetName()); err != nil {
+	if err := appendDict(b.scopeName, e.Scope.GetName()); err != nil {
 		return err
 	}
-	if err := b.scopeVersion.AppendString(e.Scope.GetVersion()); err != nil {
+	if err := appendDict(b.scopeVersion, e.Scope.GetVersion()); err != nil {
 		return err
 	}
 	if err := b.scopeAttrs.append(e.Scope.GetAttributes()); err != nil {
 		return fmt.Errorf("scope: %w", err)
 	}
 	b.scopeDropped.Append(e.Scope.GetDroppedAttributesCount())
-	return b.scopeSchemaURL.AppendString(e.ScopeSchemaURL)
+	return appendDict(b.scopeSchemaURL, e.ScopeSchemaURL)
 }
 
 // colSet finds columns by name; a missing column is nil and reads as null.
@@ -618,4 +638,16 @@ func (a attrReader) appendKey(b []byte, i int) []byte {
 		}
 	}
 	return b
+}
+
+// appendDict appends s to a dictionary builder without copying it first:
+// BinaryDictionaryBuilder.AppendString converts s to a new []byte on the
+// heap for every row, while the memo table only hashes, compares and (for a
+// new entry) copies the bytes, so a read-only view of s is enough.
+func appendDict(b *array.BinaryDictionaryBuilder, s string) error {
+	if s == "" {
+		// A nil slice would be a null; "" converts without allocating.
+		return b.AppendString("")
+	}
+	return b.Append(unsafe.Slice(unsafe.StringData(s), len(s)))
 }

@@ -33,6 +33,7 @@ var logsSchema = func() *arrow.Schema {
 
 type logBuilder struct {
 	rb           *array.RecordBuilder
+	mem          memory.Allocator
 	env          envelopeBuilder
 	time         *array.TimestampBuilder
 	observedTime *array.TimestampBuilder
@@ -53,7 +54,7 @@ func newLogBuilder(mem memory.Allocator) *logBuilder {
 	bs := rb.Fields()
 	i := numEnvelopeFields
 	next := func() array.Builder { b := bs[i]; i++; return b }
-	b := &logBuilder{rb: rb, env: newEnvelopeBuilder(rb)}
+	b := &logBuilder{rb: rb, mem: mem, env: newEnvelopeBuilder(rb)}
 	b.time = next().(*array.TimestampBuilder)
 	b.observedTime = next().(*array.TimestampBuilder)
 	b.sevNumber = next().(*array.Int32Builder)
@@ -70,6 +71,33 @@ func newLogBuilder(mem memory.Allocator) *logBuilder {
 	return b
 }
 
+func (b *logBuilder) record() *array.RecordBuilder { return b.rb }
+func (b *logBuilder) allocator() memory.Allocator  { return b.mem }
+
+var logBuilders = builderPool[*logBuilder]{newFunc: newLogBuilder}
+
+// logCount is what a request needs in the builders.
+type logCount struct {
+	rows      int
+	bodyBytes int
+	env       envCount
+	attrs     attrCount
+}
+
+func (c *logCount) add(l *logspb.LogRecord) {
+	c.rows++
+	c.bodyBytes += len(l.Body.GetStringValue())
+	c.attrs.add(l.Attributes, 1)
+}
+
+// reserve makes room for the request counted in c.
+func (b *logBuilder) reserve(c *logCount) {
+	b.rb.Reserve(c.rows)
+	b.body.ReserveData(c.bodyBytes)
+	b.env.reserve(&c.env)
+	b.attrs.reserve(&c.attrs)
+}
+
 func checkLog(l *logspb.LogRecord) error {
 	if err := checkID(l.TraceId, 16, "trace_id"); err != nil {
 		return err
@@ -84,7 +112,7 @@ func (b *logBuilder) append(env *Envelope, l *logspb.LogRecord) error {
 	appendTime(b.time, l.TimeUnixNano)
 	appendTime(b.observedTime, l.ObservedTimeUnixNano)
 	b.sevNumber.Append(int32(l.SeverityNumber))
-	if err := b.sevText.AppendString(l.SeverityText); err != nil {
+	if err := appendDict(b.sevText, l.SeverityText); err != nil {
 		return err
 	}
 	// A string body goes to body, any other body (including the empty
@@ -112,38 +140,44 @@ func (b *logBuilder) append(env *Envelope, l *logspb.LogRecord) error {
 	b.flags.Append(l.Flags)
 	appendID(b.traceID, l.TraceId)
 	appendID(b.spanID, l.SpanId)
-	return b.eventName.AppendString(l.EventName)
+	return appendDict(b.eventName, l.EventName)
 }
 
 // LogsToArrow converts log records to one record batch in the logs schema,
 // one row per log record. It fails, wrapping ErrInvalid, when an id has the
 // wrong length; nothing is converted then. The caller releases the batch.
 func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.RecordBatch, error) {
+	var c logCount
 	for _, rl := range rls {
 		for _, sl := range rl.ScopeLogs {
+			c.env.add(rl.Resource, sl.Scope, len(sl.LogRecords))
 			for i, l := range sl.LogRecords {
 				if err := checkLog(l); err != nil {
 					return nil, fmt.Errorf("log record %d: %w", i, err)
 				}
+				c.add(l)
 			}
 		}
 	}
-	b := newLogBuilder(mem)
-	defer b.rb.Release()
+	b := logBuilders.get(mem)
+	b.reserve(&c)
+	var env Envelope
 	for _, rl := range rls {
 		for _, sl := range rl.ScopeLogs {
-			env := &Envelope{Resource: rl.Resource, ResourceSchemaURL: rl.SchemaUrl, Scope: sl.Scope, ScopeSchemaURL: sl.SchemaUrl}
+			env = Envelope{Resource: rl.Resource, ResourceSchemaURL: rl.SchemaUrl, Scope: sl.Scope, ScopeSchemaURL: sl.SchemaUrl}
 			if err := env.prepare(); err != nil {
+				logBuilders.discard(b)
 				return nil, err
 			}
 			for i, l := range sl.LogRecords {
-				if err := b.append(env, l); err != nil {
+				if err := b.append(&env, l); err != nil {
+					logBuilders.discard(b)
 					return nil, fmt.Errorf("log record %d: %w", i, err)
 				}
 			}
 		}
 	}
-	return b.rb.NewRecordBatch(), nil
+	return logBuilders.finish(b), nil
 }
 
 type logReader struct {

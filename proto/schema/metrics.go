@@ -64,6 +64,7 @@ var metricsSchema = func() *arrow.Schema {
 // metricBuilder appends data points, one row each, in metricsSchema.
 type metricBuilder struct {
 	rb  *array.RecordBuilder
+	mem memory.Allocator
 	env envelopeBuilder
 
 	name, description, unit *array.BinaryDictionaryBuilder
@@ -114,7 +115,7 @@ func newMetricBuilder(mem memory.Allocator) *metricBuilder {
 	bs := rb.Fields()
 	i := numEnvelopeFields
 	next := func() array.Builder { b := bs[i]; i++; return b }
-	b := &metricBuilder{rb: rb, env: newEnvelopeBuilder(rb)}
+	b := &metricBuilder{rb: rb, mem: mem, env: newEnvelopeBuilder(rb)}
 	b.name = next().(*array.BinaryDictionaryBuilder)
 	b.description = next().(*array.BinaryDictionaryBuilder)
 	b.unit = next().(*array.BinaryDictionaryBuilder)
@@ -201,19 +202,19 @@ func (b *metricBuilder) appendHead(env *Envelope, d *metricDesc) error {
 	if err := b.env.append(env); err != nil {
 		return err
 	}
-	if err := b.name.AppendString(d.m.Name); err != nil {
+	if err := appendDict(b.name, d.m.Name); err != nil {
 		return err
 	}
-	if err := b.description.AppendString(d.m.Description); err != nil {
+	if err := appendDict(b.description, d.m.Description); err != nil {
 		return err
 	}
-	if err := b.unit.AppendString(d.m.Unit); err != nil {
+	if err := appendDict(b.unit, d.m.Unit); err != nil {
 		return err
 	}
 	if err := b.metadata.append(d.m.Metadata); err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
-	if err := b.typ.AppendString(d.typ); err != nil {
+	if err := appendDict(b.typ, d.typ); err != nil {
 		return err
 	}
 	if d.hasTemp {
@@ -373,6 +374,84 @@ func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
 	return nil
 }
 
+func (b *metricBuilder) record() *array.RecordBuilder { return b.rb }
+func (b *metricBuilder) allocator() memory.Allocator  { return b.mem }
+
+var metricBuilders = builderPool[*metricBuilder]{newFunc: newMetricBuilder}
+
+// metricCount is what a request needs in the builders.
+type metricCount struct {
+	rows            int
+	env             envCount
+	metadata, attrs attrCount
+	exAttrs         attrCount // one set per exemplar
+	buckets, bounds int       // bucket_counts and explicit_bounds values
+	expBuckets      int       // positive and negative bucket counts
+	quantileEntries int
+}
+
+// countPoint counts the columns every point type has.
+func (c *metricCount) countPoint(attrs []*commonpb.KeyValue, exs []*metricspb.Exemplar) {
+	c.attrs.add(attrs, 1)
+	for _, e := range exs {
+		c.exAttrs.add(e.FilteredAttributes, 1)
+	}
+}
+
+// add counts the rows of m; it returns how many there are.
+func (c *metricCount) add(m *metricspb.Metric) int {
+	n := 0
+	switch data := m.GetData().(type) {
+	case *metricspb.Metric_Gauge:
+		for _, p := range data.Gauge.GetDataPoints() {
+			c.countPoint(p.Attributes, p.Exemplars)
+			n++
+		}
+	case *metricspb.Metric_Sum:
+		for _, p := range data.Sum.GetDataPoints() {
+			c.countPoint(p.Attributes, p.Exemplars)
+			n++
+		}
+	case *metricspb.Metric_Histogram:
+		for _, p := range data.Histogram.GetDataPoints() {
+			c.countPoint(p.Attributes, p.Exemplars)
+			c.buckets += len(p.BucketCounts)
+			c.bounds += len(p.ExplicitBounds)
+			n++
+		}
+	case *metricspb.Metric_ExponentialHistogram:
+		for _, p := range data.ExponentialHistogram.GetDataPoints() {
+			c.countPoint(p.Attributes, p.Exemplars)
+			c.expBuckets += len(p.Positive.GetBucketCounts()) + len(p.Negative.GetBucketCounts())
+			n++
+		}
+	case *metricspb.Metric_Summary:
+		for _, p := range data.Summary.GetDataPoints() {
+			c.countPoint(p.Attributes, nil)
+			c.quantileEntries += len(p.QuantileValues)
+			n++
+		}
+	}
+	c.rows += n
+	c.metadata.add(m.Metadata, n)
+	return n
+}
+
+// reserve makes room for the request counted in c.
+func (b *metricBuilder) reserve(c *metricCount) {
+	b.rb.Reserve(c.rows)
+	b.env.reserve(&c.env)
+	b.metadata.reserve(&c.metadata)
+	b.attrs.reserve(&c.attrs)
+	b.bucketCountsV.Reserve(c.buckets)
+	b.explicitBndsV.Reserve(c.bounds)
+	b.posCountsV.Reserve(c.expBuckets)
+	b.negCountsV.Reserve(c.expBuckets)
+	b.quantiles.ValueBuilder().Reserve(c.quantileEntries)
+	b.exemplars.ValueBuilder().Reserve(c.exAttrs.rows)
+	b.exAttrs.reserve(&c.exAttrs)
+}
+
 // checkExemplars validates the ids of exemplars.
 func checkExemplars(exs []*metricspb.Exemplar) error {
 	for _, e := range exs {
@@ -455,29 +534,36 @@ func (b *metricBuilder) appendMetric(env *Envelope, m *metricspb.Metric) error {
 // fails, wrapping ErrInvalid, when an exemplar id has the wrong length;
 // nothing is converted then. The caller releases the batch.
 func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arrow.RecordBatch, error) {
+	var c metricCount
 	for _, rm := range rms {
 		for _, sm := range rm.ScopeMetrics {
+			rows := 0
 			for _, m := range sm.Metrics {
 				if err := checkMetric(m); err != nil {
 					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
 				}
+				rows += c.add(m)
 			}
+			c.env.add(rm.Resource, sm.Scope, rows)
 		}
 	}
-	b := newMetricBuilder(mem)
-	defer b.rb.Release()
+	b := metricBuilders.get(mem)
+	b.reserve(&c)
+	var env Envelope
 	for _, rm := range rms {
 		for _, sm := range rm.ScopeMetrics {
-			env := &Envelope{Resource: rm.Resource, ResourceSchemaURL: rm.SchemaUrl, Scope: sm.Scope, ScopeSchemaURL: sm.SchemaUrl}
+			env = Envelope{Resource: rm.Resource, ResourceSchemaURL: rm.SchemaUrl, Scope: sm.Scope, ScopeSchemaURL: sm.SchemaUrl}
 			if err := env.prepare(); err != nil {
+				metricBuilders.discard(b)
 				return nil, err
 			}
 			for _, m := range sm.Metrics {
-				if err := b.appendMetric(env, m); err != nil {
+				if err := b.appendMetric(&env, m); err != nil {
+					metricBuilders.discard(b)
 					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
 				}
 			}
 		}
 	}
-	return b.rb.NewRecordBatch(), nil
+	return metricBuilders.finish(b), nil
 }

@@ -53,6 +53,7 @@ var tracesSchema = func() *arrow.Schema {
 
 type spanBuilder struct {
 	rb           *array.RecordBuilder
+	mem          memory.Allocator
 	env          envelopeBuilder
 	traceID      *array.FixedSizeBinaryBuilder
 	spanID       *array.FixedSizeBinaryBuilder
@@ -90,7 +91,7 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	bs := rb.Fields()
 	i := numEnvelopeFields
 	next := func() array.Builder { b := bs[i]; i++; return b }
-	b := &spanBuilder{rb: rb, env: newEnvelopeBuilder(rb)}
+	b := &spanBuilder{rb: rb, mem: mem, env: newEnvelopeBuilder(rb)}
 	b.traceID = next().(*array.FixedSizeBinaryBuilder)
 	b.spanID = next().(*array.FixedSizeBinaryBuilder)
 	b.traceState = next().(*array.StringBuilder)
@@ -129,6 +130,40 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	return b
 }
 
+func (b *spanBuilder) record() *array.RecordBuilder { return b.rb }
+func (b *spanBuilder) allocator() memory.Allocator  { return b.mem }
+
+var spanBuilders = builderPool[*spanBuilder]{newFunc: newSpanBuilder}
+
+// spanCount is what a request needs in the builders.
+type spanCount struct {
+	rows                    int
+	env                     envCount
+	attrs, evAttrs, lkAttrs attrCount
+}
+
+func (c *spanCount) add(s *tracepb.Span) {
+	c.rows++
+	c.attrs.add(s.Attributes, 1)
+	for _, e := range s.Events {
+		c.evAttrs.add(e.Attributes, 1)
+	}
+	for _, l := range s.Links {
+		c.lkAttrs.add(l.Attributes, 1)
+	}
+}
+
+// reserve makes room for the request counted in c.
+func (b *spanBuilder) reserve(c *spanCount) {
+	b.rb.Reserve(c.rows)
+	b.env.reserve(&c.env)
+	b.attrs.reserve(&c.attrs)
+	b.events.ValueBuilder().Reserve(c.evAttrs.rows)
+	b.evAttrs.reserve(&c.evAttrs)
+	b.links.ValueBuilder().Reserve(c.lkAttrs.rows)
+	b.lkAttrs.reserve(&c.lkAttrs)
+}
+
 func checkSpan(s *tracepb.Span) error {
 	if err := checkID(s.TraceId, 16, "trace_id"); err != nil {
 		return err
@@ -159,7 +194,7 @@ func (b *spanBuilder) append(env *Envelope, s *tracepb.Span) error {
 	b.traceState.Append(s.TraceState)
 	appendID(b.parentSpanID, s.ParentSpanId)
 	b.flags.Append(s.Flags)
-	if err := b.name.AppendString(s.Name); err != nil {
+	if err := appendDict(b.name, s.Name); err != nil {
 		return err
 	}
 	b.kind.Append(int32(s.Kind))
@@ -212,31 +247,37 @@ func (b *spanBuilder) append(env *Envelope, s *tracepb.Span) error {
 // row per span. It fails, wrapping ErrInvalid, when an id has the wrong
 // length; nothing is converted then. The caller releases the batch.
 func TracesToArrow(mem memory.Allocator, rss []*tracepb.ResourceSpans) (arrow.RecordBatch, error) {
+	var c spanCount
 	for _, rs := range rss {
 		for _, ss := range rs.ScopeSpans {
+			c.env.add(rs.Resource, ss.Scope, len(ss.Spans))
 			for _, s := range ss.Spans {
 				if err := checkSpan(s); err != nil {
 					return nil, fmt.Errorf("span %q: %w", s.Name, err)
 				}
+				c.add(s)
 			}
 		}
 	}
-	b := newSpanBuilder(mem)
-	defer b.rb.Release()
+	b := spanBuilders.get(mem)
+	b.reserve(&c)
+	var env Envelope
 	for _, rs := range rss {
 		for _, ss := range rs.ScopeSpans {
-			env := &Envelope{Resource: rs.Resource, ResourceSchemaURL: rs.SchemaUrl, Scope: ss.Scope, ScopeSchemaURL: ss.SchemaUrl}
+			env = Envelope{Resource: rs.Resource, ResourceSchemaURL: rs.SchemaUrl, Scope: ss.Scope, ScopeSchemaURL: ss.SchemaUrl}
 			if err := env.prepare(); err != nil {
+				spanBuilders.discard(b)
 				return nil, err
 			}
 			for _, s := range ss.Spans {
-				if err := b.append(env, s); err != nil {
+				if err := b.append(&env, s); err != nil {
+					spanBuilders.discard(b)
 					return nil, fmt.Errorf("span %q: %w", s.Name, err)
 				}
 			}
 		}
 	}
-	return b.rb.NewRecordBatch(), nil
+	return spanBuilders.finish(b), nil
 }
 
 type spanReader struct {
