@@ -78,7 +78,7 @@ wait_port() { # host port
 start_otlp_arrow() { # dir
 	rm -rf "$1" && mkdir -p "$1"
 	# shellcheck disable=SC2086
-	env OTLP_OUTPUT_DIR="$1/out" OTLP_DATA_DIR="$1/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
+	env -u OTLP_ARROW_ENV OTLP_OUTPUT_DIR="$1/out" OTLP_DATA_DIR="$1/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
 		OTLP_ARROW_FLIGHT_PORT=24318 OTLP_ADMIN_PORT=28080 OTLP_NATS_PORT=0 OTLP_JANITOR_ENABLED=false \
 		$OTLP_ARROW_ENV "$BUILD/otlp-arrow" run >"$1/run.log" 2>&1 &
 	PID=$!
