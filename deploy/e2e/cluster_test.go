@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,31 +17,6 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
-
-// launch starts p without waiting for it to be ready: a cluster node is
-// ready only once enough nodes have joined for the streams' replicas.
-func (p *proc) launch(t *testing.T) {
-	t.Helper()
-	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(binPath, p.args...)
-	p.cmd.Env = append(os.Environ(), p.env...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logf.Close()
-	p.waitErr = make(chan error, 1)
-	cmd := p.cmd
-	go func() { p.waitErr <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	})
-}
 
 // scaledTopology is a bus (one node, or a cluster of three), two
 // ingest-grpc processes and two writers sharing the durable consumer.
@@ -97,7 +70,7 @@ func startScaled(t *testing.T, nodes int) *scaledTopology {
 			)
 		}
 		p := newProc(t, dir, name, env, "bus")
-		p.launch(t)
+		p.startNoWait(t) // a cluster node is ready only once enough nodes have joined
 		tp.buses = append(tp.buses, p)
 		tp.names = append(tp.names, name)
 	}
@@ -254,7 +227,7 @@ func TestClusterFailover(t *testing.T) {
 	tp.buses[leader].kill(t)
 	t.Logf("SIGKILLed %s, the traces stream leader", tp.names[leader])
 	time.Sleep(5 * time.Second)
-	tp.buses[leader].launch(t)
+	tp.buses[leader].startNoWait(t)
 	tp.buses[leader].waitReady(t)
 	t.Logf("restarted %s; traces leader now %s", tp.names[leader], tp.names[tp.streamLeader(t)])
 	<-done
