@@ -68,7 +68,7 @@ func (p *sinkPublisher) check(msg *nats.Msg) *jetstream.PubAck {
 			p.t.Fatalf("metrics from arrow: %v", err)
 		}
 		for _, rm := range rms {
-			rows += int(countPoints(rm))
+			rows += int(schema.CountDataPoints(rm))
 		}
 	case schema.Logs:
 		rls, err := schema.LogsFromArrow(recs)
@@ -88,27 +88,6 @@ func (p *sinkPublisher) check(msg *nats.Msg) *jetstream.PubAck {
 	defer p.mu.Unlock()
 	p.seq++
 	return &jetstream.PubAck{Stream: bus.StreamName(m.Signal), Sequence: p.seq}
-}
-
-func countPoints(rm *metricspb.ResourceMetrics) int64 {
-	var n int64
-	for _, sm := range rm.GetScopeMetrics() {
-		for _, m := range sm.GetMetrics() {
-			switch d := m.GetData().(type) {
-			case *metricspb.Metric_Gauge:
-				n += int64(len(d.Gauge.GetDataPoints()))
-			case *metricspb.Metric_Sum:
-				n += int64(len(d.Sum.GetDataPoints()))
-			case *metricspb.Metric_Histogram:
-				n += int64(len(d.Histogram.GetDataPoints()))
-			case *metricspb.Metric_ExponentialHistogram:
-				n += int64(len(d.ExponentialHistogram.GetDataPoints()))
-			case *metricspb.Metric_Summary:
-				n += int64(len(d.Summary.GetDataPoints()))
-			}
-		}
-	}
-	return n
 }
 
 func (p *sinkPublisher) PublishMsg(_ context.Context, msg *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // errUnknownAggregation is wrapped when the SDK hands over an aggregation
@@ -92,7 +94,8 @@ func (e *metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetr
 		return fmt.Errorf("export metrics: %w", err)
 	}
 	out, convErr := resourceMetricsProto(rm)
-	if countPoints(out) > 0 {
+	// An export with no points (say, delta metrics with nothing new) is not sent.
+	if schema.CountDataPoints(out) > 0 {
 		req := &colmetricspb.ExportMetricsServiceRequest{ResourceMetrics: []*metricspb.ResourceMetrics{out}}
 		if err := e.p.ExportMetrics(ctx, req); err != nil {
 			return errors.Join(fmt.Errorf("export metrics: %w", err), convErr)
@@ -106,29 +109,6 @@ func (e *metricExporter) ForceFlush(ctx context.Context) error { return e.state.
 
 // Shutdown implements sdkmetric.Exporter; the pipeline keeps running.
 func (e *metricExporter) Shutdown(ctx context.Context) error { return e.state.shutdown(ctx) }
-
-// countPoints counts the data points of rm: an export with none (say, delta
-// metrics with nothing new) is not sent.
-func countPoints(rm *metricspb.ResourceMetrics) int {
-	n := 0
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			switch d := m.Data.(type) {
-			case *metricspb.Metric_Gauge:
-				n += len(d.Gauge.DataPoints)
-			case *metricspb.Metric_Sum:
-				n += len(d.Sum.DataPoints)
-			case *metricspb.Metric_Histogram:
-				n += len(d.Histogram.DataPoints)
-			case *metricspb.Metric_ExponentialHistogram:
-				n += len(d.ExponentialHistogram.DataPoints)
-			case *metricspb.Metric_Summary:
-				n += len(d.Summary.DataPoints)
-			}
-		}
-	}
-	return n
-}
 
 // resourceMetricsProto converts the SDK's metric data to OTLP. Metrics of
 // an unknown aggregation are left out and reported in the error.

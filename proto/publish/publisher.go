@@ -108,7 +108,7 @@ var traceOps = signalOps[*tracepb.ResourceSpans]{
 	signal:   schema.Traces,
 	unit:     "spans",
 	resource: (*tracepb.ResourceSpans).GetResource,
-	rows:     countSpans,
+	rows:     schema.CountSpans,
 	limit:    limitSpans,
 	toArrow:  schema.TracesToArrow,
 }
@@ -117,7 +117,7 @@ var metricOps = signalOps[*metricspb.ResourceMetrics]{
 	signal:   schema.Metrics,
 	unit:     "data points",
 	resource: (*metricspb.ResourceMetrics).GetResource,
-	rows:     countDataPoints,
+	rows:     schema.CountDataPoints,
 	limit:    limitMetrics,
 	toArrow:  schema.MetricsToArrow,
 }
@@ -126,7 +126,7 @@ var logOps = signalOps[*logspb.ResourceLogs]{
 	signal:   schema.Logs,
 	unit:     "log records",
 	resource: (*logspb.ResourceLogs).GetResource,
-	rows:     countLogRecords,
+	rows:     schema.CountLogRecords,
 	limit:    limitLogs,
 	toArrow:  schema.LogsToArrow,
 }
@@ -304,41 +304,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
-}
-
-func countSpans(rs *tracepb.ResourceSpans) int64 {
-	var n int64
-	for _, ss := range rs.GetScopeSpans() {
-		n += int64(len(ss.GetSpans()))
-	}
-	return n
-}
-
-func countLogRecords(rl *logspb.ResourceLogs) int64 {
-	var n int64
-	for _, sl := range rl.GetScopeLogs() {
-		n += int64(len(sl.GetLogRecords()))
-	}
-	return n
-}
-
-func countDataPoints(rm *metricspb.ResourceMetrics) int64 {
-	var n int64
-	for _, sm := range rm.GetScopeMetrics() {
-		for _, m := range sm.GetMetrics() {
-			switch d := m.GetData().(type) {
-			case *metricspb.Metric_Gauge:
-				n += int64(len(d.Gauge.GetDataPoints()))
-			case *metricspb.Metric_Sum:
-				n += int64(len(d.Sum.GetDataPoints()))
-			case *metricspb.Metric_Histogram:
-				n += int64(len(d.Histogram.GetDataPoints()))
-			case *metricspb.Metric_ExponentialHistogram:
-				n += int64(len(d.ExponentialHistogram.GetDataPoints()))
-			case *metricspb.Metric_Summary:
-				n += int64(len(d.Summary.GetDataPoints()))
-			}
-		}
-	}
-	return n
 }

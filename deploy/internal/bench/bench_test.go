@@ -18,7 +18,6 @@ import (
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
@@ -58,28 +57,7 @@ func rowsOf(t *testing.T, sig schema.Signal, b []byte) int {
 		}
 		rms := r.ResourceMetrics
 		for _, rm := range rms {
-			n += int(countPoints(rm.ScopeMetrics))
-		}
-	}
-	return n
-}
-
-func countPoints(sms []*metricspb.ScopeMetrics) int64 {
-	var n int64
-	for _, sm := range sms {
-		for _, m := range sm.Metrics {
-			switch {
-			case m.GetGauge() != nil:
-				n += int64(len(m.GetGauge().DataPoints))
-			case m.GetSum() != nil:
-				n += int64(len(m.GetSum().DataPoints))
-			case m.GetHistogram() != nil:
-				n += int64(len(m.GetHistogram().DataPoints))
-			case m.GetExponentialHistogram() != nil:
-				n += int64(len(m.GetExponentialHistogram().DataPoints))
-			case m.GetSummary() != nil:
-				n += int64(len(m.GetSummary().DataPoints))
-			}
+			n += int(schema.CountDataPoints(rm))
 		}
 	}
 	return n
