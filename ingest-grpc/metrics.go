@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/obs"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 )
 
 const metricPrefix = "otlp_arrow_ingest_"
@@ -21,36 +22,16 @@ type serverMetrics struct {
 }
 
 func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
-	m := &serverMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricPrefix + "requests_total",
-			Help: "OTLP export requests answered, by protocol, signal and answer code (gRPC code name or HTTP status).",
-		}, []string{"protocol", "signal", "code"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: metricPrefix + "inflight_bytes",
-			Help: "Uncompressed request bytes admitted and not yet answered.",
-		}),
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricPrefix + "auth_failures_total",
-			Help: "Requests refused for a missing or invalid bearer token (UNAUTHENTICATED / 401), by protocol.",
-		}, []string{"protocol"}),
-		tlsFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricPrefix + "tls_handshake_failures_total",
-			Help: "Failed TLS handshakes on the ingest listeners (no or an untrusted client certificate under mutual TLS, plain text on a TLS port), by protocol.",
-		}, []string{"protocol"}),
-	}
-	var err error
-	if m.requests, err = obs.Register(reg, m.requests); err != nil {
+	shared, err := otlpstatus.NewMetrics(reg)
+	if err != nil {
 		return nil, err
 	}
-	if m.inflight, err = obs.Register(reg, m.inflight); err != nil {
+	inflight, err := obs.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: metricPrefix + "inflight_bytes",
+		Help: "Uncompressed request bytes admitted and not yet answered.",
+	}))
+	if err != nil {
 		return nil, err
 	}
-	if m.authFailures, err = obs.Register(reg, m.authFailures); err != nil {
-		return nil, err
-	}
-	if m.tlsFailures, err = obs.Register(reg, m.tlsFailures); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return &serverMetrics{requests: shared.Requests, inflight: inflight, authFailures: shared.AuthFailures, tlsFailures: shared.TLSFailures}, nil
 }
