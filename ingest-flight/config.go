@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/ingestauth"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	RetryAfter time.Duration
 	// ShutdownTimeout bounds the graceful stop of the server; default 10s.
 	ShutdownTimeout time.Duration
+	// PublishTimeout bounds how long one Flight or OTAP batch waits for the
+	// bus to acknowledge it; past it the batch is answered with a
+	// retryable UNAVAILABLE. Default 5s.
+	PublishTimeout time.Duration
 }
 
 // Defaults of [Config].
@@ -92,6 +97,7 @@ const (
 	DefaultMaxPayloadBytes = 8<<20 - 64<<10
 	DefaultRetryAfter      = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultPublishTimeout  = bus.DefaultIngestPublishTimeout
 
 	DefaultMaxConcurrentStreams = 100
 	DefaultMaxInflightBytes     = 64 << 20
@@ -108,6 +114,7 @@ func DefaultConfig() Config {
 		MaxPayloadBytes: DefaultMaxPayloadBytes,
 		RetryAfter:      DefaultRetryAfter,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		PublishTimeout:  DefaultPublishTimeout,
 
 		MaxConcurrentStreams: DefaultMaxConcurrentStreams,
 		MaxInflightBytes:     DefaultMaxInflightBytes,
@@ -138,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryAfter <= 0 {
 		bad("retry_after", c.RetryAfter, "want > 0")
+	}
+	if c.PublishTimeout <= 0 {
+		bad("publish_timeout", c.PublishTimeout, "want > 0")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", c.ShutdownTimeout, "want > 0")

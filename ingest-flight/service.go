@@ -101,9 +101,9 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	s.srv = grpc.NewServer(serverOptions(cfg, log, sm, auth, tlsCfg, s.limiter)...)
 	flight.RegisterFlightServiceServer(s.srv, &flightServer{
 		pub: pub, mem: capAllocator{Allocator: memory.NewGoAllocator(), max: int(cfg.MaxInflightBytes)}, metrics: sm,
-		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter,
+		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter, publishTimeout: cfg.PublishTimeout,
 	})
-	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter, limiter: s.limiter}
+	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter, limiter: s.limiter, publishTimeout: cfg.PublishTimeout}
 	arrowpb.RegisterArrowTracesServiceServer(s.srv, &otapTraces{o: o})
 	arrowpb.RegisterArrowMetricsServiceServer(s.srv, &otapMetrics{o: o})
 	arrowpb.RegisterArrowLogsServiceServer(s.srv, &otapLogs{o: o})

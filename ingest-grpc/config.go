@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 )
 
@@ -100,6 +101,11 @@ type Config struct {
 	AdmitWait time.Duration
 	// ShutdownTimeout bounds the graceful stop of the servers; default 10s.
 	ShutdownTimeout time.Duration
+	// PublishTimeout bounds how long a request waits for the bus to
+	// acknowledge its rows (also at most 9/10 of a gRPC client's deadline);
+	// past it the client gets a retryable UNAVAILABLE (HTTP 503) instead
+	// of its own timeout. Default 5s.
+	PublishTimeout time.Duration
 }
 
 // Defaults of [Config].
@@ -112,6 +118,7 @@ const (
 	DefaultRetryAfter       = time.Second
 	DefaultAdmitWait        = 250 * time.Millisecond
 	DefaultShutdownTimeout  = 10 * time.Second
+	DefaultPublishTimeout   = bus.DefaultIngestPublishTimeout
 
 	DefaultMaxAttributes           = publish.DefaultMaxAttributes
 	DefaultMaxAttributeValueLength = publish.DefaultMaxAttributeValueLength
@@ -129,6 +136,7 @@ func DefaultConfig() Config {
 		RetryAfter:       DefaultRetryAfter,
 		AdmitWait:        DefaultAdmitWait,
 		ShutdownTimeout:  DefaultShutdownTimeout,
+		PublishTimeout:   DefaultPublishTimeout,
 
 		MaxAttributes:           DefaultMaxAttributes,
 		MaxAttributeValueLength: DefaultMaxAttributeValueLength,
@@ -168,6 +176,9 @@ func (c Config) Validate() error {
 	}
 	if c.AdmitWait < 0 {
 		bad("admit_wait", c.AdmitWait, "want >= 0")
+	}
+	if c.PublishTimeout <= 0 {
+		bad("publish_timeout", c.PublishTimeout, "want > 0")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", c.ShutdownTimeout, "want > 0")

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -67,6 +68,8 @@ type httpReceiver struct {
 	maxRequest int
 	retryAfter time.Duration
 	auth       *authenticator // nil: authentication off
+	// publishTimeout bounds the wait for the bus (bus.WithPublishDeadline).
+	publishTimeout time.Duration
 }
 
 // wwwAuthenticate is the challenge of a 401 answer (RFC 6750).
@@ -131,8 +134,11 @@ func (h *httpReceiver) serve(w http.ResponseWriter, req *http.Request, export ex
 		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 		return http.StatusUnsupportedMediaType
 	}
+	ctx, cancel := bus.WithPublishDeadline(req.Context(), h.publishTimeout)
+	defer cancel()
 	body, err := h.admitAndRead(w, req, gzipped, func(body []byte) ([]byte, error) {
-		return export(req.Context(), body, isJSON)
+		b, err := export(ctx, body, isJSON)
+		return b, bus.PublishError(ctx, err)
 	})
 	if err != nil {
 		return h.writeError(w, err, isJSON)

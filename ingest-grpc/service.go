@@ -79,12 +79,13 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	if cfg.GRPC.Enabled {
 		s.grpcSrv = newGRPCServer(cfg, &grpcReceiver{
 			pub: pub, limiter: limiter, metrics: sm, retryAfter: cfg.RetryAfter, auth: auth,
+			publishTimeout: cfg.PublishTimeout,
 		}, tlsCfg)
 	}
 	if cfg.HTTP.Enabled {
 		s.httpSrv = newHTTPServer(cfg, &httpReceiver{
 			pub: pub, limiter: limiter, metrics: sm, maxRequest: cfg.MaxRequestBytes,
-			retryAfter: cfg.RetryAfter, auth: auth,
+			retryAfter: cfg.RetryAfter, auth: auth, publishTimeout: cfg.PublishTimeout,
 		}, tlsCfg, log)
 	}
 	return s, nil

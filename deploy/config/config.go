@@ -147,6 +147,10 @@ type Ingest struct {
 	MaxAttributeValueLength int `yaml:"max_attribute_value_length"`
 	// MaxConcurrentStreams per gRPC or HTTP/2 connection; 0: no limit.
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// PublishTimeout bounds a request's wait for the bus (and 9/10 of a
+	// gRPC client's deadline); past it the answer is a retryable
+	// UNAVAILABLE / 503.
+	PublishTimeout time.Duration `yaml:"publish_timeout"`
 }
 
 // Flight configures the Arrow Flight and OTel-Arrow (OTAP) receiver.
@@ -160,6 +164,9 @@ type Flight struct {
 	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// MaxConcurrentStreams per connection (DoPut and OTAP streams); 0: no limit.
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// PublishTimeout bounds one batch's wait for the bus; past it the batch
+	// is answered with a retryable UNAVAILABLE.
+	PublishTimeout time.Duration `yaml:"publish_timeout"`
 	// AuthTokens are the accepted bearer tokens; with none (and no
 	// AuthTokensFile) authentication is off. See docs/security.md.
 	AuthTokens []Secret `yaml:"auth_tokens"`
@@ -248,6 +255,7 @@ func Default() Config {
 			MaxAttributes:           1024,
 			MaxAttributeValueLength: 64 << 10,
 			MaxConcurrentStreams:    100,
+			PublishTimeout:          5 * time.Second,
 		},
 		Forwarder: forward.DefaultConfig(),
 		Janitor: Janitor{
@@ -265,6 +273,7 @@ func Default() Config {
 
 			MaxInflightBytes:     64 << 20,
 			MaxConcurrentStreams: 100,
+			PublishTimeout:       5 * time.Second,
 			AuthTokens:           []Secret{},
 		},
 		Writer: Writer{
@@ -630,6 +639,12 @@ func (c Config) Validate() error {
 	}
 	if c.Flight.MaxConcurrentStreams < 0 || c.Flight.MaxConcurrentStreams > math.MaxInt32 {
 		bad("ingest_flight.max_concurrent_streams", c.Flight.MaxConcurrentStreams, "want 0 to 2147483647 (0: no limit)")
+	}
+	if c.Flight.PublishTimeout <= 0 {
+		bad("ingest_flight.publish_timeout", c.Flight.PublishTimeout, "want > 0")
+	}
+	if c.Ingest.PublishTimeout <= 0 {
+		bad("ingest_grpc.publish_timeout", c.Ingest.PublishTimeout, "want > 0")
 	}
 	for i, tok := range c.Flight.AuthTokens {
 		if tok == "" || strings.ContainsFunc(tok.Reveal(), func(r rune) bool { return r <= ' ' || r > '~' }) {

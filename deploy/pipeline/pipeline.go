@@ -276,6 +276,7 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 	fc.MaxPayloadBytes = ingestConfig(c).MaxPayloadBytes
 	fc.MaxInflightBytes = c.Flight.MaxInflightBytes
 	fc.MaxConcurrentStreams = uint32(c.Flight.MaxConcurrentStreams)
+	fc.PublishTimeout = c.Flight.PublishTimeout
 	for _, tok := range c.Flight.AuthTokens {
 		fc.Auth.Tokens = append(fc.Auth.Tokens, tok.Reveal())
 	}
@@ -692,6 +693,7 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.MaxAttributes = c.Ingest.MaxAttributes
 	ic.MaxAttributeValueLength = c.Ingest.MaxAttributeValueLength
 	ic.MaxConcurrentStreams = uint32(c.Ingest.MaxConcurrentStreams)
+	ic.PublishTimeout = c.Ingest.PublishTimeout
 	return ic
 }
 

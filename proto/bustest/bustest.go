@@ -92,3 +92,18 @@ func RunJetStream(t testing.TB, opts ...Option) (*bus.Server, *nats.Conn, jetstr
 	}
 	return srv, nc, js
 }
+
+// ConnectTCP connects to url (a server started WithListen, or a [Proxy])
+// over TCP the way the stages do (bus.Connect). Cleanup closes the
+// connection.
+func ConnectTCP(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, js, err := bus.Connect(ctx, bus.ConnConfig{URL: url, Name: "bustest tcp"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("bustest: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return js
+}

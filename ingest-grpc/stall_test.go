@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
+)
+
+// TestStalledBusAnswersRetryable stalls the bus under a running ingest (a
+// proxy stops forwarding its answers, the connection stays up): publishes
+// wait for acknowledgements that never come. Clients must get a retryable
+// answer (UNAVAILABLE with RetryInfo, HTTP 503 with Retry-After) from the
+// server's publish deadline, not run into their own timeout.
+func TestStalledBusAnswersRetryable(t *testing.T) {
+	b := runBus(t, bustest.WithListen())
+	proxy := bustest.NewProxy(t, b.srv.ClientURL())
+	js := bustest.ConnectTCP(t, proxy.URL())
+	s := startService(t, js, func(c *Config) { c.PublishTimeout = 300 * time.Millisecond })
+	mustSucceed(t, s)
+	proxy.Stall()
+	client := coltracepbClient(grpcConn(t, s))
+
+	t.Run("publish timeout", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err := client.Export(ctx, traceRequest(resourceSpans("stalled", 3, nil, 0)))
+		if got, want := status.Code(err), codes.Unavailable; got != want {
+			t.Fatalf("code = %v (%v), want %v", got, err, want)
+		}
+		if retryInfo(err) == nil {
+			t.Errorf("no RetryInfo on %v", err)
+		}
+	})
+
+	t.Run("client deadline first", func(t *testing.T) {
+		s := startService(t, js, func(c *Config) { c.PublishTimeout = time.Minute })
+		client := coltracepbClient(grpcConn(t, s))
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, err := client.Export(ctx, traceRequest(resourceSpans("stalled", 3, nil, 0)))
+		if got, want := status.Code(err), codes.Unavailable; got != want {
+			t.Fatalf("code = %v (%v), want %v: the server must answer before the client's deadline", got, err, want)
+		}
+	})
+
+	t.Run("http", func(t *testing.T) {
+		resp, body := post(t, s, PathTraces, contentTypeProto, "", bytes.NewReader(mustMarshal(t, traceRequest(resourceSpans("stalled", 3, nil, 0)))))
+		if got, want := resp.StatusCode, http.StatusServiceUnavailable; got != want {
+			t.Fatalf("status = %d (%s), want %d", got, body, want)
+		}
+		if resp.Header.Get("Retry-After") == "" {
+			t.Error("no Retry-After header")
+		}
+	})
+}
