@@ -26,6 +26,10 @@ type Config struct {
 	// MaxBatchBytes flushes early at this many buffered payload bytes.
 	// Default 64 MiB.
 	MaxBatchBytes int64
+	// FetchBytes bounds one pull request from the bus, and so the payloads
+	// held fetched but not yet buffered; 0: 32 MiB. A message larger than
+	// it is pulled alone.
+	FetchBytes int
 	// MaxFileBytes rotates a file once it reaches this size. Default 256 MiB.
 	MaxFileBytes int64
 	// MaxFileAge rotates a file once it is this old (checked every

@@ -204,6 +204,7 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 		WriteInterval:   w.cfg.WriteInterval,
 		MaxBatchRows:    w.cfg.MaxBatchRows,
 		MaxBatchBytes:   w.cfg.MaxBatchBytes,
+		FetchBytes:      w.cfg.FetchBytes,
 		MaxFileBytes:    w.cfg.MaxFileBytes,
 		MaxFileAge:      w.cfg.MaxFileAge,
 		ShutdownTimeout: w.cfg.ShutdownTimeout,

@@ -21,14 +21,14 @@ import (
 
 // Tuning that is not worth a configuration key.
 const (
-	fetchBatch      = 1000             // messages per pull request
-	fetchWait       = time.Second      // pull request expiry; bounds the stop latency
-	nakDelay        = 5 * time.Second  // redelivery delay after a write failure
-	inProgressAfter = 15 * time.Second // buffered this long: extend AckWait before flushing
-	ackTimeout      = 10 * time.Second // per acknowledgement when no deadline is given
-	ackParallel     = 16               // acknowledgements in flight per flush
-	compactBytes    = 1 << 20          // compact the journal beyond this size
-	peerCacheTTL    = 250 * time.Millisecond
+	defaultFetchBytes = 32 << 20         // Config.FetchBytes default
+	fetchWait         = time.Second      // pull request expiry; bounds the stop latency
+	nakDelay          = 5 * time.Second  // redelivery delay after a write failure
+	inProgressAfter   = 15 * time.Second // buffered this long: extend AckWait before flushing
+	ackTimeout        = 10 * time.Second // per acknowledgement when no deadline is given
+	ackParallel       = 16               // acknowledgements in flight per flush
+	compactBytes      = 1 << 20          // compact the journal beyond this size
+	peerCacheTTL      = 250 * time.Millisecond
 )
 
 // ErrStopped is returned by Lane.Flush once the lane has stopped.
@@ -37,6 +37,7 @@ var ErrStopped = errors.New("writer: lane stopped")
 // Consumer is the part of a JetStream consumer a lane uses.
 type Consumer interface {
 	Fetch(batch int, opts ...jetstream.FetchOpt) (jetstream.MessageBatch, error)
+	FetchBytes(maxBytes int, opts ...jetstream.FetchOpt) (jetstream.MessageBatch, error)
 	Info(ctx context.Context) (*jetstream.ConsumerInfo, error)
 }
 
@@ -47,14 +48,18 @@ type Decoder func(b []byte, mem memory.Allocator) (*arrow.Schema, []arrow.Record
 
 // Config configures one lane. Every field is required unless noted.
 type Config struct {
-	Signal          string // directory and header value, e.g. "traces"
-	Stream          string // JetStream stream, e.g. OTLP_TRACES
-	Root            string // <output dir>/otlp; journal paths are relative to it
-	WriterID        string
-	NextSeq         int // sequence number of the next file
-	WriteInterval   time.Duration
-	MaxBatchRows    int
-	MaxBatchBytes   int64
+	Signal        string // directory and header value, e.g. "traces"
+	Stream        string // JetStream stream, e.g. OTLP_TRACES
+	Root          string // <output dir>/otlp; journal paths are relative to it
+	WriterID      string
+	NextSeq       int // sequence number of the next file
+	WriteInterval time.Duration
+	MaxBatchRows  int
+	MaxBatchBytes int64
+	// FetchBytes bounds the bytes of one pull request, and so what the lane
+	// holds fetched but not yet buffered; 0: 32 MiB. A message above it is
+	// pulled alone.
+	FetchBytes      int
 	MaxFileBytes    int64
 	MaxFileAge      time.Duration
 	ShutdownTimeout time.Duration
@@ -291,20 +296,48 @@ func (l *Lane) fetch(ctx context.Context, in chan<- jetstream.Msg) {
 		l.setPullErr(err)
 		sleep(ctx, time.Second)
 	}
+	oversize := false // the next message is larger than fetchBytes
 	for ctx.Err() == nil {
 		if l.paused.Load() {
 			sleep(ctx, l.cfg.WriteInterval)
 			continue
 		}
-		batch, err := l.cons.Fetch(fetchBatch, jetstream.FetchMaxWait(fetchWait))
+		// Pull by bytes, not by count, so a lane never holds more than
+		// FetchBytes of fetched payloads whatever the message size; a
+		// message above that (an external bus with a larger max_payload)
+		// is pulled alone.
+		var batch jetstream.MessageBatch
+		var err error
+		start := time.Now()
+		if oversize {
+			batch, err = l.cons.Fetch(1, jetstream.FetchMaxWait(fetchWait))
+		} else {
+			batch, err = l.cons.FetchBytes(l.fetchBytes(), jetstream.FetchMaxWait(fetchWait))
+		}
 		if err != nil {
 			fail(err)
 			continue
 		}
+		n := 0
 		for msg := range batch.Messages() {
 			in <- msg
+			n++
 		}
-		if err := batch.Error(); err != nil {
+		err = batch.Error()
+		// A message that does not fit ends the pull at once, with no
+		// message (the server's 409 surfaces as ErrMaxBytesExceeded or as
+		// nothing at all), while an idle stream holds it for fetchWait.
+		// Then the next message is pulled alone.
+		if !oversize && n == 0 && (errors.Is(err, jetstream.ErrMaxBytesExceeded) ||
+			err == nil && time.Since(start) < fetchWait/2) {
+			oversize = true
+			continue
+		}
+		oversize = false
+		if errors.Is(err, jetstream.ErrMaxBytesExceeded) {
+			continue // the batch ended at a message that did not fit
+		}
+		if err != nil {
 			fail(err)
 			continue
 		}
@@ -314,6 +347,13 @@ func (l *Lane) fetch(ctx context.Context, in chan<- jetstream.Msg) {
 			failing = false
 		}
 	}
+}
+
+func (l *Lane) fetchBytes() int {
+	if l.cfg.FetchBytes > 0 {
+		return l.cfg.FetchBytes
+	}
+	return defaultFetchBytes
 }
 
 func sleep(ctx context.Context, d time.Duration) {
