@@ -12,20 +12,13 @@ import (
 )
 
 // TestStalledBusAnswersRetryable stalls the bus under a running ingest (a
-// proxy stops forwarding its answers): a Flight batch waits for an acknowledgement that never comes, and the
-// client must get UNAVAILABLE with RetryInfo from the server's publish
+// proxy stops forwarding its answers): a Flight batch waits for an
+// acknowledgement that never comes, and the client must get UNAVAILABLE with RetryInfo from the server's publish
 // deadline, not its own timeout.
 func TestStalledBusAnswersRetryable(t *testing.T) {
 	srv, _, _ := bustest.RunJetStream(t, bustest.WithListen())
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
+	proxy := bustest.NewProxy(t, srv.ClientURL())
+	js := bustest.ConnectTCP(t, proxy.URL())
 	s := startService(t, js, func(c *Config) { c.PublishTimeout = 300 * time.Millisecond })
 	c := flightClient(t, s)
 	rec := toArrowLogs(t)
@@ -34,7 +27,7 @@ func TestStalledBusAnswersRetryable(t *testing.T) {
 		t.Fatalf("DoPut before the stall: %v", err)
 	}
 	proxy.Stall()
-	_, err = doPut(t, c, string(schema.Logs), rec)
+	_, err := doPut(t, c, string(schema.Logs), rec)
 	if got, want := status.Code(err), codes.Unavailable; got != want {
 		t.Fatalf("code = %v (%v), want %v", got, err, want)
 	}
