@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/obs"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // metricPrefix is shared with the ingest stages, which record the requests.
@@ -14,7 +15,9 @@ type metrics struct {
 	rowsReceived    *prometheus.CounterVec // protocol, signal
 	rowsRejected    *prometheus.CounterVec // protocol, signal, reason
 	publishDuration prometheus.Histogram
-	attrsTruncated  *prometheus.CounterVec // signal, kind
+	attrsTruncated  *prometheus.CounterVec   // signal, kind
+	batchRequests   *prometheus.HistogramVec // signal
+	batchRows       *prometheus.HistogramVec // signal
 }
 
 // Kinds of attributes_truncated_total.
@@ -35,13 +38,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"protocol", "signal", "reason"}),
 		publishDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    metricPrefix + "bus_publish_duration_seconds",
-			Help:    "Time to publish one request's messages and receive every JetStream acknowledgement.",
+			Help:    "Time to publish one request's messages (or, coalescing, one flush's) and receive every JetStream acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
 		attrsTruncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricPrefix + "attributes_truncated_total",
 			Help: "Attributes changed by the ingest limits: kind count (dropped beyond max_attributes) or value_length (cut to max_attribute_value_length).",
 		}, []string{"signal", "kind"}),
+		batchRequests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "otlp_arrow_publish_batch_requests",
+			Help:    "Requests (per service) whose rows one coalesced flush converted and published together.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}, []string{"signal"}),
+		batchRows: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "otlp_arrow_publish_batch_rows",
+			Help:    "Rows one coalesced flush converted and published together.",
+			Buckets: prometheus.ExponentialBuckets(16, 2, 13),
+		}, []string{"signal"}),
 	}
 	var err error
 	if m.rowsReceived, err = obs.Register(reg, m.rowsReceived); err != nil {
@@ -56,5 +69,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.attrsTruncated, err = obs.Register(reg, m.attrsTruncated); err != nil {
 		return nil, err
 	}
+	if m.batchRequests, err = obs.Register(reg, m.batchRequests); err != nil {
+		return nil, err
+	}
+	if m.batchRows, err = obs.Register(reg, m.batchRows); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// observeBatch records one coalesced flush of requests holding rows rows.
+func (m *metrics) observeBatch(sig schema.Signal, requests int, rows int64) {
+	m.batchRequests.WithLabelValues(string(sig)).Observe(float64(requests))
+	m.batchRows.WithLabelValues(string(sig)).Observe(float64(rows))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -40,19 +39,30 @@ type Config struct {
 	// Limits bound the attributes of OTLP requests; the zero value is the
 	// defaults (see [Limits]).
 	Limits Limits
+	// Coalesce configures group commit of concurrent requests; the zero
+	// value coalesces with the defaults (see [CoalesceConfig]).
+	Coalesce CoalesceConfig
 }
 
 // Publisher converts OTLP export requests to Arrow and publishes them on the
 // bus: one Arrow record per resource service, split into payloads of at most
-// the configured size, one bus message per payload. It returns only after
-// JetStream has acknowledged every message. It is safe for concurrent use
-// and needs no closing.
+// the configured size, one bus message per payload. Unless
+// [CoalesceConfig.Disabled], concurrent requests share those records and
+// messages (group commit). It returns only after JetStream has
+// acknowledged every message. It is safe for concurrent use and needs no
+// closing: its flusher goroutines exit when their queues are empty.
 type Publisher struct {
 	js         jetstream.Publisher
 	maxPayload int
 	mem        memory.Allocator
 	m          *metrics
 	limits     Limits
+
+	// Group commit queues; nil when coalescing is disabled.
+	traceQ  *batcher[*group[*tracepb.ResourceSpans]]
+	metricQ *batcher[*group[*metricspb.ResourceMetrics]]
+	logQ    *batcher[*group[*logspb.ResourceLogs]]
+	recordQ *batcher[*group[arrow.RecordBatch]]
 }
 
 // NewPublisher returns a publisher on js using cfg.MaxPayloadBytes. reg may be
@@ -64,11 +74,21 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 	if cfg.MaxPayloadBytes <= 0 {
 		return nil, fmt.Errorf("new publisher: %w: max_payload_bytes = %d: want > 0", ErrInvalidConfig, cfg.MaxPayloadBytes)
 	}
+	if err := cfg.Coalesce.validate(); err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	return &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults()}, nil
+	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults()}
+	if c := cfg.Coalesce.withDefaults(); !c.Disabled {
+		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*tracepb.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
+		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*metricspb.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
+		p.logQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*logspb.ResourceLogs]]) { flushRequests(p, logOps, k, ws) }, nil)
+		p.recordQ = newBatcher(c, p.flushRecords, releaseGroups)
+	}
+	return p, nil
 }
 
 // PublishTraces publishes req's spans with the given source label. It first
@@ -81,17 +101,17 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 // (bus.ErrFull, bus.ErrUnavailable, ...) when publishing failed, in which
 // case the client should retry the whole request.
 func (p *Publisher) PublishTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, traceOps, req.GetResourceSpans(), source)
+	return publish(ctx, p, traceOps, p.traceQ, req.GetResourceSpans(), source)
 }
 
 // PublishMetrics publishes req's metric data points; see [Publisher.PublishTraces].
 func (p *Publisher) PublishMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, metricOps, req.GetResourceMetrics(), source)
+	return publish(ctx, p, metricOps, p.metricQ, req.GetResourceMetrics(), source)
 }
 
 // PublishLogs publishes req's log records; see [Publisher.PublishTraces].
 func (p *Publisher) PublishLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, logOps, req.GetResourceLogs(), source)
+	return publish(ctx, p, logOps, p.logQ, req.GetResourceLogs(), source)
 }
 
 // signalOps adapts one signal's resource type to the generic publish path.
@@ -135,6 +155,7 @@ var logOps = signalOps[*logspb.ResourceLogs]{
 type group[R any] struct {
 	service string
 	items   []R
+	rows    int64
 }
 
 // Rejection reasons (label values of rows_rejected_total).
@@ -149,7 +170,10 @@ const (
 // maxMessageLen bounds the partial success error message.
 const maxMessageLen = 1024
 
-func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], items []R, source string) (int64, string, error) {
+// publish applies the limits to items and groups them by service in the
+// caller's goroutine, then publishes the groups: through the queues of b
+// (group commit), or on their own when b is nil.
+func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batcher[*group[R]], items []R, source string) (int64, string, error) {
 	sig := string(ops.signal)
 	var total int64
 	var groups []*group[R]
@@ -175,6 +199,7 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], items [
 			groups = append(groups, &group[R]{service: name})
 		}
 		groups[i].items = append(groups[i].items, it)
+		groups[i].rows += rows
 	}
 	p.m.rowsReceived.WithLabelValues(source, sig).Add(float64(total))
 	if lim.dropped > 0 {
@@ -183,50 +208,60 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], items [
 	if lim.truncated > 0 {
 		p.m.attrsTruncated.WithLabelValues(sig, truncValueLength).Add(float64(lim.truncated))
 	}
-
-	var msgs []bus.Message
-	for _, g := range groups {
-		out, err := encodeGroup(p, ops, g)
-		if err != nil {
-			p.m.rowsRejected.WithLabelValues(source, sig, reasonError).Add(float64(total - rejected))
-			return 0, "", fmt.Errorf("convert %s: %w", sig, err)
-		}
-		for i, pl := range out.payloads {
-			msgs = append(msgs, bus.Message{
-				Signal: ops.signal, Service: g.service, Source: source,
-				Rows: out.rows[i], Payload: pl,
-			})
-		}
-		for _, r := range out.rejects {
+	var res result
+	switch {
+	case b == nil:
+		res = publishRequest(ctx, p, ops, groups, source)
+	case len(groups) > 0:
+		res = publishQueued(ctx, p, ops.signal, b, groups, source)
+	}
+	for i, rs := range res.rejects {
+		for _, r := range rs {
 			rejected += r.rows
 			p.m.rowsRejected.WithLabelValues(source, sig, r.reason).Add(float64(r.rows))
-			reasons = append(reasons, fmt.Sprintf("%d %s of service %q: %v", r.rows, ops.unit, g.service, r.err))
+			reasons = append(reasons, fmt.Sprintf("%d %s of service %q: %v", r.rows, ops.unit, groups[i].service, r.err))
 		}
+	}
+	if res.err != nil {
+		p.m.rowsRejected.WithLabelValues(source, sig, res.reason).Add(float64(total - rejected))
+		return 0, "", res.err
 	}
 	msg := ""
 	if len(reasons) > 0 {
 		msg = truncate("rejected "+strings.Join(reasons, "; "), maxMessageLen)
 	}
-	if len(msgs) > 0 {
-		start := time.Now()
-		err := bus.PublishAll(ctx, p.js, msgs)
-		p.m.publishDuration.Observe(time.Since(start).Seconds())
-		if err != nil {
-			reason := reasonError
-			switch {
-			case errors.Is(err, bus.ErrFull):
-				reason = reasonFull
-			case errors.Is(err, bus.ErrUnavailable):
-				reason = reasonUnavailable
-			}
-			p.m.rowsRejected.WithLabelValues(source, sig, reason).Add(float64(total - rejected))
-			return 0, "", fmt.Errorf("publish %s: %w", sig, err)
-		}
-	}
 	if rejected > 0 && rejected == total {
 		return rejected, msg, fmt.Errorf("publish %s: %w: %s", sig, ErrInvalidRequest, msg)
 	}
 	return rejected, msg, nil
+}
+
+// publishRequest converts and publishes one request's groups on its own.
+func publishRequest[R any](ctx context.Context, p *Publisher, ops signalOps[R], groups []*group[R], source string) result {
+	msgs, rejects, err := encodeRequest(p, ops, groups, source)
+	if err != nil {
+		return result{rejects: rejects, err: fmt.Errorf("convert %s: %w", ops.signal, err), reason: reasonError}
+	}
+	res := p.publishResult(ctx, ops.signal, msgs)
+	res.rejects = rejects
+	return res
+}
+
+// encodeRequest converts one request's groups to bus messages, in group
+// order; rejects[i] are the rows of groups[i] refused alone. An error other
+// than invalid data or a row too large stops it: rejects then holds the
+// groups before the failing one.
+func encodeRequest[R any](p *Publisher, ops signalOps[R], groups []*group[R], source string) (msgs []bus.Message, rejects [][]rejection, err error) {
+	rejects = make([][]rejection, 0, len(groups))
+	for _, g := range groups {
+		out, err := encodeGroup(p, ops, g)
+		if err != nil {
+			return nil, rejects, err
+		}
+		msgs = appendMessages(msgs, ops.signal, g.service, source, out.payloads, out.rows)
+		rejects = append(rejects, out.rejects)
+	}
+	return msgs, rejects, nil
 }
 
 // rejection is a part of a group that was refused.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -17,7 +16,11 @@ import (
 // PublishRecord publishes a batch that already has sig's full schema,
 // without any conversion: rows are split by their service_name column into
 // otlp.<signal>.<service> messages. It returns the rows published; on error
-// nothing may be assumed published (a retry is deduplicated by the bus).
+// nothing may be assumed published (a retry is deduplicated by the bus
+// unless the rows were coalesced with other requests'; see
+// [CoalesceConfig]). Coalescing, the per-service slices of rec are
+// retained until flushed, and rec's slices of concurrent calls share
+// messages (one IPC stream of several batches).
 func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec arrow.RecordBatch, source string) (int64, error) {
 	rows := rec.NumRows()
 	label := string(sig)
@@ -30,43 +33,60 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 		p.m.rowsRejected.WithLabelValues(source, label, reasonInvalid).Add(float64(rows))
 		return 0, err
 	}
-	var msgs []bus.Message
-	for _, g := range groups {
+	gs := make([]*group[arrow.RecordBatch], len(groups))
+	for i, g := range groups {
 		slices := make([]arrow.RecordBatch, len(g.runs))
-		for i, r := range g.runs {
-			slices[i] = rec.NewSlice(r[0], r[1])
+		for j, r := range g.runs {
+			slices[j] = rec.NewSlice(r[0], r[1])
 		}
-		payloads, counts, err := payload.EncodeRows(slices, p.maxPayload)
-		for _, s := range slices {
-			s.Release()
-		}
-		if err != nil {
-			reason := reasonError
-			if errors.Is(err, payload.ErrTooLarge) {
-				reason = reasonTooLarge
-			}
-			p.m.rowsRejected.WithLabelValues(source, label, reason).Add(float64(rows))
-			return 0, fmt.Errorf("encode %s: %w", sig, err)
-		}
-		for i, pl := range payloads {
-			msgs = append(msgs, bus.Message{Signal: sig, Service: g.service, Source: source, Rows: counts[i], Payload: pl})
+		gs[i] = &group[arrow.RecordBatch]{service: g.service, items: slices, rows: g.rows}
+	}
+	var res result
+	if p.recordQ != nil {
+		res = publishQueued(ctx, p, sig, p.recordQ, gs, source) // the queue owns the slices
+	} else {
+		var msgs []bus.Message
+		msgs, res = encodeRecord(p, sig, gs, source)
+		releaseGroups(gs)
+		if res.err == nil {
+			res = p.publishResult(ctx, sig, msgs)
 		}
 	}
-	start := time.Now()
-	err = bus.PublishAll(ctx, p.js, msgs)
-	p.m.publishDuration.Observe(time.Since(start).Seconds())
-	if err != nil {
-		reason := reasonError
-		switch {
-		case errors.Is(err, bus.ErrFull):
-			reason = reasonFull
-		case errors.Is(err, bus.ErrUnavailable):
-			reason = reasonUnavailable
-		}
-		p.m.rowsRejected.WithLabelValues(source, label, reason).Add(float64(rows))
-		return 0, fmt.Errorf("publish %s: %w", sig, err)
+	if res.err != nil {
+		p.m.rowsRejected.WithLabelValues(source, label, res.reason).Add(float64(rows))
+		return 0, res.err
 	}
 	return rows, nil
+}
+
+// encodeRecord encodes the slices of each group into bus messages, in
+// group order. Any error fails the whole record.
+func encodeRecord(p *Publisher, sig schema.Signal, groups []*group[arrow.RecordBatch], source string) ([]bus.Message, result) {
+	var msgs []bus.Message
+	for _, g := range groups {
+		payloads, counts, err := payload.EncodeRows(g.items, p.maxPayload)
+		if err != nil {
+			return nil, encodeFailure(sig, err)
+		}
+		msgs = appendMessages(msgs, sig, g.service, source, payloads, counts)
+	}
+	return msgs, result{}
+}
+
+// encodeFailure is the answer to a record that could not be encoded.
+func encodeFailure(sig schema.Signal, err error) result {
+	reason := reasonError
+	if errors.Is(err, payload.ErrTooLarge) {
+		reason = reasonTooLarge
+	}
+	return result{err: fmt.Errorf("encode %s: %w", sig, err), reason: reason}
+}
+
+func releaseGroups(groups []*group[arrow.RecordBatch]) {
+	for _, g := range groups {
+		releaseAll(g.items)
+		g.items = nil
+	}
 }
 
 // serviceGroup is the row runs [start, end) of one service, in row order.
