@@ -19,11 +19,11 @@ import (
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/ipccheck"
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -192,7 +192,7 @@ func (o *otapServer) decodeTraces(ctx context.Context, c *arrow_record.Consumer,
 			return "", fmt.Errorf("marshal traces: %w", err)
 		}
 		var part coltracepb.ExportTraceServiceRequest
-		if err := proto.Unmarshal(b, &part); err != nil {
+		if err := otlpwire.UnmarshalTraces(b, &part); err != nil {
 			return "", fmt.Errorf("unmarshal traces: %w", err)
 		}
 		req.ResourceSpans = append(req.ResourceSpans, part.ResourceSpans...)
@@ -213,7 +213,7 @@ func (o *otapServer) decodeMetrics(ctx context.Context, c *arrow_record.Consumer
 			return "", fmt.Errorf("marshal metrics: %w", err)
 		}
 		var part colmetricspb.ExportMetricsServiceRequest
-		if err := proto.Unmarshal(b, &part); err != nil {
+		if err := otlpwire.UnmarshalMetrics(b, &part); err != nil {
 			return "", fmt.Errorf("unmarshal metrics: %w", err)
 		}
 		req.ResourceMetrics = append(req.ResourceMetrics, part.ResourceMetrics...)
@@ -234,7 +234,7 @@ func (o *otapServer) decodeLogs(ctx context.Context, c *arrow_record.Consumer, b
 			return "", fmt.Errorf("marshal logs: %w", err)
 		}
 		var part collogspb.ExportLogsServiceRequest
-		if err := proto.Unmarshal(b, &part); err != nil {
+		if err := otlpwire.UnmarshalLogs(b, &part); err != nil {
 			return "", fmt.Errorf("unmarshal logs: %w", err)
 		}
 		req.ResourceLogs = append(req.ResourceLogs, part.ResourceLogs...)

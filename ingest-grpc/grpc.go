@@ -20,6 +20,7 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -140,7 +141,7 @@ func exportDesc(gen grpc.ServiceDesc, export func(context.Context, []byte) (any,
 }
 
 func (r *grpcReceiver) exportTraces(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Traces, b, &coltracepb.ExportTraceServiceRequest{},
+	return grpcExport(ctx, r, schema.Traces, b, &coltracepb.ExportTraceServiceRequest{}, otlpwire.UnmarshalTraces,
 		func(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (any, error) {
 			rejected, msg, err := r.pub.PublishTraces(ctx, req, SourceGRPC)
 			resp := &coltracepb.ExportTraceServiceResponse{}
@@ -152,7 +153,7 @@ func (r *grpcReceiver) exportTraces(ctx context.Context, b []byte) (any, error) 
 }
 
 func (r *grpcReceiver) exportMetrics(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Metrics, b, &colmetricspb.ExportMetricsServiceRequest{},
+	return grpcExport(ctx, r, schema.Metrics, b, &colmetricspb.ExportMetricsServiceRequest{}, otlpwire.UnmarshalMetrics,
 		func(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) (any, error) {
 			rejected, msg, err := r.pub.PublishMetrics(ctx, req, SourceGRPC)
 			resp := &colmetricspb.ExportMetricsServiceResponse{}
@@ -164,7 +165,7 @@ func (r *grpcReceiver) exportMetrics(ctx context.Context, b []byte) (any, error)
 }
 
 func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Logs, b, &collogspb.ExportLogsServiceRequest{},
+	return grpcExport(ctx, r, schema.Logs, b, &collogspb.ExportLogsServiceRequest{}, otlpwire.UnmarshalLogs,
 		func(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (any, error) {
 			rejected, msg, err := r.pub.PublishLogs(ctx, req, SourceGRPC)
 			resp := &collogspb.ExportLogsServiceResponse{}
@@ -175,9 +176,10 @@ func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
 		})
 }
 
-// grpcExport admits b by its size, decodes it into req and publishes it.
+// grpcExport admits b by its size, decodes it into req with unmarshal (req
+// may alias b, which gRPC no longer uses) and publishes it.
 func grpcExport[Req proto.Message](ctx context.Context, r *grpcReceiver, sig schema.Signal, b []byte, req Req,
-	publish func(context.Context, Req) (any, error)) (any, error) {
+	unmarshal func([]byte, Req) error, publish func(context.Context, Req) (any, error)) (any, error) {
 	ctx, cancel := bus.WithPublishDeadline(ctx, r.publishTimeout)
 	defer cancel()
 	resp, err := func() (any, error) {
@@ -186,7 +188,7 @@ func grpcExport[Req proto.Message](ctx context.Context, r *grpcReceiver, sig sch
 			return nil, err
 		}
 		defer ticket.Release()
-		if err := proto.Unmarshal(b, req); err != nil {
+		if err := unmarshal(b, req); err != nil {
 			return nil, fmt.Errorf("decode %s request: %w: %w", sig, ErrInvalidRequest, err)
 		}
 		return publish(ctx, req)

@@ -237,14 +237,14 @@ func TestHostileInput(t *testing.T) {
 		prefix bool // want.msg is a prefix: the rest comes from a library
 	}{
 		{"grpc malformed protobuf", func() answer { return hc.grpc([]byte("\xff\xff\xff\xff"), goodToken) },
-			answer{code: codes.InvalidArgument, msg: "decode traces request: publish: invalid request: proto"}, true},
+			answer{code: codes.InvalidArgument, msg: "decode traces request: publish: invalid request: unmarshal OTLP traces request: otlpwire: malformed protobuf: "}, true},
 		{"http malformed protobuf", func() answer {
 			return hc.http(strings.NewReader("\xff\xff\xff\xff"), contentTypeProto, "", bearer(goodToken))
-		}, answer{code: codes.InvalidArgument, status: 400, msg: "decode traces request: publish: invalid request: proto"}, true},
+		}, answer{code: codes.InvalidArgument, status: 400, msg: "decode traces request: publish: invalid request: unmarshal OTLP traces request: otlpwire: malformed protobuf: "}, true},
 		{"grpc invalid trace id", func() answer { return hc.grpc(mustMarshal(t, badID), goodToken) },
 			answer{code: codes.InvalidArgument, msg: `publish traces: publish: invalid request: rejected 1 spans of service "hostile": span "hostile-accepted": schema: invalid data: trace_id has 3 bytes, want 16`}, false},
 		{"grpc invalid UTF-8", func() answer { return hc.grpc(invalidUTF8, goodToken) },
-			answer{code: codes.InvalidArgument, msg: "decode traces request: publish: invalid request: string field contains invalid UTF-8"}, false},
+			answer{code: codes.InvalidArgument, msg: "decode traces request: publish: invalid request: unmarshal OTLP traces request: otlpwire: malformed protobuf: string field contains invalid UTF-8"}, false},
 		{"http invalid UTF-8 in JSON", func() answer {
 			return hc.http(strings.NewReader(strings.Replace(jsonTraces, "json-span", "json-\xff-span", 1)), contentTypeJSON, "", bearer(goodToken))
 		}, answer{code: codes.InvalidArgument, status: 400, msg: "decode traces request: publish: invalid request: "}, true},

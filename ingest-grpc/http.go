@@ -29,6 +29,7 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
+	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -262,10 +263,11 @@ func (h *httpReceiver) writeError(w http.ResponseWriter, err error, isJSON bool)
 	return code
 }
 
-// decodeRequest fills req from body: protobuf directly, JSON through the
-// Collector's OTLP JSON codec (hex ids, enum numbers, int64 strings) and
-// back to protobuf. An empty body is an empty request.
-func decodeRequest(body []byte, isJSON bool, req proto.Message, jsonToProto func([]byte) ([]byte, error)) error {
+// decodeRequest fills req from body with unmarshal (req may alias body):
+// protobuf directly, JSON through the Collector's OTLP JSON codec (hex ids,
+// enum numbers, int64 strings) and back to protobuf. An empty body is an
+// empty request.
+func decodeRequest[Req proto.Message](body []byte, isJSON bool, req Req, unmarshal func([]byte, Req) error, jsonToProto func([]byte) ([]byte, error)) error {
 	if len(body) == 0 {
 		return nil
 	}
@@ -276,12 +278,12 @@ func decodeRequest(body []byte, isJSON bool, req proto.Message, jsonToProto func
 		}
 		body = b
 	}
-	return proto.Unmarshal(body, req)
+	return unmarshal(body, req)
 }
 
 func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
 	req := &coltracepb.ExportTraceServiceRequest{}
-	if err := decodeRequest(body, isJSON, req, func(b []byte) ([]byte, error) {
+	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalTraces, func(b []byte) ([]byte, error) {
 		r := ptraceotlp.NewExportRequest()
 		if err := r.UnmarshalJSON(b); err != nil {
 			return nil, err
@@ -312,7 +314,7 @@ func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON boo
 
 func (h *httpReceiver) exportMetrics(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
 	req := &colmetricspb.ExportMetricsServiceRequest{}
-	if err := decodeRequest(body, isJSON, req, func(b []byte) ([]byte, error) {
+	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalMetrics, func(b []byte) ([]byte, error) {
 		r := pmetricotlp.NewExportRequest()
 		if err := r.UnmarshalJSON(b); err != nil {
 			return nil, err
@@ -343,7 +345,7 @@ func (h *httpReceiver) exportMetrics(ctx context.Context, body []byte, isJSON bo
 
 func (h *httpReceiver) exportLogs(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
 	req := &collogspb.ExportLogsServiceRequest{}
-	if err := decodeRequest(body, isJSON, req, func(b []byte) ([]byte, error) {
+	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalLogs, func(b []byte) ([]byte, error) {
 		r := plogotlp.NewExportRequest()
 		if err := r.UnmarshalJSON(b); err != nil {
 			return nil, err

@@ -193,8 +193,19 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := exportTraces(t, s, traceRequest(resourceSpans("plain", 1, nil, 0))); status.Code(err) != codes.Unavailable {
 		t.Errorf("plain-text gRPC: %v, want UNAVAILABLE", err)
 	}
+	// The server counts a failed handshake after the client has given up
+	// on it: wait for the counter.
 	for _, proto := range []string{"grpc", "http"} {
-		if got := gatheredValue(t, reg, "otlp_arrow_ingest_tls_handshake_failures_total", map[string]string{"protocol": proto}); got < 2 {
+		deadline := time.Now().Add(10 * time.Second)
+		got := 0.0
+		for {
+			got = gatheredValue(t, reg, "otlp_arrow_ingest_tls_handshake_failures_total", map[string]string{"protocol": proto})
+			if got >= 2 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got < 2 {
 			t.Errorf("%s handshake failures = %v, want >= 2", proto, got)
 		}
 	}
