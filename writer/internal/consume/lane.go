@@ -21,6 +21,7 @@ import (
 
 // Tuning that is not worth a configuration key.
 const (
+	fetchBatch        = 1000             // messages per pull request, at most
 	defaultFetchBytes = 32 << 20         // Config.FetchBytes default
 	fetchWait         = time.Second      // pull request expiry; bounds the stop latency
 	nakDelay          = 5 * time.Second  // redelivery delay after a write failure
@@ -37,7 +38,6 @@ var ErrStopped = errors.New("writer: lane stopped")
 // Consumer is the part of a JetStream consumer a lane uses.
 type Consumer interface {
 	Fetch(batch int, opts ...jetstream.FetchOpt) (jetstream.MessageBatch, error)
-	FetchBytes(maxBytes int, opts ...jetstream.FetchOpt) (jetstream.MessageBatch, error)
 	Info(ctx context.Context) (*jetstream.ConsumerInfo, error)
 }
 
@@ -302,8 +302,8 @@ func (l *Lane) fetch(ctx context.Context, in chan<- jetstream.Msg) {
 			sleep(ctx, l.cfg.WriteInterval)
 			continue
 		}
-		// Pull by bytes, not by count, so a lane never holds more than
-		// FetchBytes of fetched payloads whatever the message size; a
+		// Pull by bytes as well as by count, so a lane never holds more
+		// than FetchBytes of fetched payloads whatever the message size; a
 		// message above that (an external bus with a larger max_payload)
 		// is pulled alone.
 		var batch jetstream.MessageBatch
@@ -312,7 +312,7 @@ func (l *Lane) fetch(ctx context.Context, in chan<- jetstream.Msg) {
 		if oversize {
 			batch, err = l.cons.Fetch(1, jetstream.FetchMaxWait(fetchWait))
 		} else {
-			batch, err = l.cons.FetchBytes(l.fetchBytes(), jetstream.FetchMaxWait(fetchWait))
+			batch, err = l.cons.Fetch(fetchBatch, jetstream.FetchMaxWait(fetchWait), jetstream.FetchMaxBytes(l.fetchBytes()))
 		}
 		if err != nil {
 			fail(err)
