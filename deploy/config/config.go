@@ -35,9 +35,11 @@ type Config struct {
 	OutputDir string `yaml:"output_dir"`
 	// DataDir holds the embedded bus's JetStream store (<data_dir>/jetstream).
 	DataDir string `yaml:"data_dir"`
-	// MemoryLimit is the Go runtime's soft memory limit in bytes
-	// (debug.SetMemoryLimit); 0 leaves the runtime's default. With it, and
-	// ingest's bytes in flight, RSS stays bounded under overload.
+	// MemoryLimit bounds the process's memory (RSS) in bytes; 0: no bound.
+	// It sets the Go runtime's soft memory limit to seven eighths of it and
+	// caps the buffers that grow with load to shares of it (ingest bytes in
+	// flight, the writer's batches and pulls; see docs/operations.md), so
+	// overload turns into retryable answers, not growth.
 	MemoryLimit int64   `yaml:"memory_limit"`
 	Log         Log     `yaml:"log"`
 	Bus         Bus     `yaml:"bus"`

@@ -274,7 +274,7 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 	fc.MaxMessageBytes = c.Flight.MaxMessageBytes
 	fc.MaxBatchRows = c.Flight.MaxBatchRows
 	fc.MaxPayloadBytes = ingestConfig(c).MaxPayloadBytes
-	fc.MaxInflightBytes = c.Flight.MaxInflightBytes
+	fc.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Flight.MaxInflightBytes, inflightShare, int64(c.Flight.MaxMessageBytes))
 	fc.MaxConcurrentStreams = uint32(c.Flight.MaxConcurrentStreams)
 	fc.PublishTimeout = c.Flight.PublishTimeout
 	for _, tok := range c.Flight.AuthTokens {
@@ -678,7 +678,7 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.HTTP.Enabled = c.Ingest.HTTPEnabled
 	ic.HTTP.Addr = c.Ingest.HTTPAddr
 	ic.MaxRequestBytes = c.Ingest.MaxRequestBytes
-	ic.MaxInflightBytes = c.Ingest.MaxInflightBytes
+	ic.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Ingest.MaxInflightBytes, inflightShare, int64(c.Ingest.MaxRequestBytes))
 	ic.MaxPayloadBytes = c.Bus.MaxPayload - 64<<10
 	ic.Auth.Tokens = nil
 	for _, tok := range c.Ingest.AuthTokens {
@@ -697,6 +697,29 @@ func ingestConfig(c config.Config) ingest.Config {
 	return ic
 }
 
+// Shares of memory_limit for the buffers that grow with load. Without a
+// limit the configured values (or the stages' defaults) hold; with one,
+// each buffer is at most its share, so that the live heap under overload
+// stays well below the limit: the ingests' bytes in flight (decoded
+// requests take about twice their wire size) 1/8 each, and per writer lane
+// the buffered payloads 1/16 (merged and encoded once more at a flush) and
+// one pull from the bus 1/32. The rest is the bus's own caches and the
+// garbage collector's headroom.
+const (
+	inflightShare = 8
+	batchShare    = 16
+	fetchShare    = 32
+)
+
+// memoryShare returns v, lowered to limit/share when a memory limit is set,
+// but never below floor (what one request or message needs).
+func memoryShare(limit, v, share, floor int64) int64 {
+	if limit <= 0 {
+		return v
+	}
+	return min(v, max(limit/share, floor))
+}
+
 func writerConfig(c config.Config) writer.Config {
 	wc := writer.DefaultConfig()
 	wc.OutputDir = c.OutputDir
@@ -704,6 +727,8 @@ func writerConfig(c config.Config) writer.Config {
 	wc.MaxFileBytes = c.Writer.MaxFileBytes
 	wc.MaxFileAge = c.Writer.MaxFileAge
 	wc.Compression = c.Writer.Compression
+	wc.MaxBatchBytes = memoryShare(c.MemoryLimit, wc.MaxBatchBytes, batchShare, 4<<20)
+	wc.FetchBytes = int(memoryShare(c.MemoryLimit, 32<<20, fetchShare, int64(c.Bus.MaxPayload)+64<<10))
 	if c.Writer.WriterID != "" {
 		wc.WriterID = c.Writer.WriterID
 	}

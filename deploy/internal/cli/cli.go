@@ -105,7 +105,9 @@ func loadConfig(name string, env *cmdEnv, args []string) (config.Config, *flag.F
 	}
 	cfg, err := config.Load(*path, env.environ)
 	if err == nil && cfg.MemoryLimit > 0 {
-		debug.SetMemoryLimit(cfg.MemoryLimit)
+		// The bound is for the whole process (RSS): the Go runtime's soft
+		// limit leaves an eighth for what it does not count or returns late.
+		debug.SetMemoryLimit(cfg.MemoryLimit - cfg.MemoryLimit/8)
 	}
 	return cfg, fs, err
 }
