@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -76,16 +77,43 @@ func attrKind(v *commonpb.AnyValue) int {
 }
 
 // attrBuilder appends attribute sets to six map builders.
+//
+// A map row is a validity bit and the offset of its first entry, and its
+// entries go to the map's key and item builders. attrBuilder appends the
+// entries at once but keeps the rows' offsets and validity itself, and
+// hands them to the map builders in one AppendValues call (flush) before
+// the batch is built: MapBuilder.Append and AppendNull re-synchronize the
+// entry struct builder on every call, which costs more than the entries.
 type attrBuilder struct {
-	maps [numAttrKinds]*array.MapBuilder
+	maps    [numAttrKinds]*array.MapBuilder
+	keys    [numAttrKinds]*array.StringBuilder
+	strs    *array.StringBuilder
+	ints    *array.Int64Builder
+	doubles *array.Float64Builder
+	bools   *array.BooleanBuilder
+	bytes   *array.BinaryBuilder
+	other   *array.StringBuilder
+
+	// The rows not flushed yet, per kind: the offset of each row's first
+	// entry, and whether the row has entries of that kind (else it is null).
+	offsets [numAttrKinds][]int32
+	valid   [numAttrKinds][]bool
+	json    []byte // scratch for the JSON of "other" values
 }
 
 // newAttrBuilder takes the six map builders starting at index first of bs.
-func newAttrBuilder(bs []array.Builder, first int) attrBuilder {
-	var a attrBuilder
+func newAttrBuilder(bs []array.Builder, first int) *attrBuilder {
+	a := &attrBuilder{}
 	for k := range numAttrKinds {
 		a.maps[k] = bs[first+k].(*array.MapBuilder)
+		a.keys[k] = a.maps[k].KeyBuilder().(*array.StringBuilder)
 	}
+	a.strs = a.maps[kindStr].ItemBuilder().(*array.StringBuilder)
+	a.ints = a.maps[kindInt].ItemBuilder().(*array.Int64Builder)
+	a.doubles = a.maps[kindDouble].ItemBuilder().(*array.Float64Builder)
+	a.bools = a.maps[kindBool].ItemBuilder().(*array.BooleanBuilder)
+	a.bytes = a.maps[kindBytes].ItemBuilder().(*array.BinaryBuilder)
+	a.other = a.maps[kindOther].ItemBuilder().(*array.StringBuilder)
 	return a
 }
 
@@ -98,49 +126,207 @@ func structFieldBuilders(sb *array.StructBuilder) []array.Builder {
 	return bs
 }
 
-// append adds one row holding kvs. A kind with no entries is a null map.
-func (a attrBuilder) append(kvs []*commonpb.KeyValue) error {
-	var counts [numAttrKinds]int
-	for _, kv := range kvs {
-		counts[attrKind(kv.GetValue())]++
+// startRow begins a row of kind k at the next entry.
+func (a *attrBuilder) startRow(k int, valid bool) {
+	a.offsets[k] = append(a.offsets[k], int32(a.keys[k].Len()))
+	a.valid[k] = append(a.valid[k], valid)
+}
+
+// key appends an entry's key to kind k, first starting the row of that
+// kind if seen (a bit per kind) says it has not been started.
+func (a *attrBuilder) key(k int, seen uint8, key string) uint8 {
+	if seen&(1<<k) == 0 {
+		seen |= 1 << k
+		a.startRow(k, true)
 	}
-	for k := range numAttrKinds {
-		if counts[k] == 0 {
-			a.maps[k].AppendNull()
-		} else {
-			a.maps[k].Append(true)
+	a.keys[k].Append(key)
+	return seen
+}
+
+// append adds one row holding kvs. A kind with no entries is a null map.
+// The kinds are those of attrKind.
+func (a *attrBuilder) append(kvs []*commonpb.KeyValue) error {
+	var seen uint8
+	for _, kv := range kvs {
+		v := kv.GetValue()
+		switch x := v.GetValue().(type) {
+		case *commonpb.AnyValue_StringValue:
+			seen = a.key(kindStr, seen, kv.GetKey())
+			a.strs.Append(x.StringValue)
+		case *commonpb.AnyValue_IntValue:
+			seen = a.key(kindInt, seen, kv.GetKey())
+			a.ints.Append(x.IntValue)
+		case *commonpb.AnyValue_DoubleValue:
+			seen = a.key(kindDouble, seen, kv.GetKey())
+			a.doubles.Append(x.DoubleValue)
+		case *commonpb.AnyValue_BoolValue:
+			seen = a.key(kindBool, seen, kv.GetKey())
+			a.bools.Append(x.BoolValue)
+		case *commonpb.AnyValue_BytesValue:
+			seen = a.key(kindBytes, seen, kv.GetKey())
+			a.bytes.Append(x.BytesValue)
+		default:
+			seen = a.key(kindOther, seen, kv.GetKey())
+			if v == nil {
+				a.other.AppendNull()
+				continue
+			}
+			var err error
+			if a.json, err = appendValueJSON(a.json[:0], v); err != nil {
+				return fmt.Errorf("attribute %q: %w", kv.GetKey(), err)
+			}
+			a.other.BinaryBuilder.Append(a.json)
 		}
 	}
+	for k := range numAttrKinds {
+		if seen&(1<<k) == 0 {
+			a.startRow(k, false)
+		}
+	}
+	return nil
+}
+
+// attrSet is an attribute set classified once, to be appended to many
+// rows (a resource's, a scope's, a metric's metadata): per kind its keys,
+// and the values of each kind in order.
+type attrSet struct {
+	keys       [numAttrKinds][]string
+	strs       []string
+	ints       []int64
+	doubles    []float64
+	bools      []bool
+	bytes      [][]byte
+	other      []string // OTLP JSON; "" where otherValid is false
+	otherValid []bool   // nil when every other value is present
+}
+
+// reset classifies kvs into s, reusing its memory.
+func (s *attrSet) reset(kvs []*commonpb.KeyValue) error {
+	for k := range s.keys {
+		s.keys[k] = s.keys[k][:0]
+	}
+	s.strs, s.ints, s.doubles = s.strs[:0], s.ints[:0], s.doubles[:0]
+	s.bools, s.bytes, s.other = s.bools[:0], s.bytes[:0], s.other[:0]
+	s.otherValid = nil
 	for _, kv := range kvs {
 		v := kv.GetValue()
 		k := attrKind(v)
-		mb := a.maps[k]
-		mb.KeyBuilder().(*array.StringBuilder).Append(kv.GetKey())
-		ib := mb.ItemBuilder()
+		s.keys[k] = append(s.keys[k], kv.GetKey())
 		switch k {
 		case kindStr:
-			ib.(*array.StringBuilder).Append(v.GetStringValue())
+			s.strs = append(s.strs, v.GetStringValue())
 		case kindInt:
-			ib.(*array.Int64Builder).Append(v.GetIntValue())
+			s.ints = append(s.ints, v.GetIntValue())
 		case kindDouble:
-			ib.(*array.Float64Builder).Append(v.GetDoubleValue())
+			s.doubles = append(s.doubles, v.GetDoubleValue())
 		case kindBool:
-			ib.(*array.BooleanBuilder).Append(v.GetBoolValue())
+			s.bools = append(s.bools, v.GetBoolValue())
 		case kindBytes:
-			ib.(*array.BinaryBuilder).Append(v.GetBytesValue())
+			s.bytes = append(s.bytes, v.GetBytesValue())
 		default:
 			if v == nil {
-				ib.AppendNull()
+				if s.otherValid == nil {
+					s.otherValid = make([]bool, len(s.other), len(s.keys[k]))
+					for i := range s.otherValid {
+						s.otherValid[i] = true
+					}
+				}
+				s.other = append(s.other, "")
+				s.otherValid = append(s.otherValid, false)
 				continue
 			}
 			js, err := anyValueJSON(v)
 			if err != nil {
 				return fmt.Errorf("attribute %q: %w", kv.GetKey(), err)
 			}
-			ib.(*array.StringBuilder).Append(js)
+			s.other = append(s.other, js)
+			if s.otherValid != nil {
+				s.otherValid = append(s.otherValid, true)
+			}
 		}
 	}
 	return nil
+}
+
+// clear drops the references into the request, keeping the memory.
+func (s *attrSet) clear() {
+	for k := range s.keys {
+		clear(s.keys[k][:cap(s.keys[k])])
+		s.keys[k] = s.keys[k][:0]
+	}
+	clear(s.strs[:cap(s.strs)])
+	clear(s.bytes[:cap(s.bytes)])
+	clear(s.other[:cap(s.other)])
+	s.strs, s.bytes, s.other = s.strs[:0], s.bytes[:0], s.other[:0]
+	s.ints, s.doubles, s.bools, s.otherValid = s.ints[:0], s.doubles[:0], s.bools[:0], nil
+}
+
+// appendSet adds n rows each holding the set s.
+func (a *attrBuilder) appendSet(s *attrSet, n int) {
+	for k := range numAttrKinds {
+		keys := s.keys[k]
+		start := a.keys[k].Len()
+		for i := range n {
+			a.offsets[k] = append(a.offsets[k], int32(start+i*len(keys)))
+			a.valid[k] = append(a.valid[k], len(keys) > 0)
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		kb := a.keys[k]
+		for range n {
+			kb.AppendValues(keys, nil)
+			switch k {
+			case kindStr:
+				a.strs.AppendValues(s.strs, nil)
+			case kindInt:
+				a.ints.AppendValues(s.ints, nil)
+			case kindDouble:
+				a.doubles.AppendValues(s.doubles, nil)
+			case kindBool:
+				a.bools.AppendValues(s.bools, nil)
+			case kindBytes:
+				a.bytes.AppendValues(s.bytes, nil)
+			default:
+				a.other.AppendValues(s.other, s.otherValid)
+			}
+		}
+	}
+}
+
+// flush hands the pending rows to the map builders. It must run before the
+// maps are built, and only then: until it runs, the map builders are
+// shorter than the rows appended.
+func (a *attrBuilder) flush() {
+	for k := range numAttrKinds {
+		if len(a.valid[k]) > 0 {
+			// MapBuilder.AppendValues first brings its entry struct
+			// builder level with the keys, through StructBuilder.Reserve,
+			// which would also reserve room for as many entries again in
+			// the key and item builders (doubling their memory). Leveled
+			// here, it has nothing left to do.
+			entries := a.maps[k].ValueBuilder().(*array.StructBuilder)
+			for entries.Len() < a.keys[k].Len() {
+				entries.Append(true)
+			}
+			a.maps[k].AppendValues(a.offsets[k], a.valid[k])
+		}
+		a.offsets[k], a.valid[k] = keepScratch(a.offsets[k]), keepScratch(a.valid[k])
+	}
+	a.json = keepScratch(a.json)
+}
+
+// maxScratch bounds the scratch memory (in elements) a pooled builder keeps
+// between requests: more is dropped, so that one large batch does not stay
+// allocated in the pool.
+const maxScratch = 1 << 14
+
+// keepScratch empties s for the next request.
+func keepScratch[E any](s []E) []E {
+	if cap(s) > maxScratch {
+		return nil
+	}
+	return s[:0]
 }
 
 // attrCount sums what a run of attribute sets needs, so that builder
@@ -170,29 +356,19 @@ func (c *attrCount) add(kvs []*commonpb.KeyValue, times int) {
 }
 
 // reserve makes room for the sets counted in c.
-func (a attrBuilder) reserve(c *attrCount) {
+func (a *attrBuilder) reserve(c *attrCount) {
 	for k := range numAttrKinds {
-		mb := a.maps[k]
-		mb.Reserve(c.rows)
+		a.offsets[k] = slices.Grow(a.offsets[k], c.rows)
+		a.valid[k] = slices.Grow(a.valid[k], c.rows)
+		a.maps[k].Reserve(c.rows)
 		if c.entries[k] == 0 {
 			continue
 		}
-		mb.ValueBuilder().Reserve(c.entries[k])
-		mb.KeyBuilder().(*array.StringBuilder).ReserveData(c.keyBytes[k])
-		switch ib := mb.ItemBuilder().(type) {
-		case *array.StringBuilder:
-			ib.ReserveData(c.valBytes[k])
-		case *array.BinaryBuilder:
-			ib.ReserveData(c.valBytes[k])
-		}
+		a.maps[k].ValueBuilder().Reserve(c.entries[k])
+		a.keys[k].ReserveData(c.keyBytes[k])
 	}
-}
-
-// appendNull adds a row with no attribute set at all (all six maps null).
-func (a attrBuilder) appendNull() {
-	for k := range numAttrKinds {
-		a.maps[k].AppendNull()
-	}
+	a.strs.ReserveData(c.valBytes[kindStr])
+	a.bytes.ReserveData(c.valBytes[kindBytes])
 }
 
 // attrReader reads attribute sets back from six map arrays.
@@ -294,15 +470,40 @@ func readAttrItem(kind int, items arrow.Array, j int) (*commonpb.AnyValue, error
 // bytes as base64, NaN and infinities as strings), compacted so that equal
 // values always encode to equal bytes.
 func anyValueJSON(v *commonpb.AnyValue) (string, error) {
+	b, err := appendValueJSON(nil, v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// appendValueJSON appends anyValueJSON(v) to dst: written directly when
+// appendAnyValueJSON can, through protojson otherwise.
+func appendValueJSON(dst []byte, v *commonpb.AnyValue) ([]byte, error) {
+	n := len(dst)
+	out, ok := appendAnyValueJSON(dst, v)
+	if ok {
+		return out, nil
+	}
+	js, err := protoValueJSON(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(out[:n], js...), nil
+}
+
+// protoValueJSON is anyValueJSON through protojson, the reference that
+// appendAnyValueJSON agrees with.
+func protoValueJSON(v *commonpb.AnyValue) ([]byte, error) {
 	b, err := protojson.Marshal(v)
 	if err != nil {
-		return "", fmt.Errorf("encode value as JSON: %w", err)
+		return nil, fmt.Errorf("encode value as JSON: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := jsonCompact(&buf, b); err != nil {
-		return "", err
+		return nil, err
 	}
-	return buf.String(), nil
+	return buf.Bytes(), nil
 }
 
 // jsonCompact removes the insignificant (and, in protojson, deliberately

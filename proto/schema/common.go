@@ -83,8 +83,8 @@ func envelopeFields() []arrow.Field {
 // signal-specific column.
 var numEnvelopeFields = len(envelopeFields())
 
-// Envelope is a resource and scope, prepared once and appended to every row
-// they own.
+// Envelope is a resource and scope, prepared once and appended to all the
+// rows they own at once (see envelopeBuilder.appendN).
 type Envelope struct {
 	Resource          *resourcepb.Resource
 	ResourceSchemaURL string
@@ -95,11 +95,20 @@ type Envelope struct {
 	hasService bool
 	entityRefs string
 	hasEntity  bool
+
+	// The attribute sets, classified on the first row that needs them.
+	resAttrs, scopeAttrs attrSet
+	resReady, scopeReady bool
 }
 
-// prepare computes what every row of this envelope repeats.
-func (e *Envelope) prepare() error {
-	for _, kv := range e.Resource.GetAttributes() {
+// setResource starts the envelopes of a resource: it computes what every
+// row of the resource repeats, except the attributes.
+func (e *Envelope) setResource(res *resourcepb.Resource, schemaURL string) error {
+	e.Resource, e.ResourceSchemaURL = res, schemaURL
+	e.service, e.hasService = "", false
+	e.entityRefs, e.hasEntity = "", false
+	e.resReady = false
+	for _, kv := range res.GetAttributes() {
 		if kv.GetKey() == ServiceNameKey {
 			if sv, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_StringValue); ok {
 				e.service, e.hasService = sv.StringValue, true
@@ -107,7 +116,7 @@ func (e *Envelope) prepare() error {
 			break
 		}
 	}
-	refs := e.Resource.GetEntityRefs()
+	refs := res.GetEntityRefs()
 	if len(refs) == 0 {
 		return nil
 	}
@@ -132,19 +141,52 @@ func (e *Envelope) prepare() error {
 	return nil
 }
 
+// setScope moves to a scope of the current resource.
+func (e *Envelope) setScope(scope *commonpb.InstrumentationScope, schemaURL string) {
+	e.Scope, e.ScopeSchemaURL = scope, schemaURL
+	e.scopeReady = false
+}
+
+// classify prepares the attribute sets not prepared yet.
+func (e *Envelope) classify() error {
+	if !e.resReady {
+		if err := e.resAttrs.reset(e.Resource.GetAttributes()); err != nil {
+			return fmt.Errorf("resource: %w", err)
+		}
+		e.resReady = true
+	}
+	if !e.scopeReady {
+		if err := e.scopeAttrs.reset(e.Scope.GetAttributes()); err != nil {
+			return fmt.Errorf("scope: %w", err)
+		}
+		e.scopeReady = true
+	}
+	return nil
+}
+
+// clear drops every reference into the request, keeping the memory.
+func (e *Envelope) clear() {
+	e.resAttrs.clear()
+	e.scopeAttrs.clear()
+	*e = Envelope{resAttrs: e.resAttrs, scopeAttrs: e.scopeAttrs}
+}
+
 // envelopeBuilder appends the envelope columns, which are the first
 // numEnvelopeFields builders of a record builder.
 type envelopeBuilder struct {
 	service        *array.BinaryDictionaryBuilder
-	resAttrs       attrBuilder
+	resAttrs       *attrBuilder
 	resDropped     *array.Uint32Builder
 	resEntity      *array.StringBuilder
 	resSchemaURL   *array.BinaryDictionaryBuilder
 	scopeName      *array.BinaryDictionaryBuilder
 	scopeVersion   *array.BinaryDictionaryBuilder
-	scopeAttrs     attrBuilder
+	scopeAttrs     *attrBuilder
 	scopeDropped   *array.Uint32Builder
 	scopeSchemaURL *array.BinaryDictionaryBuilder
+
+	cur Envelope // the envelope being appended, kept for its memory
+	idx []int    // scratch for appendDictN, also for the signal's own columns
 }
 
 func newEnvelopeBuilder(rb *array.RecordBuilder) envelopeBuilder {
@@ -181,43 +223,86 @@ func (c *envCount) add(res *resourcepb.Resource, scope *commonpb.Instrumentation
 
 // reserve makes room for the envelope attribute sets counted in c; the
 // other envelope columns are reserved with the record builder.
-func (b envelopeBuilder) reserve(c *envCount) {
+func (b *envelopeBuilder) reserve(c *envCount) {
 	b.resAttrs.reserve(&c.res)
 	b.scopeAttrs.reserve(&c.scope)
 }
 
-// append adds the envelope columns of one row.
-func (b envelopeBuilder) append(e *Envelope) error {
+// appendN adds the envelope columns of n rows: the rows of a resource and
+// scope are consecutive, so each column takes n copies of one value at once.
+func (b *envelopeBuilder) appendN(e *Envelope, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if err := e.classify(); err != nil {
+		return err
+	}
 	if e.hasService {
-		if err := appendDict(b.service, e.service); err != nil {
+		if err := appendDictN(b.service, e.service, n, &b.idx); err != nil {
 			return err
 		}
 	} else {
-		b.service.AppendNull()
+		b.service.AppendNulls(n)
 	}
-	if err := b.resAttrs.append(e.Resource.GetAttributes()); err != nil {
-		return fmt.Errorf("resource: %w", err)
-	}
-	b.resDropped.Append(e.Resource.GetDroppedAttributesCount())
+	b.resAttrs.appendSet(&e.resAttrs, n)
+	appendU32N(b.resDropped, e.Resource.GetDroppedAttributesCount(), n)
 	if e.hasEntity {
-		b.resEntity.Append(e.entityRefs)
+		for range n {
+			b.resEntity.Append(e.entityRefs)
+		}
 	} else {
-		b.resEntity.AppendNull()
+		b.resEntity.AppendNulls(n)
 	}
-	if err := appendDict(b.resSchemaURL, e.ResourceSchemaURL); err != nil {
+	if err := appendDictN(b.resSchemaURL, e.ResourceSchemaURL, n, &b.idx); err != nil {
 		return err
 	}
-	if err := appendDict(b.scopeName, e.Scope.GetName()); err != nil {
+	if err := appendDictN(b.scopeName, e.Scope.GetName(), n, &b.idx); err != nil {
 		return err
 	}
-	if err := appendDict(b.scopeVersion, e.Scope.GetVersion()); err != nil {
+	if err := appendDictN(b.scopeVersion, e.Scope.GetVersion(), n, &b.idx); err != nil {
 		return err
 	}
-	if err := b.scopeAttrs.append(e.Scope.GetAttributes()); err != nil {
-		return fmt.Errorf("scope: %w", err)
+	b.scopeAttrs.appendSet(&e.scopeAttrs, n)
+	appendU32N(b.scopeDropped, e.Scope.GetDroppedAttributesCount(), n)
+	return appendDictN(b.scopeSchemaURL, e.ScopeSchemaURL, n, &b.idx)
+}
+
+// flush completes the attribute columns; see attrBuilder.flush.
+func (b *envelopeBuilder) flush() {
+	b.resAttrs.flush()
+	b.scopeAttrs.flush()
+	b.cur.clear()
+	b.idx = keepScratch(b.idx)
+}
+
+// appendU32N appends v n times.
+func appendU32N(b *array.Uint32Builder, v uint32, n int) {
+	b.Reserve(n)
+	for range n {
+		b.UnsafeAppend(v)
 	}
-	b.scopeDropped.Append(e.Scope.GetDroppedAttributesCount())
-	return appendDict(b.scopeSchemaURL, e.ScopeSchemaURL)
+}
+
+// appendDictN appends s n times: looked up in the dictionary once, then
+// appended as its index. idx is scratch memory.
+func appendDictN(b *array.BinaryDictionaryBuilder, s string, n int, idx *[]int) error {
+	if n <= 0 {
+		return nil
+	}
+	if err := appendDict(b, s); err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	i := b.GetValueIndex(b.Len() - 1)
+	rep := (*idx)[:0]
+	for range n - 1 {
+		rep = append(rep, i)
+	}
+	*idx = rep
+	b.AppendIndices(rep, nil)
+	return nil
 }
 
 // colSet finds columns by name; a missing column is nil and reads as null.

@@ -41,12 +41,13 @@ type logBuilder struct {
 	sevText      *array.BinaryDictionaryBuilder
 	body         *array.StringBuilder
 	bodyJSON     *array.StringBuilder
-	attrs        attrBuilder
+	attrs        *attrBuilder
 	dropped      *array.Uint32Builder
 	flags        *array.Uint32Builder
 	traceID      *array.FixedSizeBinaryBuilder
 	spanID       *array.FixedSizeBinaryBuilder
 	eventName    *array.BinaryDictionaryBuilder
+	json         []byte // scratch for body_json
 }
 
 func newLogBuilder(mem memory.Allocator) *logBuilder {
@@ -73,6 +74,12 @@ func newLogBuilder(mem memory.Allocator) *logBuilder {
 
 func (b *logBuilder) record() *array.RecordBuilder { return b.rb }
 func (b *logBuilder) allocator() memory.Allocator  { return b.mem }
+
+func (b *logBuilder) flush() {
+	b.env.flush()
+	b.attrs.flush()
+	b.json = keepScratch(b.json)
+}
 
 var logBuilders = builderPool[*logBuilder]{newFunc: newLogBuilder}
 
@@ -105,10 +112,9 @@ func checkLog(l *logspb.LogRecord) error {
 	return checkID(l.SpanId, 8, "span_id")
 }
 
-func (b *logBuilder) append(env *Envelope, l *logspb.LogRecord) error {
-	if err := b.env.append(env); err != nil {
-		return err
-	}
+// append adds the log record columns of one row; the envelope columns are
+// appended for all the records of a scope at once.
+func (b *logBuilder) append(l *logspb.LogRecord) error {
 	appendTime(b.time, l.TimeUnixNano)
 	appendTime(b.observedTime, l.ObservedTimeUnixNano)
 	b.sevNumber.Append(int32(l.SeverityNumber))
@@ -127,11 +133,11 @@ func (b *logBuilder) append(env *Envelope, l *logspb.LogRecord) error {
 			b.bodyJSON.AppendNull()
 			break
 		}
-		js, err := anyValueJSON(l.Body)
-		if err != nil {
+		var err error
+		if b.json, err = appendValueJSON(b.json[:0], l.Body); err != nil {
 			return fmt.Errorf("body: %w", err)
 		}
-		b.bodyJSON.Append(js)
+		b.bodyJSON.BinaryBuilder.Append(b.json)
 	}
 	if err := b.attrs.append(l.Attributes); err != nil {
 		return err
@@ -161,16 +167,25 @@ func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.Record
 	}
 	b := logBuilders.get(mem)
 	b.reserve(&c)
-	var env Envelope
+	env := &b.env.cur
 	for _, rl := range rls {
-		for _, sl := range rl.ScopeLogs {
-			env = Envelope{Resource: rl.Resource, ResourceSchemaURL: rl.SchemaUrl, Scope: sl.Scope, ScopeSchemaURL: sl.SchemaUrl}
-			if err := env.prepare(); err != nil {
+		for si, sl := range rl.ScopeLogs {
+			if si == 0 {
+				if err := env.setResource(rl.Resource, rl.SchemaUrl); err != nil {
+					logBuilders.discard(b)
+					return nil, err
+				}
+			}
+			env.setScope(sl.Scope, sl.SchemaUrl)
+			if len(sl.LogRecords) == 0 {
+				continue
+			}
+			if err := b.env.appendN(env, len(sl.LogRecords)); err != nil {
 				logBuilders.discard(b)
-				return nil, err
+				return nil, fmt.Errorf("log record 0: %w", err)
 			}
 			for i, l := range sl.LogRecords {
-				if err := b.append(&env, l); err != nil {
+				if err := b.append(l); err != nil {
 					logBuilders.discard(b)
 					return nil, fmt.Errorf("log record %d: %w", i, err)
 				}

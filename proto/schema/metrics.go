@@ -68,12 +68,13 @@ type metricBuilder struct {
 	env envelopeBuilder
 
 	name, description, unit *array.BinaryDictionaryBuilder
-	metadata                attrBuilder
+	metadata                *attrBuilder
+	meta                    attrSet // the metadata of the metric being appended
 	typ                     *array.BinaryDictionaryBuilder
 	temporality             *array.Int32Builder
 	monotonic               *array.BooleanBuilder
 
-	attrs       attrBuilder
+	attrs       *attrBuilder
 	start, time *array.TimestampBuilder
 	flags       *array.Uint32Builder
 
@@ -98,11 +99,13 @@ type metricBuilder struct {
 	negCountsV    *array.Uint64Builder
 
 	quantiles *array.ListBuilder
+	qStruct   *array.StructBuilder
 	qQuantile *array.Float64Builder
 	qValue    *array.Float64Builder
 
 	exemplars *array.ListBuilder
-	exAttrs   attrBuilder
+	exStruct  *array.StructBuilder
+	exAttrs   *attrBuilder
 	exTime    *array.TimestampBuilder
 	exDouble  *array.Float64Builder
 	exInt     *array.Int64Builder
@@ -149,11 +152,13 @@ func newMetricBuilder(mem memory.Allocator) *metricBuilder {
 	b.negCounts = next().(*array.ListBuilder)
 	b.negCountsV = b.negCounts.ValueBuilder().(*array.Uint64Builder)
 	b.quantiles = next().(*array.ListBuilder)
-	qb := structFieldBuilders(b.quantiles.ValueBuilder().(*array.StructBuilder))
+	b.qStruct = b.quantiles.ValueBuilder().(*array.StructBuilder)
+	qb := structFieldBuilders(b.qStruct)
 	b.qQuantile = qb[0].(*array.Float64Builder)
 	b.qValue = qb[1].(*array.Float64Builder)
 	b.exemplars = next().(*array.ListBuilder)
-	eb := structFieldBuilders(b.exemplars.ValueBuilder().(*array.StructBuilder))
+	b.exStruct = b.exemplars.ValueBuilder().(*array.StructBuilder)
+	eb := structFieldBuilders(b.exStruct)
 	b.exAttrs = newAttrBuilder(eb, 0)
 	b.exTime = eb[numAttrKinds].(*array.TimestampBuilder)
 	b.exDouble = eb[numAttrKinds+1].(*array.Float64Builder)
@@ -197,35 +202,40 @@ func describe(m *metricspb.Metric) (metricDesc, bool) {
 	return d, true
 }
 
-// appendHead adds the envelope and metric description columns of one row.
-func (b *metricBuilder) appendHead(env *Envelope, d *metricDesc) error {
-	if err := b.env.append(env); err != nil {
+// appendHead adds the metric description columns of the n rows of one
+// metric, which are consecutive: each column takes n copies at once.
+func (b *metricBuilder) appendHead(d *metricDesc, n int) error {
+	if err := appendDictN(b.name, d.m.Name, n, &b.env.idx); err != nil {
 		return err
 	}
-	if err := appendDict(b.name, d.m.Name); err != nil {
+	if err := appendDictN(b.description, d.m.Description, n, &b.env.idx); err != nil {
 		return err
 	}
-	if err := appendDict(b.description, d.m.Description); err != nil {
+	if err := appendDictN(b.unit, d.m.Unit, n, &b.env.idx); err != nil {
 		return err
 	}
-	if err := appendDict(b.unit, d.m.Unit); err != nil {
-		return err
-	}
-	if err := b.metadata.append(d.m.Metadata); err != nil {
+	if err := b.meta.reset(d.m.Metadata); err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
-	if err := appendDict(b.typ, d.typ); err != nil {
+	b.metadata.appendSet(&b.meta, n)
+	if err := appendDictN(b.typ, d.typ, n, &b.env.idx); err != nil {
 		return err
 	}
 	if d.hasTemp {
-		b.temporality.Append(d.temporality)
+		b.temporality.Reserve(n)
+		for range n {
+			b.temporality.UnsafeAppend(d.temporality)
+		}
 	} else {
-		b.temporality.AppendNull()
+		b.temporality.AppendNulls(n)
 	}
 	if d.hasMono {
-		b.monotonic.Append(d.monotonic)
+		b.monotonic.Reserve(n)
+		for range n {
+			b.monotonic.UnsafeAppend(d.monotonic)
+		}
 	} else {
-		b.monotonic.AppendNull()
+		b.monotonic.AppendNulls(n)
 	}
 	return nil
 }
@@ -241,9 +251,11 @@ func (b *metricBuilder) appendPoint(attrs []*commonpb.KeyValue, start, time uint
 	return nil
 }
 
-func appendNulls(bs ...array.Builder) {
+// appendNulls appends n nulls to each of bs: the columns a point type does
+// not have, for all the points of a metric at once.
+func appendNulls(n int, bs ...array.Builder) {
 	for _, b := range bs {
-		b.AppendNull()
+		b.AppendNulls(n)
 	}
 }
 
@@ -260,41 +272,58 @@ func appendU64List(l *array.ListBuilder, v *array.Uint64Builder, vals []uint64) 
 	v.AppendValues(vals, nil)
 }
 
-func (b *metricBuilder) appendNumber(p *metricspb.NumberDataPoint) error {
-	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+func (b *metricBuilder) appendNumbers(d *metricDesc, ps []*metricspb.NumberDataPoint) error {
+	if err := b.appendHead(d, len(ps)); err != nil {
 		return err
 	}
-	switch v := p.Value.(type) {
-	case *metricspb.NumberDataPoint_AsDouble:
-		b.valueDouble.Append(v.AsDouble)
-		b.valueInt.AppendNull()
-	case *metricspb.NumberDataPoint_AsInt:
-		b.valueDouble.AppendNull()
-		b.valueInt.Append(v.AsInt)
-	default:
-		appendNulls(b.valueDouble, b.valueInt)
-	}
-	appendNulls(b.count, b.sum, b.min, b.max, b.bucketCounts, b.explicitBounds,
+	appendNulls(len(ps), b.count, b.sum, b.min, b.max, b.bucketCounts, b.explicitBounds,
 		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
 		b.quantiles)
-	return b.appendExemplars(p.Exemplars)
+	for _, p := range ps {
+		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+			return err
+		}
+		switch v := p.Value.(type) {
+		case *metricspb.NumberDataPoint_AsDouble:
+			b.valueDouble.Append(v.AsDouble)
+			b.valueInt.AppendNull()
+		case *metricspb.NumberDataPoint_AsInt:
+			b.valueDouble.AppendNull()
+			b.valueInt.Append(v.AsInt)
+		default:
+			b.valueDouble.AppendNull()
+			b.valueInt.AppendNull()
+		}
+		if err := b.appendExemplars(p.Exemplars); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (b *metricBuilder) appendHistogram(p *metricspb.HistogramDataPoint) error {
-	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+func (b *metricBuilder) appendHistograms(d *metricDesc, ps []*metricspb.HistogramDataPoint) error {
+	if err := b.appendHead(d, len(ps)); err != nil {
 		return err
 	}
-	appendNulls(b.valueDouble, b.valueInt)
-	b.count.Append(p.Count)
-	appendOptF64(b.sum, p.Sum)
-	appendOptF64(b.min, p.Min)
-	appendOptF64(b.max, p.Max)
-	appendU64List(b.bucketCounts, b.bucketCountsV, p.BucketCounts)
-	b.explicitBounds.Append(true)
-	b.explicitBndsV.AppendValues(p.ExplicitBounds, nil)
-	appendNulls(b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
+	appendNulls(len(ps), b.valueDouble, b.valueInt,
+		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
 		b.quantiles)
-	return b.appendExemplars(p.Exemplars)
+	for _, p := range ps {
+		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+			return err
+		}
+		b.count.Append(p.Count)
+		appendOptF64(b.sum, p.Sum)
+		appendOptF64(b.min, p.Min)
+		appendOptF64(b.max, p.Max)
+		appendU64List(b.bucketCounts, b.bucketCountsV, p.BucketCounts)
+		b.explicitBounds.Append(true)
+		b.explicitBndsV.AppendValues(p.ExplicitBounds, nil)
+		if err := b.appendExemplars(p.Exemplars); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendBuckets stores exponential buckets; a nil message is a null offset
@@ -309,51 +338,59 @@ func appendBuckets(off *array.Int32Builder, l *array.ListBuilder, v *array.Uint6
 	appendU64List(l, v, bk.BucketCounts)
 }
 
-func (b *metricBuilder) appendExpHistogram(p *metricspb.ExponentialHistogramDataPoint) error {
-	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+func (b *metricBuilder) appendExpHistograms(d *metricDesc, ps []*metricspb.ExponentialHistogramDataPoint) error {
+	if err := b.appendHead(d, len(ps)); err != nil {
 		return err
 	}
-	appendNulls(b.valueDouble, b.valueInt)
-	b.count.Append(p.Count)
-	appendOptF64(b.sum, p.Sum)
-	appendOptF64(b.min, p.Min)
-	appendOptF64(b.max, p.Max)
-	appendNulls(b.bucketCounts, b.explicitBounds)
-	b.scale.Append(p.Scale)
-	b.zeroCount.Append(p.ZeroCount)
-	b.zeroThreshold.Append(p.ZeroThreshold)
-	appendBuckets(b.posOffset, b.posCounts, b.posCountsV, p.Positive)
-	appendBuckets(b.negOffset, b.negCounts, b.negCountsV, p.Negative)
-	b.quantiles.AppendNull()
-	return b.appendExemplars(p.Exemplars)
+	appendNulls(len(ps), b.valueDouble, b.valueInt, b.bucketCounts, b.explicitBounds, b.quantiles)
+	for _, p := range ps {
+		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+			return err
+		}
+		b.count.Append(p.Count)
+		appendOptF64(b.sum, p.Sum)
+		appendOptF64(b.min, p.Min)
+		appendOptF64(b.max, p.Max)
+		b.scale.Append(p.Scale)
+		b.zeroCount.Append(p.ZeroCount)
+		b.zeroThreshold.Append(p.ZeroThreshold)
+		appendBuckets(b.posOffset, b.posCounts, b.posCountsV, p.Positive)
+		appendBuckets(b.negOffset, b.negCounts, b.negCountsV, p.Negative)
+		if err := b.appendExemplars(p.Exemplars); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (b *metricBuilder) appendSummary(p *metricspb.SummaryDataPoint) error {
-	if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+func (b *metricBuilder) appendSummaries(d *metricDesc, ps []*metricspb.SummaryDataPoint) error {
+	if err := b.appendHead(d, len(ps)); err != nil {
 		return err
 	}
-	appendNulls(b.valueDouble, b.valueInt)
-	b.count.Append(p.Count)
-	b.sum.Append(p.Sum)
-	appendNulls(b.min, b.max, b.bucketCounts, b.explicitBounds,
-		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts)
-	b.quantiles.Append(true)
-	qs := b.quantiles.ValueBuilder().(*array.StructBuilder)
-	for _, q := range p.QuantileValues {
-		qs.Append(true)
-		b.qQuantile.Append(q.GetQuantile())
-		b.qValue.Append(q.GetValue())
-	}
 	// Summary points have no exemplars.
-	b.exemplars.AppendNull()
+	appendNulls(len(ps), b.valueDouble, b.valueInt, b.min, b.max, b.bucketCounts, b.explicitBounds,
+		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
+		b.exemplars)
+	for _, p := range ps {
+		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+			return err
+		}
+		b.count.Append(p.Count)
+		b.sum.Append(p.Sum)
+		b.quantiles.Append(true)
+		for _, q := range p.QuantileValues {
+			b.qStruct.Append(true)
+			b.qQuantile.Append(q.GetQuantile())
+			b.qValue.Append(q.GetValue())
+		}
+	}
 	return nil
 }
 
 func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
 	b.exemplars.Append(true)
-	st := b.exemplars.ValueBuilder().(*array.StructBuilder)
 	for _, e := range exs {
-		st.Append(true)
+		b.exStruct.Append(true)
 		if err := b.exAttrs.append(e.FilteredAttributes); err != nil {
 			return fmt.Errorf("exemplar: %w", err)
 		}
@@ -366,7 +403,8 @@ func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
 			b.exDouble.AppendNull()
 			b.exInt.Append(v.AsInt)
 		default:
-			appendNulls(b.exDouble, b.exInt)
+			b.exDouble.AppendNull()
+			b.exInt.AppendNull()
 		}
 		appendID(b.exSpanID, e.SpanId)
 		appendID(b.exTraceID, e.TraceId)
@@ -376,6 +414,14 @@ func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
 
 func (b *metricBuilder) record() *array.RecordBuilder { return b.rb }
 func (b *metricBuilder) allocator() memory.Allocator  { return b.mem }
+
+func (b *metricBuilder) flush() {
+	b.env.flush()
+	b.metadata.flush()
+	b.attrs.flush()
+	b.exAttrs.flush()
+	b.meta.clear()
+}
 
 var metricBuilders = builderPool[*metricBuilder]{newFunc: newMetricBuilder}
 
@@ -447,8 +493,8 @@ func (b *metricBuilder) reserve(c *metricCount) {
 	b.explicitBndsV.Reserve(c.bounds)
 	b.posCountsV.Reserve(c.expBuckets)
 	b.negCountsV.Reserve(c.expBuckets)
-	b.quantiles.ValueBuilder().Reserve(c.quantileEntries)
-	b.exemplars.ValueBuilder().Reserve(c.exAttrs.rows)
+	b.qStruct.Reserve(c.quantileEntries)
+	b.exStruct.Reserve(c.exAttrs.rows)
 	b.exAttrs.reserve(&c.exAttrs)
 }
 
@@ -494,37 +540,45 @@ func checkMetric(m *metricspb.Metric) error {
 	return nil
 }
 
-// appendRows adds one row per point: the description d, then the point.
-func appendRows[P any](b *metricBuilder, env *Envelope, d *metricDesc, ps []P, appendPoint func(P) error) error {
-	for _, p := range ps {
-		if err := b.appendHead(env, d); err != nil {
-			return err
-		}
-		if err := appendPoint(p); err != nil {
-			return err
-		}
+// metricRows returns how many rows m adds: one per data point, none for a
+// metric without data.
+func metricRows(m *metricspb.Metric) int {
+	switch data := m.GetData().(type) {
+	case *metricspb.Metric_Gauge:
+		return len(data.Gauge.GetDataPoints())
+	case *metricspb.Metric_Sum:
+		return len(data.Sum.GetDataPoints())
+	case *metricspb.Metric_Histogram:
+		return len(data.Histogram.GetDataPoints())
+	case *metricspb.Metric_ExponentialHistogram:
+		return len(data.ExponentialHistogram.GetDataPoints())
+	case *metricspb.Metric_Summary:
+		return len(data.Summary.GetDataPoints())
 	}
-	return nil
+	return 0
 }
 
 // appendMetric adds one row per data point of m; a metric without data or
 // points adds nothing.
-func (b *metricBuilder) appendMetric(env *Envelope, m *metricspb.Metric) error {
+func (b *metricBuilder) appendMetric(m *metricspb.Metric) error {
+	if metricRows(m) == 0 {
+		return nil
+	}
 	d, ok := describe(m)
 	if !ok {
 		return nil
 	}
 	switch data := m.Data.(type) {
 	case *metricspb.Metric_Gauge:
-		return appendRows(b, env, &d, data.Gauge.GetDataPoints(), b.appendNumber)
+		return b.appendNumbers(&d, data.Gauge.GetDataPoints())
 	case *metricspb.Metric_Sum:
-		return appendRows(b, env, &d, data.Sum.GetDataPoints(), b.appendNumber)
+		return b.appendNumbers(&d, data.Sum.GetDataPoints())
 	case *metricspb.Metric_Histogram:
-		return appendRows(b, env, &d, data.Histogram.GetDataPoints(), b.appendHistogram)
+		return b.appendHistograms(&d, data.Histogram.GetDataPoints())
 	case *metricspb.Metric_ExponentialHistogram:
-		return appendRows(b, env, &d, data.ExponentialHistogram.GetDataPoints(), b.appendExpHistogram)
+		return b.appendExpHistograms(&d, data.ExponentialHistogram.GetDataPoints())
 	case *metricspb.Metric_Summary:
-		return appendRows(b, env, &d, data.Summary.GetDataPoints(), b.appendSummary)
+		return b.appendSummaries(&d, data.Summary.GetDataPoints())
 	}
 	return nil
 }
@@ -549,16 +603,34 @@ func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arr
 	}
 	b := metricBuilders.get(mem)
 	b.reserve(&c)
-	var env Envelope
+	env := &b.env.cur
 	for _, rm := range rms {
-		for _, sm := range rm.ScopeMetrics {
-			env = Envelope{Resource: rm.Resource, ResourceSchemaURL: rm.SchemaUrl, Scope: sm.Scope, ScopeSchemaURL: sm.SchemaUrl}
-			if err := env.prepare(); err != nil {
+		for si, sm := range rm.ScopeMetrics {
+			if si == 0 {
+				if err := env.setResource(rm.Resource, rm.SchemaUrl); err != nil {
+					metricBuilders.discard(b)
+					return nil, err
+				}
+			}
+			env.setScope(sm.Scope, sm.SchemaUrl)
+			rows := 0
+			var first *metricspb.Metric // the first metric with rows
+			for _, m := range sm.Metrics {
+				n := metricRows(m)
+				if n > 0 && first == nil {
+					first = m
+				}
+				rows += n
+			}
+			if rows == 0 {
+				continue
+			}
+			if err := b.env.appendN(env, rows); err != nil {
 				metricBuilders.discard(b)
-				return nil, err
+				return nil, fmt.Errorf("metric %q: %w", first.GetName(), err)
 			}
 			for _, m := range sm.Metrics {
-				if err := b.appendMetric(&env, m); err != nil {
+				if err := b.appendMetric(m); err != nil {
 					metricBuilders.discard(b)
 					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
 				}

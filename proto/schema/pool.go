@@ -13,6 +13,9 @@ import (
 type recordBuilder interface {
 	record() *array.RecordBuilder
 	allocator() memory.Allocator
+	// flush completes what the builder struct holds back (see
+	// attrBuilder.flush) and drops its references into the request.
+	flush()
 }
 
 // builderPool reuses builder structs across ToArrow calls: building the
@@ -49,6 +52,7 @@ func (p *builderPool[B]) get(mem memory.Allocator) B {
 // finish returns the batch of everything appended to b and gives b back to
 // the pool (or releases it).
 func (p *builderPool[B]) finish(b B) arrow.RecordBatch {
+	b.flush()
 	rec := b.record().NewRecordBatch()
 	if !poolable(b.allocator()) {
 		b.record().Release()

@@ -1,7 +1,12 @@
 package schema
 
 import (
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
+	"unsafe"
+	"weak"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -153,4 +158,56 @@ func TestPooledBuilderAfterError(t *testing.T) {
 		t.Fatalf("rows = %d, want %d", got, want)
 	}
 	checkDictsUsed(t, rec, "after error")
+}
+
+// TestPooledBuildersDropRequest checks that a builder back in the pool
+// holds nothing of the request it converted: requests decoded by otlpwire
+// alias one large buffer, which a pooled builder would keep alive.
+func TestPooledBuildersDropRequest(t *testing.T) {
+	var weaks []weak.Pointer[byte]
+	str := func() string {
+		s := strings.Clone(fmt.Sprintf("a string of the request, number %d", len(weaks)))
+		weaks = append(weaks, weak.Make(unsafe.StringData(s)))
+		return s
+	}
+	envelope := func() (*resourcepb.Resource, *commonpb.InstrumentationScope, []*commonpb.KeyValue) {
+		res := &resourcepb.Resource{Attributes: []*commonpb.KeyValue{
+			kvPair(ServiceNameKey, avStr(str())), kvPair(str(), avStr(str())), kvPair(str(), avArray(avStr(str()))),
+		}}
+		scope := &commonpb.InstrumentationScope{Name: str(), Version: str(), Attributes: []*commonpb.KeyValue{kvPair(str(), avInt(1))}}
+		return res, scope, []*commonpb.KeyValue{kvPair(str(), avStr(str()))}
+	}
+	convert := func() {
+		res, scope, attrs := envelope()
+		rec, err := TracesToArrow(memory.DefaultAllocator, []*tracepb.ResourceSpans{{Resource: res, SchemaUrl: str(),
+			ScopeSpans: []*tracepb.ScopeSpans{{Scope: scope, SchemaUrl: str(), Spans: []*tracepb.Span{{Name: str(), Attributes: attrs}, {Name: "b"}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+		res, scope, attrs = envelope()
+		rec, err = LogsToArrow(memory.DefaultAllocator, []*logspb.ResourceLogs{{Resource: res,
+			ScopeLogs: []*logspb.ScopeLogs{{Scope: scope, LogRecords: []*logspb.LogRecord{{Body: avStr(str()), Attributes: attrs}, {}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+		res, scope, attrs = envelope()
+		points := []*metricspb.NumberDataPoint{{Attributes: attrs}, {}}
+		rec, err = MetricsToArrow(memory.DefaultAllocator, []*metricspb.ResourceMetrics{{Resource: res,
+			ScopeMetrics: []*metricspb.ScopeMetrics{{Scope: scope, Metrics: []*metricspb.Metric{{Name: str(), Metadata: []*commonpb.KeyValue{kvPair(str(), avStr(str()))},
+				Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{DataPoints: points}}}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	convert()
+	// One collection: the pool keeps its builders through it (as victims).
+	runtime.GC()
+	for i, w := range weaks {
+		if w.Value() != nil {
+			t.Errorf("string %d of the request is still referenced after the conversion", i)
+		}
+	}
 }

@@ -63,21 +63,23 @@ type spanBuilder struct {
 	name         *array.BinaryDictionaryBuilder
 	kind         *array.Int32Builder
 	start, end   *array.TimestampBuilder
-	attrs        attrBuilder
+	attrs        *attrBuilder
 	dropped      *array.Uint32Builder
 
 	events        *array.ListBuilder
+	evStruct      *array.StructBuilder
 	evTime        *array.TimestampBuilder
 	evName        *array.StringBuilder
-	evAttrs       attrBuilder
+	evAttrs       *attrBuilder
 	evDropped     *array.Uint32Builder
 	droppedEvents *array.Uint32Builder
 
 	links        *array.ListBuilder
+	lkStruct     *array.StructBuilder
 	lkTraceID    *array.FixedSizeBinaryBuilder
 	lkSpanID     *array.FixedSizeBinaryBuilder
 	lkTraceState *array.StringBuilder
-	lkAttrs      attrBuilder
+	lkAttrs      *attrBuilder
 	lkDropped    *array.Uint32Builder
 	lkFlags      *array.Uint32Builder
 	droppedLinks *array.Uint32Builder
@@ -106,8 +108,8 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	b.dropped = next().(*array.Uint32Builder)
 
 	b.events = next().(*array.ListBuilder)
-	ev := b.events.ValueBuilder().(*array.StructBuilder)
-	evb := structFieldBuilders(ev)
+	b.evStruct = b.events.ValueBuilder().(*array.StructBuilder)
+	evb := structFieldBuilders(b.evStruct)
 	b.evTime = evb[0].(*array.TimestampBuilder)
 	b.evName = evb[1].(*array.StringBuilder)
 	b.evAttrs = newAttrBuilder(evb, 2)
@@ -115,8 +117,8 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	b.droppedEvents = next().(*array.Uint32Builder)
 
 	b.links = next().(*array.ListBuilder)
-	lk := b.links.ValueBuilder().(*array.StructBuilder)
-	lkb := structFieldBuilders(lk)
+	b.lkStruct = b.links.ValueBuilder().(*array.StructBuilder)
+	lkb := structFieldBuilders(b.lkStruct)
 	b.lkTraceID = lkb[0].(*array.FixedSizeBinaryBuilder)
 	b.lkSpanID = lkb[1].(*array.FixedSizeBinaryBuilder)
 	b.lkTraceState = lkb[2].(*array.StringBuilder)
@@ -132,6 +134,13 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 
 func (b *spanBuilder) record() *array.RecordBuilder { return b.rb }
 func (b *spanBuilder) allocator() memory.Allocator  { return b.mem }
+
+func (b *spanBuilder) flush() {
+	b.env.flush()
+	b.attrs.flush()
+	b.evAttrs.flush()
+	b.lkAttrs.flush()
+}
 
 var spanBuilders = builderPool[*spanBuilder]{newFunc: newSpanBuilder}
 
@@ -158,9 +167,9 @@ func (b *spanBuilder) reserve(c *spanCount) {
 	b.rb.Reserve(c.rows)
 	b.env.reserve(&c.env)
 	b.attrs.reserve(&c.attrs)
-	b.events.ValueBuilder().Reserve(c.evAttrs.rows)
+	b.evStruct.Reserve(c.evAttrs.rows)
 	b.evAttrs.reserve(&c.evAttrs)
-	b.links.ValueBuilder().Reserve(c.lkAttrs.rows)
+	b.lkStruct.Reserve(c.lkAttrs.rows)
 	b.lkAttrs.reserve(&c.lkAttrs)
 }
 
@@ -185,10 +194,9 @@ func checkSpan(s *tracepb.Span) error {
 	return nil
 }
 
-func (b *spanBuilder) append(env *Envelope, s *tracepb.Span) error {
-	if err := b.env.append(env); err != nil {
-		return err
-	}
+// append adds the span columns of one row; the envelope columns are
+// appended for all the spans of a scope at once.
+func (b *spanBuilder) append(s *tracepb.Span) error {
 	appendID(b.traceID, s.TraceId)
 	appendID(b.spanID, s.SpanId)
 	b.traceState.Append(s.TraceState)
@@ -206,9 +214,8 @@ func (b *spanBuilder) append(env *Envelope, s *tracepb.Span) error {
 	b.dropped.Append(s.DroppedAttributesCount)
 
 	b.events.Append(true)
-	ev := b.events.ValueBuilder().(*array.StructBuilder)
 	for _, e := range s.Events {
-		ev.Append(true)
+		b.evStruct.Append(true)
 		appendTime(b.evTime, e.TimeUnixNano)
 		b.evName.Append(e.Name)
 		if err := b.evAttrs.append(e.Attributes); err != nil {
@@ -219,9 +226,8 @@ func (b *spanBuilder) append(env *Envelope, s *tracepb.Span) error {
 	b.droppedEvents.Append(s.DroppedEventsCount)
 
 	b.links.Append(true)
-	lk := b.links.ValueBuilder().(*array.StructBuilder)
 	for _, l := range s.Links {
-		lk.Append(true)
+		b.lkStruct.Append(true)
 		appendID(b.lkTraceID, l.TraceId)
 		appendID(b.lkSpanID, l.SpanId)
 		b.lkTraceState.Append(l.TraceState)
@@ -261,16 +267,25 @@ func TracesToArrow(mem memory.Allocator, rss []*tracepb.ResourceSpans) (arrow.Re
 	}
 	b := spanBuilders.get(mem)
 	b.reserve(&c)
-	var env Envelope
+	env := &b.env.cur
 	for _, rs := range rss {
-		for _, ss := range rs.ScopeSpans {
-			env = Envelope{Resource: rs.Resource, ResourceSchemaURL: rs.SchemaUrl, Scope: ss.Scope, ScopeSchemaURL: ss.SchemaUrl}
-			if err := env.prepare(); err != nil {
+		for si, ss := range rs.ScopeSpans {
+			if si == 0 {
+				if err := env.setResource(rs.Resource, rs.SchemaUrl); err != nil {
+					spanBuilders.discard(b)
+					return nil, err
+				}
+			}
+			env.setScope(ss.Scope, ss.SchemaUrl)
+			if len(ss.Spans) == 0 {
+				continue
+			}
+			if err := b.env.appendN(env, len(ss.Spans)); err != nil {
 				spanBuilders.discard(b)
-				return nil, err
+				return nil, fmt.Errorf("span %q: %w", ss.Spans[0].Name, err)
 			}
 			for _, s := range ss.Spans {
-				if err := b.append(&env, s); err != nil {
+				if err := b.append(s); err != nil {
 					spanBuilders.discard(b)
 					return nil, fmt.Errorf("span %q: %w", s.Name, err)
 				}
