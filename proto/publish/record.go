@@ -37,6 +37,13 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 	for i, g := range groups {
 		slices := make([]arrow.RecordBatch, len(g.runs))
 		for j, r := range g.runs {
+			if r[0] == 0 && r[1] == rows {
+				// One service: the batch as it is, without building
+				// sliced copies of its ~200 arrays.
+				rec.Retain()
+				slices[j] = rec
+				continue
+			}
 			slices[j] = rec.NewSlice(r[0], r[1])
 		}
 		gs[i] = &group[arrow.RecordBatch]{service: g.service, items: slices, rows: g.rows}
