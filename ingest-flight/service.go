@@ -100,7 +100,10 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	s.limiter = admit.New(cfg.MaxInflightBytes, cfg.AdmitWait, func(v int64) { sm.inflight.Set(float64(v)) })
 	s.srv = grpc.NewServer(serverOptions(cfg, log, sm, auth, tlsCfg, s.limiter)...)
 	flight.RegisterFlightServiceServer(s.srv, &flightServer{
-		pub: pub, mem: capAllocator{Allocator: memory.NewGoAllocator(), max: int(cfg.MaxInflightBytes)}, metrics: sm,
+		// One allocation (a decompressed buffer) may be as large as the
+		// default bytes in flight even when a memory limit lowered them:
+		// what fits on the wire must not be refused for its width.
+		pub: pub, mem: capAllocator{Allocator: memory.NewGoAllocator(), max: int(max(cfg.MaxInflightBytes, DefaultMaxInflightBytes))}, metrics: sm,
 		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter, publishTimeout: cfg.PublishTimeout,
 	})
 	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter, limiter: s.limiter, publishTimeout: cfg.PublishTimeout}

@@ -135,9 +135,11 @@ func (h *httpReceiver) serve(w http.ResponseWriter, req *http.Request, export ex
 		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 		return http.StatusUnsupportedMediaType
 	}
-	ctx, cancel := bus.WithPublishDeadline(req.Context(), h.publishTimeout)
-	defer cancel()
 	body, err := h.admitAndRead(w, req, gzipped, func(body []byte) ([]byte, error) {
+		// The publish deadline starts once the body is read: a slow
+		// upload is bounded by the server's read timeout, not by it.
+		ctx, cancel := bus.WithPublishDeadline(req.Context(), h.publishTimeout)
+		defer cancel()
 		b, err := export(ctx, body, isJSON)
 		return b, bus.PublishError(ctx, err)
 	})

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -59,4 +60,32 @@ func TestStalledBusAnswersRetryable(t *testing.T) {
 			t.Error("no Retry-After header")
 		}
 	})
+}
+
+// slowReader gives its bytes only after a pause, as a slow upload does.
+type slowReader struct {
+	r      io.Reader
+	pause  time.Duration
+	paused bool
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if !s.paused {
+		time.Sleep(s.pause)
+		s.paused = true
+	}
+	return s.r.Read(p)
+}
+
+// TestSlowUploadWithinPublishTimeout checks that the publish deadline
+// starts once the body is read: an upload slower than publish_timeout still
+// succeeds on a healthy bus.
+func TestSlowUploadWithinPublishTimeout(t *testing.T) {
+	b := runBus(t)
+	s := startService(t, b.js, func(c *Config) { c.PublishTimeout = 200 * time.Millisecond })
+	body := &slowReader{r: bytes.NewReader(mustMarshal(t, traceRequest(resourceSpans("slow", 2, nil, 0)))), pause: 600 * time.Millisecond}
+	resp, got := post(t, s, PathTraces, contentTypeProto, "", body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d (%s), want 200", resp.StatusCode, got)
+	}
 }

@@ -33,8 +33,8 @@ func TestMemoryLimitCapsBuffers(t *testing.T) {
 	if got, want := wc.FetchBytes, c.Bus.MaxPayload+64<<10; got != want {
 		t.Errorf("writer fetch under a tiny limit = %d, want one max payload and headers, %d", got, want)
 	}
-	if got, want := ic.MaxInflightBytes, int64(c.Ingest.MaxRequestBytes); got != want {
-		t.Errorf("in flight under a tiny limit = %d, want max_request_bytes %d", got, want)
+	if got, want := ic.MaxInflightBytes, 2*int64(c.Ingest.MaxRequestBytes); got != want {
+		t.Errorf("in flight under a tiny limit = %d, want twice max_request_bytes, %d", got, want)
 	}
 	if err := ic.Validate(); err != nil {
 		t.Errorf("ingest config under a tiny limit: %v", err)

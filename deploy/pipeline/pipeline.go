@@ -274,7 +274,7 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 	fc.MaxMessageBytes = c.Flight.MaxMessageBytes
 	fc.MaxBatchRows = c.Flight.MaxBatchRows
 	fc.MaxPayloadBytes = ingestConfig(c).MaxPayloadBytes
-	fc.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Flight.MaxInflightBytes, inflightShare, int64(c.Flight.MaxMessageBytes))
+	fc.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Flight.MaxInflightBytes, inflightShare, 2*int64(c.Flight.MaxMessageBytes))
 	fc.MaxConcurrentStreams = uint32(c.Flight.MaxConcurrentStreams)
 	fc.PublishTimeout = c.Flight.PublishTimeout
 	for _, tok := range c.Flight.AuthTokens {
@@ -678,7 +678,7 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.HTTP.Enabled = c.Ingest.HTTPEnabled
 	ic.HTTP.Addr = c.Ingest.HTTPAddr
 	ic.MaxRequestBytes = c.Ingest.MaxRequestBytes
-	ic.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Ingest.MaxInflightBytes, inflightShare, int64(c.Ingest.MaxRequestBytes))
+	ic.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Ingest.MaxInflightBytes, inflightShare, 2*int64(c.Ingest.MaxRequestBytes))
 	ic.MaxPayloadBytes = c.Bus.MaxPayload - 64<<10
 	ic.Auth.Tokens = nil
 	for _, tok := range c.Ingest.AuthTokens {
@@ -712,7 +712,8 @@ const (
 )
 
 // memoryShare returns v, lowered to limit/share when a memory limit is set,
-// but never below floor (what one request or message needs).
+// but never below floor (room for two of the largest requests, so that one
+// never waits for the whole budget; one message for a pull).
 func memoryShare(limit, v, share, floor int64) int64 {
 	if limit <= 0 {
 		return v

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,9 +116,17 @@ type waiter[T any] struct {
 	state waitState     // guarded by batcher.mu
 	done  chan struct{} // closed once res is set
 	res   result
+	// answered is set with res, by the one flusher that took w.
+	answered bool
 }
 
+// answer gives w its result; later answers are ignored (a flush that
+// panicked answers the requests it had not answered yet).
 func (w *waiter[T]) answer(r result) {
+	if w.answered {
+		return
+	}
+	w.answered = true
 	w.res = r
 	close(w.done)
 }
@@ -157,6 +166,9 @@ func (b *batcher[T]) enqueue(ctx context.Context, k qkey, items []T, rows int64)
 	b.mu.Lock()
 	q := b.queues[k]
 	if q == nil {
+		// The service name may alias a request's buffer: a long-lived
+		// queue must not keep that alive.
+		k.service = strings.Clone(k.service)
 		q = &queue[T]{}
 		b.queues[k] = q
 	}
@@ -235,12 +247,34 @@ func (b *batcher[T]) run(k qkey, q *queue[T]) {
 		}
 		b.mu.Unlock()
 		b.drop(dropped)
-		b.flush(k, batch)
+		b.flushRecovered(k, batch)
 		b.mu.Lock()
 		q.idle++
 		b.mu.Unlock()
 	}
 }
+
+// flushRecovered flushes batch; a panic in the conversion or the encoding
+// (a bug, or input that slipped past validation) answers the requests of
+// the batch not yet answered with an internal error instead of ending the
+// process, as the ingest servers do for a panic in a request's own
+// goroutine.
+func (b *batcher[T]) flushRecovered(k qkey, batch []*waiter[T]) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		err := fmt.Errorf("publish %s: %w: %v", k.signal, errFlushPanic, r)
+		for _, w := range batch {
+			w.answer(result{err: err, reason: reasonError})
+		}
+	}()
+	b.flush(k, batch)
+}
+
+// errFlushPanic is wrapped when a flush panicked.
+var errFlushPanic = errors.New("internal error while converting")
 
 // linger waits up to cfg.Linger for q to fill.
 func (b *batcher[T]) linger(q *queue[T]) {

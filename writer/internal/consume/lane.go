@@ -324,10 +324,11 @@ func (l *Lane) fetch(ctx context.Context, in chan<- jetstream.Msg) {
 			n++
 		}
 		err = batch.Error()
-		// A message that does not fit ends the pull at once, with no
-		// message (the server's 409 surfaces as ErrMaxBytesExceeded or as
-		// nothing at all), while an idle stream holds it for fetchWait.
-		// Then the next message is pulled alone.
+		// A message that does not fit ends the pull at once with no
+		// message (nats.go keeps the server's 409 to itself: the pull
+		// just ends; ErrMaxBytesExceeded is checked too in case a
+		// version reports it), while an idle stream holds the pull for
+		// fetchWait. Then the next message is pulled alone.
 		if !oversize && n == 0 && (errors.Is(err, jetstream.ErrMaxBytesExceeded) ||
 			err == nil && time.Since(start) < fetchWait/2) {
 			oversize = true
