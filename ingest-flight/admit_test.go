@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -71,7 +72,7 @@ func TestInflightBackpressure(t *testing.T) {
 	if got := s.limiter.InFlight(); got != 0 {
 		t.Errorf("bytes in flight at the end = %d, want 0", got)
 	}
-	if got, want := len(readMessages(t, js, schema.Traces)), 2; got != want {
+	if got, want := len(bustest.ReadMessages(t, js, schema.Traces)), 2; got != want {
 		t.Errorf("messages = %d, want %d", got, want)
 	}
 }

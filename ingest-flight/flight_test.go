@@ -124,10 +124,10 @@ func TestFlightEverySignal(t *testing.T) {
 		if got, want := rows, []int64{tt.rowsEach, tt.rowsEach}; !equalInts(got, want) {
 			t.Errorf("%s: PutResult rows = %v, want %v", tt.sig, got, want)
 		}
-		msgs := readMessages(t, js, tt.sig)
+		msgs := bustest.ReadMessages(t, js, tt.sig)
 		var subjects []string
 		for _, m := range msgs {
-			subjects = append(subjects, m.subject)
+			subjects = append(subjects, m.Subject)
 		}
 		sig := string(tt.sig)
 		if got, want := strings.Join(subjects, " "), "otlp."+sig+".checkout otlp."+sig+".cart otlp."+sig+".search otlp."+sig+".ads"; got != want {
@@ -217,10 +217,10 @@ func TestFlightSubsetSchema(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameByService(t, schema.NormalizeTraces(busTraces(t, js)), schema.NormalizeTraces(want), (*tracepb.ResourceSpans).GetResource)
-			msgs := readMessages(t, js, schema.Traces)
+			msgs := bustest.ReadMessages(t, js, schema.Traces)
 			var subjects []string
 			for _, m := range msgs {
-				subjects = append(subjects, m.subject)
+				subjects = append(subjects, m.Subject)
 			}
 			wantSubjects := "otlp.traces.a otlp.traces.b"
 			if tt.name == "no service at all" {
@@ -277,8 +277,8 @@ func TestFlightSeedSchema(t *testing.T) {
 	if got, want := rows, []int64{2}; !equalInts(got, want) {
 		t.Errorf("rows = %v, want %v", got, want)
 	}
-	msgs := readMessages(t, js, schema.Traces)
-	if len(msgs) != 1 || msgs[0].subject != "otlp.traces.unknown" {
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
+	if len(msgs) != 1 || msgs[0].Subject != "otlp.traces.unknown" {
 		t.Fatalf("messages: %v", msgs)
 	}
 	got := busTraces(t, js)
@@ -355,7 +355,7 @@ func TestFlightSchemaErrors(t *testing.T) {
 			}
 		})
 	}
-	if msgs := readMessages(t, js, schema.Traces); len(msgs) != 0 {
+	if msgs := bustest.ReadMessages(t, js, schema.Traces); len(msgs) != 0 {
 		t.Errorf("%d messages published by refused streams", len(msgs))
 	}
 }
@@ -502,7 +502,7 @@ func TestFlightBrokenStream(t *testing.T) {
 	if got, want := len(goodRows), 10; got != want {
 		t.Errorf("good client got %d PutResults, want %d", got, want)
 	}
-	if got, want := checkHeaders(t, readMessages(t, js, schema.Traces), schema.Traces, SourceFlight), 50+5*brokenRows; got != want {
+	if got, want := checkHeaders(t, bustest.ReadMessages(t, js, schema.Traces), schema.Traces, SourceFlight), 50+5*brokenRows; got != want {
 		t.Errorf("rows on the bus = %d, want %d", got, want)
 	}
 }

@@ -2,7 +2,6 @@ package ingestflight
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -82,55 +80,6 @@ func grpcConn(t testing.TB, s *Service) *grpc.ClientConn {
 	return conn
 }
 
-// busMsg is one message read back from a stream.
-type busMsg struct {
-	subject string
-	header  nats.Header
-	data    []byte
-}
-
-// readMessages returns every message now in the stream of sig, in order.
-func readMessages(t testing.TB, js jetstream.JetStream, sig schema.Signal) []busMsg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, bus.StreamName(sig))
-	if err != nil {
-		t.Fatalf("stream %s: %v", sig, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatalf("stream info %s: %v", sig, err)
-	}
-	n := int(info.State.Msgs)
-	if n == 0 {
-		return nil
-	}
-	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatalf("ordered consumer: %v", err)
-	}
-	var out []busMsg
-	for len(out) < n {
-		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatalf("fetch: %v", err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			out = append(out, busMsg{subject: m.Subject(), header: m.Headers(), data: m.Data()})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			t.Fatalf("fetch: %v", err)
-		}
-		if got == 0 {
-			t.Fatalf("fetched %d of %d messages", len(out), n)
-		}
-	}
-	return out
-}
-
 // decodeRecords decodes one message's payload, checking its schema is the
 // signal's; the batches are released when the test ends.
 func decodeRecords(t testing.TB, sig schema.Signal, data []byte) []arrow.RecordBatch {
@@ -152,16 +101,16 @@ func decodeRecords(t testing.TB, sig schema.Signal, data []byte) []arrow.RecordB
 
 // checkHeaders checks the headers every message of a stage carries and
 // returns the total of Otlp-Rows.
-func checkHeaders(t testing.TB, msgs []busMsg, sig schema.Signal, source string) int {
+func checkHeaders(t testing.TB, msgs []bustest.Msg, sig schema.Signal, source string) int {
 	t.Helper()
 	rows := 0
 	for _, m := range msgs {
-		pm, err := bus.ParseMessage(m.subject, m.header, m.data)
+		pm, err := bus.ParseMessage(m.Subject, m.Header, m.Data)
 		if err != nil {
 			t.Fatalf("parse message: %v", err)
 		}
 		if pm.Signal != sig || pm.Source != source {
-			t.Errorf("%s: signal, source = %s, %s; want %s, %s", m.subject, pm.Signal, pm.Source, sig, source)
+			t.Errorf("%s: signal, source = %s, %s; want %s, %s", m.Subject, pm.Signal, pm.Source, sig, source)
 		}
 		rows += pm.Rows
 	}
@@ -171,8 +120,8 @@ func checkHeaders(t testing.TB, msgs []busMsg, sig schema.Signal, source string)
 func busTraces(t testing.TB, js jetstream.JetStream) []*tracepb.ResourceSpans {
 	t.Helper()
 	var out []*tracepb.ResourceSpans
-	for _, m := range readMessages(t, js, schema.Traces) {
-		rss, err := schema.TracesFromArrow(decodeRecords(t, schema.Traces, m.data))
+	for _, m := range bustest.ReadMessages(t, js, schema.Traces) {
+		rss, err := schema.TracesFromArrow(decodeRecords(t, schema.Traces, m.Data))
 		if err != nil {
 			t.Fatalf("traces from arrow: %v", err)
 		}
@@ -184,8 +133,8 @@ func busTraces(t testing.TB, js jetstream.JetStream) []*tracepb.ResourceSpans {
 func busMetrics(t testing.TB, js jetstream.JetStream) []*metricspb.ResourceMetrics {
 	t.Helper()
 	var out []*metricspb.ResourceMetrics
-	for _, m := range readMessages(t, js, schema.Metrics) {
-		rms, err := schema.MetricsFromArrow(decodeRecords(t, schema.Metrics, m.data))
+	for _, m := range bustest.ReadMessages(t, js, schema.Metrics) {
+		rms, err := schema.MetricsFromArrow(decodeRecords(t, schema.Metrics, m.Data))
 		if err != nil {
 			t.Fatalf("metrics from arrow: %v", err)
 		}
@@ -197,8 +146,8 @@ func busMetrics(t testing.TB, js jetstream.JetStream) []*metricspb.ResourceMetri
 func busLogs(t testing.TB, js jetstream.JetStream) []*logspb.ResourceLogs {
 	t.Helper()
 	var out []*logspb.ResourceLogs
-	for _, m := range readMessages(t, js, schema.Logs) {
-		rls, err := schema.LogsFromArrow(decodeRecords(t, schema.Logs, m.data))
+	for _, m := range bustest.ReadMessages(t, js, schema.Logs) {
+		rls, err := schema.LogsFromArrow(decodeRecords(t, schema.Logs, m.Data))
 		if err != nil {
 			t.Fatalf("logs from arrow: %v", err)
 		}

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -297,8 +298,8 @@ func TestHostileInput(t *testing.T) {
 	}
 	t.Logf("well-behaved client: %d batches acknowledged", len(good.acked))
 	got := map[string]int{}
-	for _, m := range readMessages(t, js, schema.Traces) {
-		got[strings.TrimPrefix(m.subject, "otlp.traces.")]++
+	for _, m := range bustest.ReadMessages(t, js, schema.Traces) {
+		got[strings.TrimPrefix(m.Subject, "otlp.traces.")]++
 	}
 	for _, name := range good.acked {
 		if got[name] != 1 {

@@ -176,7 +176,7 @@ func TestOTAPEverySignal(t *testing.T) {
 		}
 		closeOTAP(t, st)
 		_ = p.Close()
-		msgs := readMessages(t, js, tt.sig)
+		msgs := bustest.ReadMessages(t, js, tt.sig)
 		if got, want := len(msgs), 3; got != want {
 			t.Errorf("%s: %d messages, want %d", tt.sig, got, want)
 		}
@@ -225,8 +225,8 @@ func TestOTAPBadBatchFailsAlone(t *testing.T) {
 	}
 	closeOTAP(t, st)
 	var subjects []string
-	for _, m := range readMessages(t, js, schema.Traces) {
-		subjects = append(subjects, m.subject)
+	for _, m := range bustest.ReadMessages(t, js, schema.Traces) {
+		subjects = append(subjects, m.Subject)
 	}
 	if got, want := strings.Join(subjects, " "), "otlp.traces.before otlp.traces.after"; got != want {
 		t.Errorf("subjects = %s, want %s", got, want)
@@ -289,7 +289,7 @@ func TestOTAPBusDown(t *testing.T) {
 	}
 	closeOTAP(t, st2)
 	wg.Wait()
-	if got, want := len(readMessages(t, js, schema.Traces)), 3; got != want {
+	if got, want := len(bustest.ReadMessages(t, js, schema.Traces)), 3; got != want {
 		t.Errorf("%d trace messages, want %d", got, want)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -145,7 +146,7 @@ func TestMutualTLS(t *testing.T) {
 	if got := gatheredValue(t, reg, "otlp_arrow_ingest_tls_handshake_failures_total", map[string]string{"protocol": "flight"}); got < 3 {
 		t.Errorf("handshake failures = %v, want >= 3", got)
 	}
-	if got, want := len(readMessages(t, js, schema.Traces)), 1; got != want {
+	if got, want := len(bustest.ReadMessages(t, js, schema.Traces)), 1; got != want {
 		t.Errorf("messages = %d, want %d", got, want)
 	}
 }

@@ -87,7 +87,7 @@ func TestGRPCEveryService(t *testing.T) {
 	if _, err := exportTraces(t, s, traceRequest()); err != nil {
 		t.Fatalf("empty request: %v", err)
 	}
-	if got := readMessages(t, b.js, schema.Traces); len(got) != 0 {
+	if got := bustest.ReadMessages(t, b.js, schema.Traces); len(got) != 0 {
 		t.Fatalf("empty request published %d messages", len(got))
 	}
 	mustSucceed(t, s)
@@ -140,15 +140,15 @@ func TestPartialSuccess(t *testing.T) {
 			t.Fatalf("code = %v (%v), want %v", got, err, want)
 		}
 	})
-	msgs := readMessages(t, b.js, schema.Traces)
+	msgs := bustest.ReadMessages(t, b.js, schema.Traces)
 	if got, want := len(msgs), 3; got != want {
 		t.Fatalf("messages = %d, want %d", got, want)
 	}
 	for _, m := range msgs {
-		if got, want := m.subject, "otlp.traces.good"; got != want {
+		if got, want := m.Subject, "otlp.traces.good"; got != want {
 			t.Errorf("subject = %q, want %q", got, want)
 		}
-		if got, want := m.header.Get(bus.HeaderRows), "2"; got != want {
+		if got, want := m.Header.Get(bus.HeaderRows), "2"; got != want {
 			t.Errorf("rows = %q, want %q", got, want)
 		}
 	}

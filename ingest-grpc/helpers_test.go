@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -90,55 +89,6 @@ type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-// busMsg is one message read back from a stream.
-type busMsg struct {
-	subject string
-	header  nats.Header
-	data    []byte
-}
-
-// readMessages returns every message now in the stream of sig, in order.
-func readMessages(t *testing.T, js jetstream.JetStream, sig schema.Signal) []busMsg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, bus.StreamName(sig))
-	if err != nil {
-		t.Fatalf("stream %s: %v", sig, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatalf("stream info %s: %v", sig, err)
-	}
-	n := int(info.State.Msgs)
-	if n == 0 {
-		return nil
-	}
-	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatalf("ordered consumer: %v", err)
-	}
-	var out []busMsg
-	for len(out) < n {
-		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatalf("fetch: %v", err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			out = append(out, busMsg{subject: m.Subject(), header: m.Headers(), data: m.Data()})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			t.Fatalf("fetch: %v", err)
-		}
-		if got == 0 {
-			t.Fatalf("fetched %d of %d messages", len(out), n)
-		}
-	}
-	return out
-}
-
 // decodeRecords decodes one message's payload; the batches are released
 // when the test ends.
 func decodeRecords(t *testing.T, data []byte) []arrow.RecordBatch {
@@ -155,11 +105,11 @@ func decodeRecords(t *testing.T, data []byte) []arrow.RecordBatch {
 	return recs
 }
 
-func decodeTraces(t *testing.T, msgs []busMsg) []*tracepb.ResourceSpans {
+func decodeTraces(t *testing.T, msgs []bustest.Msg) []*tracepb.ResourceSpans {
 	t.Helper()
 	var out []*tracepb.ResourceSpans
 	for _, m := range msgs {
-		rss, err := schema.TracesFromArrow(decodeRecords(t, m.data))
+		rss, err := schema.TracesFromArrow(decodeRecords(t, m.Data))
 		if err != nil {
 			t.Fatalf("traces from arrow: %v", err)
 		}
@@ -168,11 +118,11 @@ func decodeTraces(t *testing.T, msgs []busMsg) []*tracepb.ResourceSpans {
 	return out
 }
 
-func decodeMetrics(t *testing.T, msgs []busMsg) []*metricspb.ResourceMetrics {
+func decodeMetrics(t *testing.T, msgs []bustest.Msg) []*metricspb.ResourceMetrics {
 	t.Helper()
 	var out []*metricspb.ResourceMetrics
 	for _, m := range msgs {
-		rms, err := schema.MetricsFromArrow(decodeRecords(t, m.data))
+		rms, err := schema.MetricsFromArrow(decodeRecords(t, m.Data))
 		if err != nil {
 			t.Fatalf("metrics from arrow: %v", err)
 		}
@@ -181,11 +131,11 @@ func decodeMetrics(t *testing.T, msgs []busMsg) []*metricspb.ResourceMetrics {
 	return out
 }
 
-func decodeLogs(t *testing.T, msgs []busMsg) []*logspb.ResourceLogs {
+func decodeLogs(t *testing.T, msgs []bustest.Msg) []*logspb.ResourceLogs {
 	t.Helper()
 	var out []*logspb.ResourceLogs
 	for _, m := range msgs {
-		rls, err := schema.LogsFromArrow(decodeRecords(t, m.data))
+		rls, err := schema.LogsFromArrow(decodeRecords(t, m.Data))
 		if err != nil {
 			t.Fatalf("logs from arrow: %v", err)
 		}

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -49,14 +50,14 @@ func TestHTTPProtobufEverySignal(t *testing.T) {
 			if err := proto.Unmarshal(body, tt.resp); err != nil {
 				t.Fatalf("response: %v", err)
 			}
-			msgs := readMessages(t, b.js, tt.sig)
+			msgs := bustest.ReadMessages(t, b.js, tt.sig)
 			if got, want := len(msgs), 1; got != want {
 				t.Fatalf("messages = %d, want %d", got, want)
 			}
-			if got, want := msgs[0].subject, "otlp."+string(tt.sig)+".svc-p"; got != want {
+			if got, want := msgs[0].Subject, "otlp."+string(tt.sig)+".svc-p"; got != want {
 				t.Errorf("subject = %q, want %q", got, want)
 			}
-			if got, want := msgs[0].header.Get(bus.HeaderRows), tt.rows; got != want {
+			if got, want := msgs[0].Header.Get(bus.HeaderRows), tt.rows; got != want {
 				t.Errorf("rows = %q, want %q", got, want)
 			}
 		})
@@ -84,7 +85,7 @@ func TestHTTPJSON(t *testing.T) {
 	if err := er.UnmarshalJSON(body); err != nil {
 		t.Fatalf("response %q: %v", body, err)
 	}
-	spans := allSpans(decodeTraces(t, readMessages(t, b.js, schema.Traces)))
+	spans := allSpans(decodeTraces(t, bustest.ReadMessages(t, b.js, schema.Traces)))
 	sp, ok := spans["json-span"]
 	if !ok {
 		t.Fatalf("json-span missing: %v", spans)
@@ -117,7 +118,7 @@ func TestHTTPGzip(t *testing.T) {
 	if got, want := resp.StatusCode, http.StatusOK; got != want {
 		t.Fatalf("status = %d, want %d (%s)", got, want, rb)
 	}
-	if got, want := len(allSpans(decodeTraces(t, readMessages(t, b.js, schema.Traces)))), 1; got != want {
+	if got, want := len(allSpans(decodeTraces(t, bustest.ReadMessages(t, b.js, schema.Traces)))), 1; got != want {
 		t.Fatalf("distinct span names = %d, want %d", got, want)
 	}
 	resp, _ = post(t, s, PathTraces, contentTypeJSON, "gzip", bytes.NewReader(gzipBytes(t, []byte(jsonTraces))))
@@ -219,7 +220,7 @@ func TestHTTPErrors(t *testing.T) {
 			}
 		})
 	}
-	if got := readMessages(t, b.js, schema.Traces); len(got) != 0 {
+	if got := bustest.ReadMessages(t, b.js, schema.Traces); len(got) != 0 {
 		t.Errorf("%d trace messages published by failed requests", len(got))
 	}
 	if got, want := s.limiter.InFlight(), int64(0); got != want {
@@ -277,7 +278,7 @@ func TestHTTPEmptyRequest(t *testing.T) {
 			}
 		}
 	}
-	if got := readMessages(t, b.js, schema.Traces); len(got) != 0 {
+	if got := bustest.ReadMessages(t, b.js, schema.Traces); len(got) != 0 {
 		t.Errorf("empty requests published %d messages", len(got))
 	}
 }

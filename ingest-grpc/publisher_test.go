@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -31,21 +32,21 @@ func TestPublisherSplitsPayloads(t *testing.T) {
 	if err != nil || rejected != 0 || msg != "" {
 		t.Fatalf("PublishTraces = %d, %q, %v; want 0, \"\", nil", rejected, msg, err)
 	}
-	msgs := readMessages(t, b.js, schema.Traces)
+	msgs := bustest.ReadMessages(t, b.js, schema.Traces)
 	if len(msgs) < 2 {
 		t.Fatalf("messages = %d, want the request split in several", len(msgs))
 	}
 	rows := 0
 	for _, m := range msgs {
-		if len(m.data) > cfg.MaxPayloadBytes {
-			t.Errorf("payload of %d bytes above the limit %d", len(m.data), cfg.MaxPayloadBytes)
+		if len(m.Data) > cfg.MaxPayloadBytes {
+			t.Errorf("payload of %d bytes above the limit %d", len(m.Data), cfg.MaxPayloadBytes)
 		}
-		n, err := strconv.Atoi(m.header.Get("Otlp-Rows"))
+		n, err := strconv.Atoi(m.Header.Get("Otlp-Rows"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		rows += n
-		if got, want := m.header.Get("Otlp-Source"), "sdk"; got != want {
+		if got, want := m.Header.Get("Otlp-Source"), "sdk"; got != want {
 			t.Errorf("source = %q, want %q", got, want)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -100,11 +101,11 @@ func TestSDKTracesGRPC(t *testing.T) {
 	}
 	wantB := sendSpans(t, exp, "svc.b", "b1")
 
-	msgs := readMessages(t, b.js, schema.Traces)
+	msgs := bustest.ReadMessages(t, b.js, schema.Traces)
 	if got, want := len(msgs), 2; got != want {
 		t.Fatalf("got %d messages, want %d", got, want)
 	}
-	subjects := []string{msgs[0].subject, msgs[1].subject}
+	subjects := []string{msgs[0].Subject, msgs[1].Subject}
 	sort.Strings(subjects)
 	if got, want := subjects, []string{"otlp.traces.svc-a", "otlp.traces.svc_b"}; got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("subjects = %v, want %v", got, want)
@@ -114,12 +115,12 @@ func TestSDKTracesGRPC(t *testing.T) {
 			bus.HeaderSource: SourceGRPC, bus.HeaderSignal: "traces", bus.HeaderSchema: "traces/v1",
 			bus.HeaderContentType: bus.ContentType,
 		} {
-			if got := m.header.Get(k); got != want {
-				t.Errorf("%s header %s = %q, want %q", m.subject, k, got, want)
+			if got := m.Header.Get(k); got != want {
+				t.Errorf("%s header %s = %q, want %q", m.Subject, k, got, want)
 			}
 		}
 	}
-	if got, want := msgs[0].header.Get(bus.HeaderRows)+msgs[1].header.Get(bus.HeaderRows), "21"; got != want && got != "12" {
+	if got, want := msgs[0].Header.Get(bus.HeaderRows)+msgs[1].Header.Get(bus.HeaderRows), "21"; got != want && got != "12" {
 		t.Errorf("rows headers = %q, want 2 and 1", got)
 	}
 	rss := decodeTraces(t, msgs)
@@ -146,17 +147,17 @@ func TestSDKTracesHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := sendSpans(t, exp, "svc-http", "h1", "h2", "h3")
-	msgs := readMessages(t, b.js, schema.Traces)
+	msgs := bustest.ReadMessages(t, b.js, schema.Traces)
 	if got, want := len(msgs), 1; got != want {
 		t.Fatalf("got %d messages, want %d", got, want)
 	}
-	if got, want := msgs[0].subject, "otlp.traces.svc-http"; got != want {
+	if got, want := msgs[0].Subject, "otlp.traces.svc-http"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
-	if got, want := msgs[0].header.Get(bus.HeaderSource), SourceHTTP; got != want {
+	if got, want := msgs[0].Header.Get(bus.HeaderSource), SourceHTTP; got != want {
 		t.Errorf("source = %q, want %q", got, want)
 	}
-	if got, want := msgs[0].header.Get(bus.HeaderRows), "3"; got != want {
+	if got, want := msgs[0].Header.Get(bus.HeaderRows), "3"; got != want {
 		t.Errorf("rows = %q, want %q", got, want)
 	}
 	checkSpans(t, decodeTraces(t, msgs), want)
@@ -182,17 +183,17 @@ func TestSDKMetricsGRPC(t *testing.T) {
 	if err := mp.ForceFlush(ctx); err != nil {
 		t.Fatalf("force flush: %v", err)
 	}
-	msgs := readMessages(t, b.js, schema.Metrics)
+	msgs := bustest.ReadMessages(t, b.js, schema.Metrics)
 	if err := mp.Shutdown(ctx); err != nil { // exports once more
 		t.Errorf("meter provider shutdown: %v", err)
 	}
 	if got, want := len(msgs), 1; got != want {
 		t.Fatalf("got %d messages, want %d", got, want)
 	}
-	if got, want := msgs[0].subject, "otlp.metrics.svc-m"; got != want {
+	if got, want := msgs[0].Subject, "otlp.metrics.svc-m"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
-	if got, want := msgs[0].header.Get(bus.HeaderRows), "2"; got != want {
+	if got, want := msgs[0].Header.Get(bus.HeaderRows), "2"; got != want {
 		t.Errorf("rows = %q, want %q", got, want)
 	}
 	values := map[string]int64{}
@@ -242,11 +243,11 @@ func TestSDKLogsHTTP(t *testing.T) {
 	if err := lp.ForceFlush(ctx); err != nil {
 		t.Fatalf("force flush: %v", err)
 	}
-	msgs := readMessages(t, b.js, schema.Logs)
+	msgs := bustest.ReadMessages(t, b.js, schema.Logs)
 	if got, want := len(msgs), 1; got != want {
 		t.Fatalf("got %d messages, want %d", got, want)
 	}
-	if got, want := msgs[0].subject, "otlp.logs.svc-l"; got != want {
+	if got, want := msgs[0].Subject, "otlp.logs.svc-l"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
 	rls := decodeLogs(t, msgs)

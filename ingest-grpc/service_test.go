@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -80,7 +81,7 @@ func TestRunGracefulStop(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	if got, want := len(readMessages(t, b.js, schema.Traces)), 2; got != want {
+	if got, want := len(bustest.ReadMessages(t, b.js, schema.Traces)), 2; got != want {
 		t.Errorf("messages = %d, want %d", got, want)
 	}
 }

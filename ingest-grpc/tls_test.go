@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -209,7 +210,7 @@ func TestMutualTLS(t *testing.T) {
 			t.Errorf("%s handshake failures = %v, want >= 2", proto, got)
 		}
 	}
-	if got, want := len(readMessages(t, b.js, schema.Traces)), 2; got != want {
+	if got, want := len(bustest.ReadMessages(t, b.js, schema.Traces)), 2; got != want {
 		t.Errorf("messages = %d, want %d (one per accepted request)", got, want)
 	}
 }

@@ -104,55 +104,6 @@ func newPub(t testing.TB, js jetstream.Publisher, cfg Config, reg prometheus.Reg
 	return p
 }
 
-// busMsg is one message read back from a stream.
-type busMsg struct {
-	subject string
-	header  nats.Header
-	data    []byte
-}
-
-// readMessages returns every message now in the stream of sig, in order.
-func readMessages(t *testing.T, js jetstream.JetStream, sig schema.Signal) []busMsg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, bus.StreamName(sig))
-	if err != nil {
-		t.Fatalf("stream %s: %v", sig, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatalf("stream info %s: %v", sig, err)
-	}
-	n := int(info.State.Msgs)
-	if n == 0 {
-		return nil
-	}
-	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatalf("ordered consumer: %v", err)
-	}
-	var out []busMsg
-	for len(out) < n {
-		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatalf("fetch: %v", err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			out = append(out, busMsg{subject: m.Subject(), header: m.Headers(), data: m.Data()})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			t.Fatalf("fetch: %v", err)
-		}
-		if got == 0 {
-			t.Fatalf("fetched %d of %d messages", len(out), n)
-		}
-	}
-	return out
-}
-
 // decodeRecords decodes one payload; the batches are released when the
 // test ends.
 func decodeRecords(t *testing.T, data []byte) []arrow.RecordBatch {
@@ -166,11 +117,11 @@ func decodeRecords(t *testing.T, data []byte) []arrow.RecordBatch {
 }
 
 // checkRows checks that the Otlp-Rows headers of msgs add up to rows.
-func checkRows(t *testing.T, msgs []busMsg, rows int) {
+func checkRows(t *testing.T, msgs []bustest.Msg, rows int) {
 	t.Helper()
 	sum := 0
 	for _, m := range msgs {
-		n, err := strconv.Atoi(m.header.Get(bus.HeaderRows))
+		n, err := strconv.Atoi(m.Header.Get(bus.HeaderRows))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,11 +250,11 @@ func checkSpans(t *testing.T, got, want []*tracepb.ResourceSpans) {
 	}
 }
 
-func decodeTraces(t *testing.T, msgs []busMsg) []*tracepb.ResourceSpans {
+func decodeTraces(t *testing.T, msgs []bustest.Msg) []*tracepb.ResourceSpans {
 	t.Helper()
 	var out []*tracepb.ResourceSpans
 	for _, m := range msgs {
-		rss, err := schema.TracesFromArrow(decodeRecords(t, m.data))
+		rss, err := schema.TracesFromArrow(decodeRecords(t, m.Data))
 		if err != nil {
 			t.Fatalf("traces from arrow: %v", err)
 		}
@@ -358,17 +309,17 @@ func TestCoalesceTraces(t *testing.T) {
 		}
 		want = append(want, resourceSpans("svc", i, spans))
 	}
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	// Two requests held at the gate, the 38 others in one flush.
 	if len(msgs) != 3 {
 		t.Errorf("bus messages = %d for %d requests, want 3", len(msgs), n)
 	}
 	checkRows(t, msgs, n*spans)
 	for _, m := range msgs {
-		if got, want := m.subject, bus.Subject(schema.Traces, "svc"); got != want {
+		if got, want := m.Subject, bus.Subject(schema.Traces, "svc"); got != want {
 			t.Errorf("subject = %q, want %q", got, want)
 		}
-		if got := m.header.Get(bus.HeaderSource); got != "grpc" {
+		if got := m.Header.Get(bus.HeaderSource); got != "grpc" {
 			t.Errorf("source = %q, want grpc", got)
 		}
 	}
@@ -525,8 +476,8 @@ func TestCoalesceIsolatesBadRequests(t *testing.T) {
 			t.Errorf("%s = %v, want %v as without coalescing", name, got, want)
 		}
 	}
-	msgs := readMessages(t, js, schema.Traces)
-	refMsgs := readMessages(t, refJS, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
+	refMsgs := bustest.ReadMessages(t, refJS, schema.Traces)
 	// The batch fell back to converting each request alone: as many
 	// messages as without coalescing, in one PublishAll.
 	if len(msgs) > len(refMsgs) {
@@ -579,7 +530,7 @@ func TestCoalesceBusDown(t *testing.T) {
 	if got, want := counters(t, reg, "otlp_arrow_ingest_rows_rejected_total")["protocol=http,reason=bus_unavailable,signal=traces"], float64(n*3); got != want {
 		t.Errorf("rows_rejected_total{bus_unavailable} = %v, want %v", got, want)
 	}
-	if msgs := readMessages(t, js, schema.Traces); len(msgs) != 0 {
+	if msgs := bustest.ReadMessages(t, js, schema.Traces); len(msgs) != 0 {
 		t.Errorf("%d messages stored on a closed connection", len(msgs))
 	}
 }
@@ -656,9 +607,9 @@ func TestCoalesceCancel(t *testing.T) {
 		want = append(want, resourceSpans("svc", i, 4))
 	}
 	// Request 0's flusher publishes after its gate opened; wait for it.
-	var msgs []busMsg
+	var msgs []bustest.Msg
 	waitFor(t, "request 0's message", func() bool {
-		msgs = readMessages(t, js, schema.Traces)
+		msgs = bustest.ReadMessages(t, js, schema.Traces)
 		return len(msgs) == 3
 	})
 	checkSpans(t, decodeTraces(t, msgs), want)
@@ -691,11 +642,11 @@ func TestCoalesceMaxBatchRows(t *testing.T) {
 		}
 		total += sizes[i]
 	}
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	checkRows(t, msgs, total)
 	var rows []int
 	for _, m := range msgs {
-		n, _ := strconv.Atoi(m.header.Get(bus.HeaderRows))
+		n, _ := strconv.Atoi(m.Header.Get(bus.HeaderRows))
 		rows = append(rows, n)
 		if n > 30 && n != 50 {
 			t.Errorf("a message of %d rows: above MaxBatchRows 30 and not the single large request", n)
@@ -724,7 +675,7 @@ func TestCoalesceLinger(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	if len(msgs) != 1 {
 		t.Errorf("messages = %d, want 1", len(msgs))
 	}
@@ -766,7 +717,7 @@ func TestCoalesceDisabled(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	if len(msgs) != n {
 		t.Errorf("messages = %d, want %d", len(msgs), n)
 	}
@@ -792,11 +743,11 @@ func TestCoalesceServices(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	for _, m := range msgs {
-		for _, rs := range decodeTraces(t, []busMsg{m}) {
-			if svc := schema.ServiceName(rs.Resource); bus.Subject(schema.Traces, svc) != m.subject {
-				t.Errorf("service %q on subject %s", svc, m.subject)
+		for _, rs := range decodeTraces(t, []bustest.Msg{m}) {
+			if svc := schema.ServiceName(rs.Resource); bus.Subject(schema.Traces, svc) != m.Subject {
+				t.Errorf("service %q on subject %s", svc, m.Subject)
 			}
 		}
 	}
@@ -843,16 +794,16 @@ func TestCoalesceMetricsLogs(t *testing.T) {
 	wg.Wait()
 
 	var gotMetrics []*metricspb.ResourceMetrics
-	for _, m := range readMessages(t, js, schema.Metrics) {
-		rms, err := schema.MetricsFromArrow(decodeRecords(t, m.data))
+	for _, m := range bustest.ReadMessages(t, js, schema.Metrics) {
+		rms, err := schema.MetricsFromArrow(decodeRecords(t, m.Data))
 		if err != nil {
 			t.Fatal(err)
 		}
 		gotMetrics = append(gotMetrics, rms...)
 	}
 	var gotLogs []*logspb.ResourceLogs
-	for _, m := range readMessages(t, js, schema.Logs) {
-		rls, err := schema.LogsFromArrow(decodeRecords(t, m.data))
+	for _, m := range bustest.ReadMessages(t, js, schema.Logs) {
+		rls, err := schema.LogsFromArrow(decodeRecords(t, m.Data))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -935,7 +886,7 @@ func TestPublishRecordCoalesce(t *testing.T) {
 			t.Errorf("record %d = %d, %v; want 6, nil", i, o.rejected, o.err)
 		}
 	}
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	// Per service a and b: one for each held record, one for the others.
 	if len(msgs) != 6 {
 		t.Errorf("messages = %d, want 6", len(msgs))
@@ -944,7 +895,7 @@ func TestPublishRecordCoalesce(t *testing.T) {
 	// subject is deterministic.
 	perSubject := map[string]int{}
 	for _, m := range msgs {
-		perSubject[m.subject]++
+		perSubject[m.Subject]++
 	}
 	if perSubject["otlp.traces.a"] != 3 || perSubject["otlp.traces.b"] != 3 {
 		t.Errorf("messages per subject = %v, want 3 for otlp.traces.a and otlp.traces.b", perSubject)
@@ -952,7 +903,7 @@ func TestPublishRecordCoalesce(t *testing.T) {
 	checkRows(t, msgs, n*6)
 	differ := false
 	for _, m := range msgs {
-		batches := decodeRecords(t, m.data)
+		batches := decodeRecords(t, m.Data)
 		if len(batches) > 1 {
 			differ = differ || !dictsEqual(batches[0], batches[len(batches)-1], "name")
 		}
@@ -1019,7 +970,7 @@ func TestPublishRecordIsolatesTooLarge(t *testing.T) {
 	}
 	// The batch with the large row fell back to encoding each request
 	// alone: 2 held + 5 good.
-	msgs := readMessages(t, js, schema.Traces)
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	if len(msgs) != 7 {
 		t.Errorf("messages = %d, want 7", len(msgs))
 	}
@@ -1063,7 +1014,7 @@ func TestPublishRecordCancel(t *testing.T) {
 			t.Errorf("record %d: %v", i, o.err)
 		}
 	}
-	if msgs := readMessages(t, js, schema.Traces); len(msgs) != 2 {
+	if msgs := bustest.ReadMessages(t, js, schema.Traces); len(msgs) != 2 {
 		t.Errorf("messages = %d, want 2 (the canceled record withdrawn)", len(msgs))
 	}
 	// mem.AssertSize: the withdrawn slices were released.
