@@ -540,28 +540,10 @@ func checkMetric(m *metricspb.Metric) error {
 	return nil
 }
 
-// metricRows returns how many rows m adds: one per data point, none for a
-// metric without data.
-func metricRows(m *metricspb.Metric) int {
-	switch data := m.GetData().(type) {
-	case *metricspb.Metric_Gauge:
-		return len(data.Gauge.GetDataPoints())
-	case *metricspb.Metric_Sum:
-		return len(data.Sum.GetDataPoints())
-	case *metricspb.Metric_Histogram:
-		return len(data.Histogram.GetDataPoints())
-	case *metricspb.Metric_ExponentialHistogram:
-		return len(data.ExponentialHistogram.GetDataPoints())
-	case *metricspb.Metric_Summary:
-		return len(data.Summary.GetDataPoints())
-	}
-	return 0
-}
-
 // appendMetric adds one row per data point of m; a metric without data or
 // points adds nothing.
 func (b *metricBuilder) appendMetric(m *metricspb.Metric) error {
-	if metricRows(m) == 0 {
+	if numPoints(m) == 0 {
 		return nil
 	}
 	d, ok := describe(m)
@@ -616,7 +598,7 @@ func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arr
 			rows := 0
 			var first *metricspb.Metric // the first metric with rows
 			for _, m := range sm.Metrics {
-				n := metricRows(m)
+				n := numPoints(m)
 				if n > 0 && first == nil {
 					first = m
 				}
