@@ -7,18 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
-	"github.com/otlp-arrow/otlp-arrow/proto/payload"
-	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // testBus is an embedded JetStream with the production streams.
@@ -88,61 +83,6 @@ func testLogger(t *testing.T) *slog.Logger {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
-
-// decodeRecords decodes one message's payload; the batches are released
-// when the test ends.
-func decodeRecords(t *testing.T, data []byte) []arrow.RecordBatch {
-	t.Helper()
-	_, recs, err := payload.Decode(data, nil)
-	if err != nil {
-		t.Fatalf("decode payload: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, r := range recs {
-			r.Release()
-		}
-	})
-	return recs
-}
-
-func decodeTraces(t *testing.T, msgs []bustest.Msg) []*tracepb.ResourceSpans {
-	t.Helper()
-	var out []*tracepb.ResourceSpans
-	for _, m := range msgs {
-		rss, err := schema.TracesFromArrow(decodeRecords(t, m.Data))
-		if err != nil {
-			t.Fatalf("traces from arrow: %v", err)
-		}
-		out = append(out, rss...)
-	}
-	return out
-}
-
-func decodeMetrics(t *testing.T, msgs []bustest.Msg) []*metricspb.ResourceMetrics {
-	t.Helper()
-	var out []*metricspb.ResourceMetrics
-	for _, m := range msgs {
-		rms, err := schema.MetricsFromArrow(decodeRecords(t, m.Data))
-		if err != nil {
-			t.Fatalf("metrics from arrow: %v", err)
-		}
-		out = append(out, rms...)
-	}
-	return out
-}
-
-func decodeLogs(t *testing.T, msgs []bustest.Msg) []*logspb.ResourceLogs {
-	t.Helper()
-	var out []*logspb.ResourceLogs
-	for _, m := range msgs {
-		rls, err := schema.LogsFromArrow(decodeRecords(t, m.Data))
-		if err != nil {
-			t.Fatalf("logs from arrow: %v", err)
-		}
-		out = append(out, rls...)
-	}
-	return out
-}
 
 // allSpans flattens rss into name -> span.
 func allSpans(rss []*tracepb.ResourceSpans) map[string]*tracepb.Span {

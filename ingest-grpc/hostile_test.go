@@ -308,7 +308,7 @@ func TestHostileInput(t *testing.T) {
 	if len(good.errs) > 0 {
 		t.Errorf("well-behaved client failed %d times: %v", len(good.errs), good.errs)
 	}
-	rss := decodeTraces(t, bustest.ReadMessages(t, b.js, schema.Traces))
+	rss := bustest.Traces(t, bustest.ReadMessages(t, b.js, schema.Traces))
 	got := map[string]int{}
 	var accepted []*tracepb.Span
 	for _, rs := range rss {

@@ -85,7 +85,7 @@ func TestHTTPJSON(t *testing.T) {
 	if err := er.UnmarshalJSON(body); err != nil {
 		t.Fatalf("response %q: %v", body, err)
 	}
-	spans := allSpans(decodeTraces(t, bustest.ReadMessages(t, b.js, schema.Traces)))
+	spans := allSpans(bustest.Traces(t, bustest.ReadMessages(t, b.js, schema.Traces)))
 	sp, ok := spans["json-span"]
 	if !ok {
 		t.Fatalf("json-span missing: %v", spans)
@@ -118,7 +118,7 @@ func TestHTTPGzip(t *testing.T) {
 	if got, want := resp.StatusCode, http.StatusOK; got != want {
 		t.Fatalf("status = %d, want %d (%s)", got, want, rb)
 	}
-	if got, want := len(allSpans(decodeTraces(t, bustest.ReadMessages(t, b.js, schema.Traces)))), 1; got != want {
+	if got, want := len(allSpans(bustest.Traces(t, bustest.ReadMessages(t, b.js, schema.Traces)))), 1; got != want {
 		t.Fatalf("distinct span names = %d, want %d", got, want)
 	}
 	resp, _ = post(t, s, PathTraces, contentTypeJSON, "gzip", bytes.NewReader(gzipBytes(t, []byte(jsonTraces))))

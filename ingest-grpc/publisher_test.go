@@ -54,7 +54,7 @@ func TestPublisherSplitsPayloads(t *testing.T) {
 		t.Errorf("sum of Otlp-Rows = %d, want %d", got, want)
 	}
 	var decoded int
-	for _, rs := range decodeTraces(t, msgs) {
+	for _, rs := range bustest.Traces(t, msgs) {
 		for _, ss := range rs.ScopeSpans {
 			decoded += len(ss.Spans)
 		}

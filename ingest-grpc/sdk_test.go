@@ -123,7 +123,7 @@ func TestSDKTracesGRPC(t *testing.T) {
 	if got, want := msgs[0].Header.Get(bus.HeaderRows)+msgs[1].Header.Get(bus.HeaderRows), "21"; got != want && got != "12" {
 		t.Errorf("rows headers = %q, want 2 and 1", got)
 	}
-	rss := decodeTraces(t, msgs)
+	rss := bustest.Traces(t, msgs)
 	services := map[string]bool{}
 	for _, rs := range rss {
 		services[schema.ServiceName(rs.GetResource())] = true
@@ -160,7 +160,7 @@ func TestSDKTracesHTTP(t *testing.T) {
 	if got, want := msgs[0].Header.Get(bus.HeaderRows), "3"; got != want {
 		t.Errorf("rows = %q, want %q", got, want)
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
 func TestSDKMetricsGRPC(t *testing.T) {
@@ -197,7 +197,7 @@ func TestSDKMetricsGRPC(t *testing.T) {
 		t.Errorf("rows = %q, want %q", got, want)
 	}
 	values := map[string]int64{}
-	for _, rm := range decodeMetrics(t, msgs) {
+	for _, rm := range bustest.Metrics(t, msgs) {
 		for _, sm := range rm.GetScopeMetrics() {
 			for _, m := range sm.GetMetrics() {
 				if m.GetName() != "requests" {
@@ -250,7 +250,7 @@ func TestSDKLogsHTTP(t *testing.T) {
 	if got, want := msgs[0].Subject, "otlp.logs.svc-l"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
 	}
-	rls := decodeLogs(t, msgs)
+	rls := bustest.Logs(t, msgs)
 	var n int
 	for _, rl := range rls {
 		for _, sl := range rl.GetScopeLogs() {

@@ -6,10 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -60,6 +65,53 @@ func ReadMessages(t testing.TB, js jetstream.JetStream, sig schema.Signal) []Msg
 		if got == 0 {
 			t.Fatalf("fetched %d of %d messages", len(out), n)
 		}
+	}
+	return out
+}
+
+// Records decodes one message's payload; the batches are released when the
+// test ends.
+func Records(t testing.TB, data []byte) []arrow.RecordBatch {
+	t.Helper()
+	_, recs, err := payload.Decode(data, nil)
+	if err != nil {
+		t.Fatalf("decode payload: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	})
+	return recs
+}
+
+// Traces decodes the payloads of msgs back to OTLP, in order.
+func Traces(t testing.TB, msgs []Msg) []*tracepb.ResourceSpans {
+	t.Helper()
+	return fromArrow(t, msgs, "traces", schema.TracesFromArrow)
+}
+
+// Metrics decodes the payloads of msgs back to OTLP, in order.
+func Metrics(t testing.TB, msgs []Msg) []*metricspb.ResourceMetrics {
+	t.Helper()
+	return fromArrow(t, msgs, "metrics", schema.MetricsFromArrow)
+}
+
+// Logs decodes the payloads of msgs back to OTLP, in order.
+func Logs(t testing.TB, msgs []Msg) []*logspb.ResourceLogs {
+	t.Helper()
+	return fromArrow(t, msgs, "logs", schema.LogsFromArrow)
+}
+
+func fromArrow[R any](t testing.TB, msgs []Msg, what string, conv func([]arrow.RecordBatch) ([]R, error)) []R {
+	t.Helper()
+	var out []R
+	for _, m := range msgs {
+		rs, err := conv(Records(t, m.Data))
+		if err != nil {
+			t.Fatalf("%s from arrow: %v", what, err)
+		}
+		out = append(out, rs...)
 	}
 	return out
 }

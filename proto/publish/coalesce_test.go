@@ -104,18 +104,6 @@ func newPub(t testing.TB, js jetstream.Publisher, cfg Config, reg prometheus.Reg
 	return p
 }
 
-// decodeRecords decodes one payload; the batches are released when the
-// test ends.
-func decodeRecords(t *testing.T, data []byte) []arrow.RecordBatch {
-	t.Helper()
-	_, recs, err := payload.Decode(data, nil)
-	if err != nil {
-		t.Fatalf("decode payload: %v", err)
-	}
-	t.Cleanup(func() { releaseAll(recs) })
-	return recs
-}
-
 // checkRows checks that the Otlp-Rows headers of msgs add up to rows.
 func checkRows(t *testing.T, msgs []bustest.Msg, rows int) {
 	t.Helper()
@@ -250,19 +238,6 @@ func checkSpans(t *testing.T, got, want []*tracepb.ResourceSpans) {
 	}
 }
 
-func decodeTraces(t *testing.T, msgs []bustest.Msg) []*tracepb.ResourceSpans {
-	t.Helper()
-	var out []*tracepb.ResourceSpans
-	for _, m := range msgs {
-		rss, err := schema.TracesFromArrow(decodeRecords(t, m.Data))
-		if err != nil {
-			t.Fatalf("traces from arrow: %v", err)
-		}
-		out = append(out, rss...)
-	}
-	return out
-}
-
 // outcome is what one call answered.
 type outcome struct {
 	rejected int64
@@ -323,7 +298,7 @@ func TestCoalesceTraces(t *testing.T) {
 			t.Errorf("source = %q, want grpc", got)
 		}
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 
 	count, sum := histogram(t, reg, "otlp_arrow_publish_batch_requests", "traces")
 	if count != 3 || sum != n {
@@ -483,8 +458,8 @@ func TestCoalesceIsolatesBadRequests(t *testing.T) {
 	if len(msgs) > len(refMsgs) {
 		t.Errorf("bus messages = %d, want at most the %d without coalescing", len(msgs), len(refMsgs))
 	}
-	checkSpans(t, decodeTraces(t, msgs), good)
-	checkSpans(t, decodeTraces(t, refMsgs), good)
+	checkSpans(t, bustest.Traces(t, msgs), good)
+	checkSpans(t, bustest.Traces(t, refMsgs), good)
 }
 
 func TestCoalesceBusDown(t *testing.T) {
@@ -612,7 +587,7 @@ func TestCoalesceCancel(t *testing.T) {
 		msgs = bustest.ReadMessages(t, js, schema.Traces)
 		return len(msgs) == 3
 	})
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
 func TestCoalesceMaxBatchRows(t *testing.T) {
@@ -679,7 +654,7 @@ func TestCoalesceLinger(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Errorf("messages = %d, want 1", len(msgs))
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 
 	// A short linger that never fills still publishes.
 	p = newPub(t, js, Config{Coalesce: CoalesceConfig{Linger: time.Millisecond}}, nil)
@@ -721,7 +696,7 @@ func TestCoalesceDisabled(t *testing.T) {
 	if len(msgs) != n {
 		t.Errorf("messages = %d, want %d", len(msgs), n)
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
 // Requests of several services split into per-service queues; a request
@@ -745,13 +720,13 @@ func TestCoalesceServices(t *testing.T) {
 	wg.Wait()
 	msgs := bustest.ReadMessages(t, js, schema.Traces)
 	for _, m := range msgs {
-		for _, rs := range decodeTraces(t, []bustest.Msg{m}) {
+		for _, rs := range bustest.Traces(t, []bustest.Msg{m}) {
 			if svc := schema.ServiceName(rs.Resource); bus.Subject(schema.Traces, svc) != m.Subject {
 				t.Errorf("service %q on subject %s", svc, m.Subject)
 			}
 		}
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
 func TestCoalesceMetricsLogs(t *testing.T) {
@@ -793,22 +768,8 @@ func TestCoalesceMetricsLogs(t *testing.T) {
 	}
 	wg.Wait()
 
-	var gotMetrics []*metricspb.ResourceMetrics
-	for _, m := range bustest.ReadMessages(t, js, schema.Metrics) {
-		rms, err := schema.MetricsFromArrow(decodeRecords(t, m.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gotMetrics = append(gotMetrics, rms...)
-	}
-	var gotLogs []*logspb.ResourceLogs
-	for _, m := range bustest.ReadMessages(t, js, schema.Logs) {
-		rls, err := schema.LogsFromArrow(decodeRecords(t, m.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gotLogs = append(gotLogs, rls...)
-	}
+	gotMetrics := bustest.Metrics(t, bustest.ReadMessages(t, js, schema.Metrics))
+	gotLogs := bustest.Logs(t, bustest.ReadMessages(t, js, schema.Logs))
 	// Each resource (one per request) must come back whole and once.
 	sameSet(t, "metrics", schema.NormalizeMetrics(gotMetrics), schema.NormalizeMetrics(wantMetrics))
 	sameSet(t, "logs", schema.NormalizeLogs(gotLogs), schema.NormalizeLogs(wantLogs))
@@ -903,7 +864,7 @@ func TestPublishRecordCoalesce(t *testing.T) {
 	checkRows(t, msgs, n*6)
 	differ := false
 	for _, m := range msgs {
-		batches := decodeRecords(t, m.Data)
+		batches := bustest.Records(t, m.Data)
 		if len(batches) > 1 {
 			differ = differ || !dictsEqual(batches[0], batches[len(batches)-1], "name")
 		}
@@ -911,7 +872,7 @@ func TestPublishRecordCoalesce(t *testing.T) {
 	if !differ {
 		t.Error("no coalesced payload holds batches with different dictionaries")
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 	if count, sum := histogram(t, reg, "otlp_arrow_publish_batch_requests", "traces"); count != 3 || sum != n {
 		t.Errorf("batch_requests: %d flushes of %v requests, want 3 of %d", count, sum, n)
 	}
@@ -974,7 +935,7 @@ func TestPublishRecordIsolatesTooLarge(t *testing.T) {
 	if len(msgs) != 7 {
 		t.Errorf("messages = %d, want 7", len(msgs))
 	}
-	checkSpans(t, decodeTraces(t, msgs), want)
+	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
 func TestPublishRecordCancel(t *testing.T) {
