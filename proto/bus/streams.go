@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -191,9 +192,23 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 // ensureStream creates or updates one stream. Two processes racing may both
 // see the stream missing and both create it: creating a stream that exists
 // with another configuration fails with "name in use", so retry as update.
+//
+// A stream that already has scfg's settings is left alone: an update
+// rewrites the stream's store configuration, and nats-server does that
+// without locking against a consumer being created at the same moment
+// (a data race when two stages start together).
 func ensureStream(ctx context.Context, js jetstream.JetStream, scfg jetstream.StreamConfig) error {
+	// The look-up is only a shortcut: a bus still electing its leader
+	// may not answer it, so it gets a short bound and then the retries
+	// below take over.
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	s, err := js.Stream(lctx, scfg.Name)
+	cancel()
+	if err == nil && sameStream(s.CachedInfo().Config, scfg) {
+		return nil
+	}
 	inUse := 0
-	err := retry(ctx, func(ctx context.Context) error {
+	err = retry(ctx, func(ctx context.Context) error {
 		for {
 			_, err := js.CreateOrUpdateStream(ctx, scfg)
 			if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || inUse == 2 {
@@ -206,4 +221,22 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, scfg jetstream.St
 		return fmt.Errorf("ensure stream %s: %w", scfg.Name, err)
 	}
 	return nil
+}
+
+// sameStream reports whether the stream configuration got has every
+// setting of want (the ones StreamConfig and DeadStreamConfig set).
+func sameStream(got, want jetstream.StreamConfig) bool {
+	return got.Description == want.Description &&
+		slices.Equal(got.Subjects, want.Subjects) &&
+		got.Retention == want.Retention &&
+		got.Discard == want.Discard &&
+		got.MaxBytes == want.MaxBytes &&
+		got.MaxAge == want.MaxAge &&
+		got.MaxMsgSize == want.MaxMsgSize &&
+		got.MaxMsgs == want.MaxMsgs &&
+		got.MaxConsumers == want.MaxConsumers &&
+		got.Storage == want.Storage &&
+		got.Replicas == want.Replicas &&
+		reflect.DeepEqual(got.Placement, want.Placement) &&
+		got.Duplicates == want.Duplicates
 }
