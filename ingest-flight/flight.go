@@ -20,7 +20,6 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/conform"
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/seedspans"
-	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -33,8 +32,6 @@ type flightServer struct {
 	metrics    *serverMetrics
 	maxRows    int64
 	retryAfter time.Duration
-	// publishTimeout bounds one batch's wait for the bus.
-	publishTimeout time.Duration
 }
 
 var _ flight.FlightServer = (*flightServer)(nil)
@@ -109,10 +106,7 @@ func (f *flightServer) doPut(ctx context.Context, stream flight.FlightService_Do
 	}
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
-		pctx, cancel := bus.WithPublishDeadline(ctx, f.publishTimeout)
-		rows, err := in(pctx, rec)
-		err = bus.PublishError(pctx, err)
-		cancel()
+		rows, err := in(ctx, rec)
 		if err != nil {
 			return err
 		}

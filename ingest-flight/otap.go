@@ -22,7 +22,6 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/ipccheck"
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
-	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -34,8 +33,6 @@ type otapServer struct {
 	metrics    *serverMetrics
 	retryAfter time.Duration
 	limiter    *admit.Limiter // bytes in flight; see admit.go
-	// publishTimeout bounds one batch's wait for the bus.
-	publishTimeout time.Duration
 }
 
 // otapStream is the server side of any of the three OTAP streams.
@@ -127,14 +124,11 @@ func (st *otapState) reset() {
 
 func (o *otapServer) batch(ctx context.Context, st *otapState, sig schema.Signal, bar *arrowpb.BatchArrowRecords, decode decodeFunc) *arrowpb.BatchStatus {
 	var msg string
-	ctx, cancel := bus.WithPublishDeadline(ctx, o.publishTimeout)
-	defer cancel()
 	ticket, err := o.limiter.Acquire(ctx, batchBytes(bar))
 	if err == nil {
 		msg, err = o.decodeChecked(ctx, st, bar, decode)
 		ticket.Release()
 	}
-	err = bus.PublishError(ctx, err)
 	if err == nil {
 		return &arrowpb.BatchStatus{BatchId: bar.GetBatchId(), StatusCode: arrowpb.StatusCode_OK, StatusMessage: msg}
 	}

@@ -76,7 +76,7 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 		return nil, fmt.Errorf("new ingest-flight service: %w: nil logger", ErrInvalidConfig)
 	}
 	log = log.With(bus.LogKeyStage, Stage)
-	pub, err := publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes}, reg)
+	pub, err := publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes, PublishTimeout: cfg.PublishTimeout}, reg)
 	if err != nil {
 		return nil, fmt.Errorf("new ingest-flight service: %w", err)
 	}
@@ -104,9 +104,9 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 		// default bytes in flight even when a memory limit lowered them:
 		// what fits on the wire must not be refused for its width.
 		pub: pub, mem: capAllocator{Allocator: memory.NewGoAllocator(), max: int(max(cfg.MaxInflightBytes, DefaultMaxInflightBytes))}, metrics: sm,
-		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter, publishTimeout: cfg.PublishTimeout,
+		maxRows: cfg.MaxBatchRows, retryAfter: cfg.RetryAfter,
 	})
-	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter, limiter: s.limiter, publishTimeout: cfg.PublishTimeout}
+	o := &otapServer{pub: pub, metrics: sm, retryAfter: cfg.RetryAfter, limiter: s.limiter}
 	arrowpb.RegisterArrowTracesServiceServer(s.srv, &otapTraces{o: o})
 	arrowpb.RegisterArrowMetricsServiceServer(s.srv, &otapMetrics{o: o})
 	arrowpb.RegisterArrowLogsServiceServer(s.srv, &otapLogs{o: o})

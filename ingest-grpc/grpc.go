@@ -19,7 +19,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
-	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -52,8 +51,6 @@ type grpcReceiver struct {
 	metrics    *serverMetrics
 	retryAfter time.Duration
 	auth       *authenticator // nil: authentication off
-	// publishTimeout bounds the wait for the bus (bus.WithPublishDeadline).
-	publishTimeout time.Duration
 }
 
 // grpcMaxHeaderListSize bounds a request's metadata, as the HTTP server's
@@ -180,8 +177,6 @@ func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
 // may alias b, which gRPC no longer uses) and publishes it.
 func grpcExport[Req proto.Message](ctx context.Context, r *grpcReceiver, sig schema.Signal, b []byte, req Req,
 	unmarshal func([]byte, Req) error, publish func(context.Context, Req) (any, error)) (any, error) {
-	ctx, cancel := bus.WithPublishDeadline(ctx, r.publishTimeout)
-	defer cancel()
 	resp, err := func() (any, error) {
 		ticket, err := r.limiter.Acquire(ctx, int64(len(b)))
 		if err != nil {
@@ -193,7 +188,6 @@ func grpcExport[Req proto.Message](ctx context.Context, r *grpcReceiver, sig sch
 		}
 		return publish(ctx, req)
 	}()
-	err = bus.PublishError(ctx, err)
 	if err != nil {
 		st, _ := errorStatus(err, r.retryAfter)
 		r.metrics.requests.WithLabelValues(SourceGRPC, string(sig), st.Code().String()).Inc()

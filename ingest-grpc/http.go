@@ -27,7 +27,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
-	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
@@ -69,8 +68,6 @@ type httpReceiver struct {
 	maxRequest int
 	retryAfter time.Duration
 	auth       *authenticator // nil: authentication off
-	// publishTimeout bounds the wait for the bus (bus.WithPublishDeadline).
-	publishTimeout time.Duration
 }
 
 // wwwAuthenticate is the challenge of a 401 answer (RFC 6750).
@@ -136,12 +133,7 @@ func (h *httpReceiver) serve(w http.ResponseWriter, req *http.Request, export ex
 		return http.StatusUnsupportedMediaType
 	}
 	body, err := h.admitAndRead(w, req, gzipped, func(body []byte) ([]byte, error) {
-		// The publish deadline starts once the body is read: a slow
-		// upload is bounded by the server's read timeout, not by it.
-		ctx, cancel := bus.WithPublishDeadline(req.Context(), h.publishTimeout)
-		defer cancel()
-		b, err := export(ctx, body, isJSON)
-		return b, bus.PublishError(ctx, err)
+		return export(req.Context(), body, isJSON)
 	})
 	if err != nil {
 		return h.writeError(w, err, isJSON)

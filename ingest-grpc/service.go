@@ -79,13 +79,12 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 	if cfg.GRPC.Enabled {
 		s.grpcSrv = newGRPCServer(cfg, &grpcReceiver{
 			pub: pub, limiter: limiter, metrics: sm, retryAfter: cfg.RetryAfter, auth: auth,
-			publishTimeout: cfg.PublishTimeout,
 		}, tlsCfg)
 	}
 	if cfg.HTTP.Enabled {
 		s.httpSrv = newHTTPServer(cfg, &httpReceiver{
 			pub: pub, limiter: limiter, metrics: sm, maxRequest: cfg.MaxRequestBytes,
-			retryAfter: cfg.RetryAfter, auth: auth, publishTimeout: cfg.PublishTimeout,
+			retryAfter: cfg.RetryAfter, auth: auth,
 		}, tlsCfg, log)
 	}
 	return s, nil

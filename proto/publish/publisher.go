@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -42,6 +43,11 @@ type Config struct {
 	// Coalesce configures group commit of concurrent requests; the zero
 	// value coalesces with the defaults (see [CoalesceConfig]).
 	Coalesce CoalesceConfig
+	// PublishTimeout bounds how long a request waits for the bus (and at
+	// most 9/10 of its context's own deadline, see bus.WithPublishDeadline);
+	// past it the request fails with an error wrapping bus.ErrPublishTimeout,
+	// which is retryable. 0: only the context's deadline.
+	PublishTimeout time.Duration
 }
 
 // Publisher converts OTLP export requests to Arrow and publishes them on the
@@ -57,6 +63,7 @@ type Publisher struct {
 	mem        memory.Allocator
 	m          *metrics
 	limits     Limits
+	timeout    time.Duration // Config.PublishTimeout
 
 	// Group commit queues; nil when coalescing is disabled.
 	traceQ  *batcher[*group[*tracepb.ResourceSpans]]
@@ -81,7 +88,7 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults()}
+	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults(), timeout: cfg.PublishTimeout}
 	if c := cfg.Coalesce.withDefaults(); !c.Disabled {
 		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*tracepb.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
 		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*metricspb.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
@@ -211,9 +218,9 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batc
 	var res result
 	switch {
 	case b == nil:
-		res = publishRequest(ctx, p, ops, groups, source)
+		res = p.bounded(ctx, func(ctx context.Context) result { return publishRequest(ctx, p, ops, groups, source) })
 	case len(groups) > 0:
-		res = publishQueued(ctx, p, ops.signal, b, groups, source)
+		res = p.bounded(ctx, func(ctx context.Context) result { return publishQueued(ctx, p, ops.signal, b, groups, source) })
 	}
 	for i, rs := range res.rejects {
 		for _, r := range rs {
@@ -234,6 +241,19 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batc
 		return rejected, msg, fmt.Errorf("publish %s: %w: %s", sig, ErrInvalidRequest, msg)
 	}
 	return rejected, msg, nil
+}
+
+// bounded runs wait, one request's wait for the bus, under the publish
+// deadline (bus.WithPublishDeadline), and reports its end by that deadline
+// as bus.ErrPublishTimeout.
+func (p *Publisher) bounded(ctx context.Context, wait func(context.Context) result) result {
+	ctx, cancel := bus.WithPublishDeadline(ctx, p.timeout)
+	defer cancel()
+	res := wait(ctx)
+	if err := bus.PublishError(ctx, res.err); err != res.err {
+		res.err, res.reason = err, busReason(err)
+	}
+	return res
 }
 
 // publishRequest converts and publishes one request's groups on its own.

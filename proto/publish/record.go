@@ -48,17 +48,17 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 		}
 		gs[i] = &group[arrow.RecordBatch]{service: g.service, items: slices, rows: g.rows}
 	}
-	var res result
-	if p.recordQ != nil {
-		res = publishQueued(ctx, p, sig, p.recordQ, gs, source) // the queue owns the slices
-	} else {
-		var msgs []bus.Message
-		msgs, res = encodeRecord(p, sig, gs, source)
+	res := p.bounded(ctx, func(ctx context.Context) result {
+		if p.recordQ != nil {
+			return publishQueued(ctx, p, sig, p.recordQ, gs, source) // the queue owns the slices
+		}
+		msgs, res := encodeRecord(p, sig, gs, source)
 		releaseGroups(gs)
 		if res.err == nil {
 			res = p.publishResult(ctx, sig, msgs)
 		}
-	}
+		return res
+	})
 	if res.err != nil {
 		p.m.rowsRejected.WithLabelValues(source, label, res.reason).Add(float64(rows))
 		return 0, res.err
