@@ -8,6 +8,7 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/ingestauth"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 )
 
 // ErrInvalidConfig is wrapped by every error [Config.Validate] returns.
@@ -87,6 +88,11 @@ type Config struct {
 	// bus to acknowledge it; past it the batch is answered with a
 	// retryable UNAVAILABLE. Default 5s.
 	PublishTimeout time.Duration
+	// PayloadCompression compresses the buffers of the Arrow IPC payloads
+	// published on the bus: "none" (the default; every Arrow reader reads
+	// them), "lz4" or "zstd" (readers need that codec; less for the bus to
+	// copy and store). See docs/bus.md.
+	PayloadCompression string
 }
 
 // Defaults of [Config].
@@ -148,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublishTimeout <= 0 {
 		bad("publish_timeout", c.PublishTimeout, "want > 0")
+	}
+	if _, err := payload.Compression(c.PayloadCompression); err != nil {
+		bad("payload_compression", c.PayloadCompression, "want none, lz4 or zstd")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", c.ShutdownTimeout, "want > 0")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/publish"
 )
 
@@ -106,6 +107,11 @@ type Config struct {
 	// past it the client gets a retryable UNAVAILABLE (HTTP 503) instead
 	// of its own timeout. Default 5s.
 	PublishTimeout time.Duration
+	// PayloadCompression compresses the buffers of the Arrow IPC payloads
+	// published on the bus: "none" (the default; every Arrow reader reads
+	// them), "lz4" or "zstd" (readers need that codec; less for the bus to
+	// copy and store). See docs/bus.md.
+	PayloadCompression string
 }
 
 // Defaults of [Config].
@@ -179,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublishTimeout <= 0 {
 		bad("publish_timeout", c.PublishTimeout, "want > 0")
+	}
+	if _, err := payload.Compression(c.PayloadCompression); err != nil {
+		bad("payload_compression", c.PayloadCompression, "want none, lz4 or zstd")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", c.ShutdownTimeout, "want > 0")

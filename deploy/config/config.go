@@ -23,6 +23,7 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -94,6 +95,11 @@ type Bus struct {
 	// SyncInterval is "always" (every write synced to disk before it is
 	// acknowledged) or a duration between syncs.
 	SyncInterval string `yaml:"sync_interval"`
+	// PayloadCompression is the buffer compression of the Arrow IPC
+	// payloads the ingest stages publish: "none" (every Arrow reader reads
+	// them), "lz4" or "zstd" (readers need that codec; the bus copies and
+	// stores less). See docs/bus.md.
+	PayloadCompression string `yaml:"payload_compression"`
 	// MaxPayload is the embedded server's max message size in bytes.
 	MaxPayload int `yaml:"max_payload"`
 	// MaxStore bounds the embedded server's JetStream file store in bytes
@@ -234,16 +240,17 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "text"},
 		Admin:     Admin{Addr: "127.0.0.1:8080"},
 		Bus: Bus{
-			Host:            "127.0.0.1",
-			Port:            4222,
-			SyncInterval:    "always",
-			MaxPayload:      8 << 20,
-			MaxBytes:        1 << 30,
-			MaxAge:          24 * time.Hour,
-			Replicas:        1,
-			DuplicateWindow: 2 * time.Minute,
-			AckWait:         60 * time.Second,
-			ClusterName:     "otlp-arrow",
+			Host:               "127.0.0.1",
+			Port:               4222,
+			SyncInterval:       "always",
+			PayloadCompression: "none",
+			MaxPayload:         8 << 20,
+			MaxBytes:           1 << 30,
+			MaxAge:             24 * time.Hour,
+			Replicas:           1,
+			DuplicateWindow:    2 * time.Minute,
+			AckWait:            60 * time.Second,
+			ClusterName:        "otlp-arrow",
 		},
 		Ingest: Ingest{
 			GRPCEnabled:      true,
@@ -489,6 +496,7 @@ var EnvVars = []envVar{
 	{"OTLP_NATS_SERVER_TLS_KEY_FILE", "bus.server_tls_key_file", setString(func(c *Config) *string { return &c.Bus.ServerTLSKey })},
 	{"OTLP_NATS_SERVER_TLS_CLIENT_CA_FILE", "bus.server_tls_client_ca_file", setString(func(c *Config) *string { return &c.Bus.ServerTLSClientCA })},
 	{"OTLP_BUS_SYNC_INTERVAL", "bus.sync_interval", setString(func(c *Config) *string { return &c.Bus.SyncInterval })},
+	{"OTLP_BUS_PAYLOAD_COMPRESSION", "bus.payload_compression", setString(func(c *Config) *string { return &c.Bus.PayloadCompression })},
 	{"OTLP_BUS_MAX_STORE", "bus.max_store", setInt64(func(c *Config) *int64 { return &c.Bus.MaxStore })},
 	{"OTLP_BUS_ACK_WAIT_SECS", "bus.ack_wait", setSecs(func(c *Config) *time.Duration { return &c.Bus.AckWait })},
 	{"OTLP_STREAM_MAX_BYTES", "bus.stream_max_bytes", setInt64(func(c *Config) *int64 { return &c.Bus.MaxBytes })},
@@ -691,6 +699,9 @@ func (c Config) Validate() error {
 	c.Bus.validateSecurity(bad)
 	if _, err := c.Bus.Sync(); err != nil {
 		bad("bus.sync_interval", strconv.Quote(c.Bus.SyncInterval), `want "always" or a duration such as 2m`)
+	}
+	if _, err := payload.Compression(c.Bus.PayloadCompression); err != nil {
+		bad("bus.payload_compression", strconv.Quote(c.Bus.PayloadCompression), "want none, lz4 or zstd")
 	}
 	if c.Bus.MaxPayload < 1<<20 || c.Bus.MaxPayload > 64<<20 {
 		bad("bus.max_payload", c.Bus.MaxPayload, "want 1 MiB to 64 MiB")

@@ -64,6 +64,8 @@ func TestInvalid(t *testing.T) {
 		{"bad level", "log:\n  level: loud\n", nil, []string{"log.level", "loud", "debug, info, warn or error"}},
 		{"bad addr", "ingest_grpc:\n  grpc_addr: nohost\n", nil, []string{"ingest_grpc.grpc_addr", "host:port"}},
 		{"bad sync", "bus:\n  sync_interval: sometimes\n", nil, []string{"bus.sync_interval", "always"}},
+		{"bad payload compression", "bus:\n  payload_compression: gzip\n", nil, []string{"bus.payload_compression", `"gzip"`, "none, lz4 or zstd"}},
+		{"bad payload compression env", "", []string{"OTLP_BUS_PAYLOAD_COMPRESSION=snappy"}, []string{"bus.payload_compression", `"snappy"`}},
 		{"bad interval env", "", []string{"OTLP_WRITE_INTERVAL_SECS=soon"}, []string{"OTLP_WRITE_INTERVAL_SECS", "soon", "seconds"}},
 		{"bad bool env", "", []string{"OTLP_PROTOBUF_ENABLED=maybe"}, []string{"OTLP_PROTOBUF_ENABLED", "true or false"}},
 		{"bad port env", "", []string{"OTLP_HTTP_PORT=70000"}, []string{"OTLP_HTTP_PORT", "0-65535"}},

@@ -277,6 +277,7 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 	fc.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Flight.MaxInflightBytes, inflightShare, 2*int64(c.Flight.MaxMessageBytes))
 	fc.MaxConcurrentStreams = uint32(c.Flight.MaxConcurrentStreams)
 	fc.PublishTimeout = c.Flight.PublishTimeout
+	fc.PayloadCompression = c.Bus.PayloadCompression
 	for _, tok := range c.Flight.AuthTokens {
 		fc.Auth.Tokens = append(fc.Auth.Tokens, tok.Reveal())
 	}
@@ -694,6 +695,7 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.MaxAttributeValueLength = c.Ingest.MaxAttributeValueLength
 	ic.MaxConcurrentStreams = uint32(c.Ingest.MaxConcurrentStreams)
 	ic.PublishTimeout = c.Ingest.PublishTimeout
+	ic.PayloadCompression = c.Bus.PayloadCompression
 	return ic
 }
 

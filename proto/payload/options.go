@@ -1,6 +1,8 @@
 package payload
 
 import (
+	"fmt"
+
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -45,4 +47,27 @@ func (o options) ipcOptions(extra ...ipc.Option) []ipc.Option {
 		out = append(out, o.codec)
 	}
 	return out
+}
+
+// Compression names, as configured (bus.payload_compression).
+const (
+	CompressionNone = "none"
+	CompressionLZ4  = "lz4"
+	CompressionZstd = "zstd"
+)
+
+// Compression returns the Option that writes payloads with the named buffer
+// compression: CompressionNone (or ""), CompressionLZ4 or CompressionZstd.
+// Any Arrow IPC reader with that codec reads the result; Decode reads all
+// three.
+func Compression(name string) (Option, error) {
+	switch name {
+	case "", CompressionNone:
+		return WithoutCompression(), nil
+	case CompressionLZ4:
+		return WithLZ4(), nil
+	case CompressionZstd:
+		return WithZstd(), nil
+	}
+	return nil, fmt.Errorf("payload compression %q: want %s, %s or %s", name, CompressionNone, CompressionLZ4, CompressionZstd)
 }

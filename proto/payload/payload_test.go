@@ -345,3 +345,37 @@ func BenchmarkEncodeDecode(b *testing.B) {
 		})
 	}
 }
+
+func TestCompressionNames(t *testing.T) {
+	rec := makeBatch(t, memory.DefaultAllocator, 0, 500, 32)
+	defer rec.Release()
+	var plain int
+	for _, name := range []string{"", payload.CompressionNone, payload.CompressionLZ4, payload.CompressionZstd} {
+		opt, err := payload.Compression(name)
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		out, err := payload.Encode([]arrow.RecordBatch{rec}, 0, opt)
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		_, recs, err := payload.Decode(out[0], nil)
+		if err != nil {
+			t.Fatalf("%q: decode: %v", name, err)
+		}
+		if len(recs) != 1 || !array.RecordEqual(recs[0], rec) {
+			t.Errorf("%q: decoded batches differ from the encoded one", name)
+		}
+		for _, r := range recs {
+			r.Release()
+		}
+		if name == "" {
+			plain = len(out[0])
+		} else if name != payload.CompressionNone && len(out[0]) >= plain {
+			t.Errorf("%q: %d bytes, not less than %d uncompressed", name, len(out[0]), plain)
+		}
+	}
+	if _, err := payload.Compression("snappy"); err == nil {
+		t.Error("snappy: no error")
+	}
+}

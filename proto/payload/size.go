@@ -6,6 +6,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
+// Size is the bytes of memory the buffers of recs hold, dictionaries
+// included: what decoded batches cost, whatever their payload's compression.
+func Size(recs []arrow.RecordBatch) int64 { return bodySize(recs) }
+
 // bodySize is the bytes of the buffers of recs, dictionaries included: an
 // upper bound of their uncompressed IPC bodies except for padding (sliced
 // batches count their whole buffers, so they overestimate).

@@ -494,7 +494,7 @@ func encodeMerged[R any](p *Publisher, ops signalOps[R], source string, groups [
 		if err != nil {
 			return nil, err
 		}
-		payloads, counts, err := payload.EncodeRows([]arrow.RecordBatch{rec}, p.maxPayload)
+		payloads, counts, err := p.encode([]arrow.RecordBatch{rec})
 		rec.Release()
 		if err != nil {
 			return nil, err
@@ -534,7 +534,7 @@ func (p *Publisher) flushRecords(k qkey, ws []*waiter[*group[arrow.RecordBatch]]
 		for _, g := range services(ws) {
 			var payloads [][]byte
 			var counts []int
-			if payloads, counts, err = payload.EncodeRows(g.items, p.maxPayload); err != nil {
+			if payloads, counts, err = p.encode(g.items); err != nil {
 				break
 			}
 			msgs = appendMessages(msgs, k.signal, g.service, k.source, payloads, counts)

@@ -48,6 +48,10 @@ type Config struct {
 	// past it the request fails with an error wrapping bus.ErrPublishTimeout,
 	// which is retryable. 0: only the context's deadline.
 	PublishTimeout time.Duration
+	// Compression names the payloads' buffer compression (see
+	// payload.Compression): "" or "none" (the default, readable by every
+	// Arrow IPC reader), "lz4" or "zstd".
+	Compression string
 }
 
 // Publisher converts OTLP export requests to Arrow and publishes them on the
@@ -64,6 +68,7 @@ type Publisher struct {
 	m          *metrics
 	limits     Limits
 	timeout    time.Duration // Config.PublishTimeout
+	encOpts    []payload.Option
 
 	// Group commit queues; nil when coalescing is disabled.
 	traceQ  *batcher[*group[*tracepb.ResourceSpans]]
@@ -84,11 +89,16 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 	if err := cfg.Coalesce.validate(); err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
+	codec, err := payload.Compression(cfg.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("new publisher: %w: %w", ErrInvalidConfig, err)
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
-	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults(), timeout: cfg.PublishTimeout}
+	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults(),
+		timeout: cfg.PublishTimeout, encOpts: []payload.Option{codec}}
 	if c := cfg.Coalesce.withDefaults(); !c.Disabled {
 		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*tracepb.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
 		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*metricspb.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
@@ -335,7 +345,7 @@ func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, e
 	if rows == 0 {
 		return out, nil
 	}
-	payloads, counts, err := payload.EncodeRows(recs, p.maxPayload)
+	payloads, counts, err := p.encode(recs)
 	if err != nil {
 		if errors.Is(err, payload.ErrTooLarge) {
 			var n int64
@@ -359,4 +369,10 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
+}
+
+// encode writes recs as bus payloads of at most the configured size, with
+// the configured compression.
+func (p *Publisher) encode(recs []arrow.RecordBatch) ([][]byte, []int, error) {
+	return payload.EncodeRows(recs, p.maxPayload, p.encOpts...)
 }

@@ -71,7 +71,7 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 func encodeRecord(p *Publisher, sig schema.Signal, groups []*group[arrow.RecordBatch], source string) ([]bus.Message, result) {
 	var msgs []bus.Message
 	for _, g := range groups {
-		payloads, counts, err := payload.EncodeRows(g.items, p.maxPayload)
+		payloads, counts, err := p.encode(g.items)
 		if err != nil {
 			return nil, encodeFailure(sig, err)
 		}

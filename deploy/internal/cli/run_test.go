@@ -262,8 +262,19 @@ func sameMap(a, b map[string]string) bool {
 	return true
 }
 
+// TestRunSDKEndToEnd sends every signal with the OpenTelemetry SDK's
+// exporters and compares the files with what was sent, with the bus
+// payloads uncompressed (the default) and LZ4-compressed.
 func TestRunSDKEndToEnd(t *testing.T) {
-	p := startRun(t)
+	for _, c := range []string{"none", "lz4"} {
+		t.Run("payload_compression="+c, func(t *testing.T) {
+			runSDKEndToEnd(t, "OTLP_BUS_PAYLOAD_COMPRESSION="+c)
+		})
+	}
+}
+
+func runSDKEndToEnd(t *testing.T, env ...string) {
+	p := startRun(t, env...)
 	ctx := context.Background()
 	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName("checkout"), attribute.String("deployment.environment", "test"))
 

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/segment"
 )
@@ -89,7 +90,7 @@ type item struct {
 	version  string
 	recs     []arrow.RecordBatch
 	rows     int64
-	bytes    int64
+	bytes    int64 // memory held: the larger of payload and decoded buffers
 	received time.Time
 }
 
@@ -406,7 +407,7 @@ func (l *Lane) receive(msg jetstream.Msg) {
 		schema:   sch,
 		version:  hdr.Get(l.cfg.HeaderSchema),
 		recs:     recs,
-		bytes:    int64(len(msg.Data())),
+		bytes:    max(int64(len(msg.Data())), payload.Size(recs)),
 		received: l.cfg.Now(),
 	}
 	for _, r := range recs {
