@@ -32,8 +32,13 @@
 //  2. A flush writes the record batches of the buffered messages to the
 //     .partial file and fsyncs it; then it appends one journal record with
 //     the file's name, its size after the sync and the (stream, sequence)
-//     of every message in the flush, and fsyncs the journal; only then is
-//     every message acknowledged with DoubleAck, which waits for the server.
+//     of every message in the flush, and fsyncs the journal; only then are
+//     the messages handed to the lane's acker, which acknowledges them with
+//     DoubleAck (waiting for the server) one after the other, more at once
+//     only when a backlog builds up: with the bus syncing every write, each
+//     acknowledgement of an interest stream costs the bus a synced tombstone
+//     under the lock its publishes need, and a flush's hundreds sent at once
+//     stalled ingest's publishes. Flush (the method) waits for them.
 //  3. A rotation first commits as in 2, then writes the end-of-stream marker
 //     (closing the IPC writer), fsyncs, renames .partial to .arrows and
 //     fsyncs the directory.

@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,12 +18,12 @@ import (
 )
 
 // timedFlush flushes and records the duration.
-func (l *Lane) timedFlush(ctx context.Context) error {
+func (l *Lane) timedFlush() error {
 	if len(l.items) == 0 && l.broken == nil {
 		return nil
 	}
 	start := time.Now()
-	err := l.flushItems(ctx)
+	err := l.flushItems()
 	l.m.FlushDuration.WithLabelValues(l.cfg.Signal).Observe(time.Since(start).Seconds())
 	return err
 }
@@ -33,7 +31,7 @@ func (l *Lane) timedFlush(ctx context.Context) error {
 // flushItems writes every buffered item, commits and acknowledges them. On
 // failure the items not committed are negatively acknowledged with a delay
 // and the lane is broken until a later flush repairs its file.
-func (l *Lane) flushItems(ctx context.Context) error {
+func (l *Lane) flushItems() error {
 	items := l.items
 	l.items = nil
 	clear(l.buffered)
@@ -59,7 +57,7 @@ func (l *Lane) flushItems(ctx context.Context) error {
 		if err := l.writeMerged(pending); err != nil {
 			return err
 		}
-		return l.commit(ctx, pending)
+		return l.commit(pending)
 	}
 	for i, it := range items {
 		if l.file != nil && (it.version != l.file.Version() || !it.schema.Equal(l.file.Schema())) {
@@ -171,8 +169,8 @@ func (l *Lane) open(it *item) error {
 }
 
 // commit makes the rows of items durable (file sync, then journal record and
-// journal sync) and acknowledges the messages.
-func (l *Lane) commit(ctx context.Context, items []*item) error {
+// journal sync) and queues the messages' acknowledgements.
+func (l *Lane) commit(items []*item) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -193,48 +191,26 @@ func (l *Lane) commit(ctx context.Context, items []*item) error {
 	l.m.BytesWritten.WithLabelValues(l.cfg.Signal).Add(float64(off - l.committed))
 	l.committed = off
 	l.hasCommit = true
-	l.ack(ctx, items)
+	l.ack(items)
 	return nil
 }
 
-// ack acknowledges durable messages and waits for the server. A failed
-// acknowledgement is harmless: the message is journaled, so its redelivery
-// is acknowledged without being written again.
-func (l *Lane) ack(ctx context.Context, items []*item) {
+// ack hands durable messages to the lane's acker, which acknowledges them
+// in the background (see acker). A failed acknowledgement is harmless: the
+// message is journaled, so its redelivery is acknowledged without being
+// written again.
+func (l *Lane) ack(items []*item) {
 	if l.cfg.Hooks != nil && l.cfg.Hooks.Crash {
 		for _, it := range items {
 			l.cfg.Hooks.Unacked(it.msg)
 		}
 		return
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, ackTimeout)
-		defer cancel()
+	msgs := make([]jetstream.Msg, len(items))
+	for i, it := range items {
+		msgs[i] = it.msg
 	}
-	var (
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, ackParallel)
-		failed atomic.Int64
-		last   atomic.Value
-	)
-	for _, it := range items {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := it.msg.DoubleAck(ctx); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
-				failed.Add(1)
-				last.Store(err)
-			}
-		})
-	}
-	wg.Wait()
-	n := int64(len(items)) - failed.Load()
-	l.m.MessagesAcked.WithLabelValues(l.cfg.Signal).Add(float64(n))
-	if f := failed.Load(); f > 0 {
-		l.log.Warn("acknowledge messages; they are journaled and will be acknowledged on redelivery",
-			"failed", f, "err", last.Load())
-	}
+	l.acks.add(msgs)
 }
 
 // fail handles a write failure: it abandons the file (repaired by the next

@@ -28,7 +28,7 @@ const (
 	nakDelay          = 5 * time.Second  // redelivery delay after a write failure
 	inProgressAfter   = 15 * time.Second // buffered this long: extend AckWait before flushing
 	ackTimeout        = 10 * time.Second // per acknowledgement when no deadline is given
-	ackParallel       = 16               // acknowledgements in flight per flush
+	ackParallel       = 16               // acknowledgements in flight, at most (see acker)
 	compactBytes      = 1 << 20          // compact the journal beyond this size
 	peerCacheTTL      = 250 * time.Millisecond
 )
@@ -127,6 +127,7 @@ type Lane struct {
 	flush chan flushReq
 	done  chan struct{}
 
+	acks    *acker
 	paused  atomic.Bool // set while broken: stop pulling until repaired
 	errMu   sync.Mutex
 	err     error // write failure
@@ -156,7 +157,7 @@ func New(cfg Config, cons Consumer, j *journal.Journal, m *Metrics, log *slog.Lo
 	if cfg.NextSeq < 1 {
 		cfg.NextSeq = 1
 	}
-	return &Lane{
+	l := &Lane{
 		cfg:      cfg,
 		cons:     cons,
 		j:        j,
@@ -168,6 +169,8 @@ func New(cfg Config, cons Consumer, j *journal.Journal, m *Metrics, log *slog.Lo
 		buffered: map[uint64]struct{}{},
 		nextSeq:  cfg.NextSeq,
 	}
+	l.acks = newAcker(l)
+	return l
 }
 
 // Err returns the lane's current write error, or else its current pull
@@ -235,6 +238,9 @@ func (l *Lane) Run(ctx context.Context) error {
 	tick := time.NewTicker(l.cfg.WriteInterval)
 	defer tick.Stop()
 	bg := context.WithoutCancel(ctx)
+	actx, stopAcks := context.WithCancel(bg)
+	defer stopAcks()
+	go l.acks.run(actx)
 	for in != nil {
 		select {
 		case msg, ok := <-in:
@@ -244,25 +250,44 @@ func (l *Lane) Run(ctx context.Context) error {
 			}
 			l.receive(msg)
 			if l.bufRows >= int64(l.cfg.MaxBatchRows) || l.bufBytes >= l.cfg.MaxBatchBytes {
-				_ = l.timedFlush(bg)
+				_ = l.timedFlush()
 			}
 		case <-tick.C:
-			_ = l.timedFlush(bg)
+			_ = l.timedFlush()
 			l.rotateByAge()
 			l.housekeep(bg)
 		case req := <-l.flush:
-			req.done <- l.timedFlush(req.ctx)
+			err := l.timedFlush()
+			sent := l.acks.barrier()
+			go func() {
+				select {
+				case <-sent:
+				case <-req.ctx.Done():
+				}
+				req.done <- err
+			}()
 		}
 	}
 	if l.cfg.Hooks != nil && l.cfg.Hooks.Crash {
 		l.crash()
+		stopAcks()
+		<-l.acks.exited
 		return nil
 	}
 	sctx, cancel := context.WithTimeout(bg, l.cfg.ShutdownTimeout)
 	defer cancel()
-	err := l.timedFlush(sctx)
+	err := l.timedFlush()
 	if ferr := l.finalize(); ferr != nil {
 		err = errors.Join(err, ferr)
+	}
+	// The last acknowledgements go out before the lane stops; what the
+	// timeout cuts off is journaled and settled on redelivery.
+	l.acks.close()
+	select {
+	case <-l.acks.exited:
+	case <-sctx.Done():
+		stopAcks()
+		<-l.acks.exited
 	}
 	if l.broken != nil && err == nil {
 		err = l.writeErr()
@@ -388,7 +413,7 @@ func (l *Lane) receive(msg jetstream.Msg) {
 	if meta.NumDelivered > 1 && (l.j.Has(l.cfg.Stream, seq) || l.peerHas(seq)) {
 		// Written before a crash (by this writer or a replica) but not
 		// acknowledged: acknowledge without writing it again.
-		l.ack(context.Background(), []*item{{msg: msg}})
+		l.ack([]*item{{msg: msg}})
 		return
 	}
 	hdr := msg.Headers()
@@ -415,7 +440,7 @@ func (l *Lane) receive(msg jetstream.Msg) {
 	}
 	if it.rows == 0 {
 		it.release()
-		l.ack(context.Background(), []*item{it})
+		l.ack([]*item{it})
 		return
 	}
 	l.items = append(l.items, it)
