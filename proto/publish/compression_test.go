@@ -70,4 +70,3 @@ func TestPayloadCompressionInvalid(t *testing.T) {
 		t.Fatalf("compression gzip: got %v, want ErrInvalidConfig", err)
 	}
 }
-

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -78,14 +77,10 @@ func attrKind(v *commonpb.AnyValue) int {
 
 // attrBuilder appends attribute sets to six map builders.
 //
-// A map row is a validity bit and the offset of its first entry, and its
-// entries go to the map's key and item builders. attrBuilder appends the
-// entries at once but keeps the rows' offsets and validity itself, and
-// hands them to the map builders in one AppendValues call (flush) before
-// the batch is built: MapBuilder.Append and AppendNull re-synchronize the
-// entry struct builder on every call, which costs more than the entries.
+// A map row is a validity bit and the offset of its first entry (kept by
+// the mapCol), and its entries go to the map's key and item builders.
 type attrBuilder struct {
-	maps    [numAttrKinds]*array.MapBuilder
+	maps    [numAttrKinds]*mapCol
 	keys    [numAttrKinds]*array.StringBuilder
 	strs    *array.StringBuilder
 	ints    *array.Int64Builder
@@ -93,19 +88,14 @@ type attrBuilder struct {
 	bools   *array.BooleanBuilder
 	bytes   *array.BinaryBuilder
 	other   *array.StringBuilder
-
-	// The rows not flushed yet, per kind: the offset of each row's first
-	// entry, and whether the row has entries of that kind (else it is null).
-	offsets [numAttrKinds][]int32
-	valid   [numAttrKinds][]bool
 	json    []byte // scratch for the JSON of "other" values
 }
 
 // newAttrBuilder takes the six map builders starting at index first of bs.
-func newAttrBuilder(bs []array.Builder, first int) *attrBuilder {
+func newAttrBuilder(bs []any, first int) *attrBuilder {
 	a := &attrBuilder{}
 	for k := range numAttrKinds {
-		a.maps[k] = bs[first+k].(*array.MapBuilder)
+		a.maps[k] = bs[first+k].(*mapCol)
 		a.keys[k] = a.maps[k].KeyBuilder().(*array.StringBuilder)
 	}
 	a.strs = a.maps[kindStr].ItemBuilder().(*array.StringBuilder)
@@ -118,18 +108,11 @@ func newAttrBuilder(bs []array.Builder, first int) *attrBuilder {
 }
 
 // structFieldBuilders returns the field builders of a struct builder.
-func structFieldBuilders(sb *array.StructBuilder) []array.Builder {
-	bs := make([]array.Builder, sb.NumField())
-	for i := range bs {
-		bs[i] = sb.FieldBuilder(i)
-	}
-	return bs
-}
+func structFieldBuilders(sb *structCol) []any { return sb.Fields() }
 
 // startRow begins a row of kind k at the next entry.
 func (a *attrBuilder) startRow(k int, valid bool) {
-	a.offsets[k] = append(a.offsets[k], int32(a.keys[k].Len()))
-	a.valid[k] = append(a.valid[k], valid)
+	a.maps[k].Append(valid)
 }
 
 // key appends an entry's key to kind k, first starting the row of that
@@ -265,14 +248,11 @@ func (s *attrSet) clear() {
 func (a *attrBuilder) appendSet(s *attrSet, n int) {
 	for k := range numAttrKinds {
 		keys := s.keys[k]
-		start := a.keys[k].Len()
-		for i := range n {
-			a.offsets[k] = append(a.offsets[k], int32(start+i*len(keys)))
-			a.valid[k] = append(a.valid[k], len(keys) > 0)
-		}
 		if len(keys) == 0 {
+			a.maps[k].AppendNulls(n)
 			continue
 		}
+		a.maps[k].appendRows(n, len(keys))
 		kb := a.keys[k]
 		for range n {
 			kb.AppendValues(keys, nil)
@@ -294,25 +274,8 @@ func (a *attrBuilder) appendSet(s *attrSet, n int) {
 	}
 }
 
-// flush hands the pending rows to the map builders. It must run before the
-// maps are built, and only then: until it runs, the map builders are
-// shorter than the rows appended.
+// flush drops the scratch memory of a request, before the batch is built.
 func (a *attrBuilder) flush() {
-	for k := range numAttrKinds {
-		if len(a.valid[k]) > 0 {
-			// MapBuilder.AppendValues first brings its entry struct
-			// builder level with the keys, through StructBuilder.Reserve,
-			// which would also reserve room for as many entries again in
-			// the key and item builders (doubling their memory). Leveled
-			// here, it has nothing left to do.
-			entries := a.maps[k].ValueBuilder().(*array.StructBuilder)
-			for entries.Len() < a.keys[k].Len() {
-				entries.Append(true)
-			}
-			a.maps[k].AppendValues(a.offsets[k], a.valid[k])
-		}
-		a.offsets[k], a.valid[k] = keepScratch(a.offsets[k]), keepScratch(a.valid[k])
-	}
 	a.json = keepScratch(a.json)
 }
 
@@ -358,13 +321,12 @@ func (c *attrCount) add(kvs []*commonpb.KeyValue, times int) {
 // reserve makes room for the sets counted in c.
 func (a *attrBuilder) reserve(c *attrCount) {
 	for k := range numAttrKinds {
-		a.offsets[k] = slices.Grow(a.offsets[k], c.rows)
-		a.valid[k] = slices.Grow(a.valid[k], c.rows)
 		a.maps[k].Reserve(c.rows)
 		if c.entries[k] == 0 {
 			continue
 		}
-		a.maps[k].ValueBuilder().Reserve(c.entries[k])
+		a.keys[k].Reserve(c.entries[k])
+		a.maps[k].ItemBuilder().Reserve(c.entries[k])
 		a.keys[k].ReserveData(c.keyBytes[k])
 	}
 	a.strs.ReserveData(c.valBytes[kindStr])

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -231,4 +232,59 @@ func BenchmarkLogsFromArrow(b *testing.B) {
 	}
 	reportRows(b, rec.NumRows())
 	reportSizes(b, rec, &logspb.LogsData{ResourceLogs: in})
+}
+
+// BenchmarkToArrowSmall converts requests of 1 and 100 rows, the size of
+// most bus messages, where the fixed cost of a call (building the arrays of
+// a schema of about two hundred columns and children) weighs most.
+func BenchmarkToArrowSmall(b *testing.B) {
+	spans := benchTraces()[0]
+	logs := benchLogs()[0]
+	for _, n := range []int{1, 100} {
+		ts := []*tracepb.ResourceSpans{{Resource: spans.Resource, SchemaUrl: spans.SchemaUrl,
+			ScopeSpans: []*tracepb.ScopeSpans{{Scope: spans.ScopeSpans[0].Scope, Spans: spans.ScopeSpans[0].Spans[:n]}}}}
+		b.Run(fmt.Sprintf("traces/%d", n), func(b *testing.B) { benchSmall(b, ts, TracesToArrow) })
+		ls := []*logspb.ResourceLogs{{Resource: logs.Resource, SchemaUrl: logs.SchemaUrl,
+			ScopeLogs: []*logspb.ScopeLogs{{Scope: logs.ScopeLogs[0].Scope, LogRecords: logs.ScopeLogs[0].LogRecords[:n]}}}}
+		b.Run(fmt.Sprintf("logs/%d", n), func(b *testing.B) { benchSmall(b, ls, LogsToArrow) })
+		ms := benchMetricPoints(n)
+		b.Run(fmt.Sprintf("metrics/%d", n), func(b *testing.B) { benchSmall(b, ms, MetricsToArrow) })
+	}
+}
+
+func benchSmall[R any](b *testing.B, in []R, to func(memory.Allocator, []R) (arrow.RecordBatch, error)) {
+	b.ReportAllocs()
+	for b.Loop() {
+		rec, err := to(memory.DefaultAllocator, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec.Release()
+	}
+}
+
+// benchMetricPoints returns the first n data points of the first scope of
+// benchMetrics (gauges and sums, with exemplars), metrics cut to fit.
+func benchMetricPoints(n int) []*metricspb.ResourceMetrics {
+	rm := benchMetrics()[0]
+	sm := rm.ScopeMetrics[0]
+	out := &metricspb.ScopeMetrics{Scope: sm.Scope}
+	for _, m := range sm.Metrics {
+		if n == 0 {
+			break
+		}
+		m = proto.Clone(m).(*metricspb.Metric)
+		switch d := m.Data.(type) {
+		case *metricspb.Metric_Gauge:
+			d.Gauge.DataPoints = d.Gauge.DataPoints[:min(n, len(d.Gauge.DataPoints))]
+			n -= len(d.Gauge.DataPoints)
+		case *metricspb.Metric_Sum:
+			d.Sum.DataPoints = d.Sum.DataPoints[:min(n, len(d.Sum.DataPoints))]
+			n -= len(d.Sum.DataPoints)
+		default:
+			continue
+		}
+		out.Metrics = append(out.Metrics, m)
+	}
+	return []*metricspb.ResourceMetrics{{Resource: rm.Resource, SchemaUrl: rm.SchemaUrl, ScopeMetrics: []*metricspb.ScopeMetrics{out}}}
 }

@@ -189,10 +189,10 @@ type envelopeBuilder struct {
 	idx []int    // scratch for appendDictN, also for the signal's own columns
 }
 
-func newEnvelopeBuilder(rb *array.RecordBuilder) envelopeBuilder {
+func newEnvelopeBuilder(rb *batchBuilder) envelopeBuilder {
 	bs := rb.Fields()
 	i := 0
-	next := func() array.Builder { b := bs[i]; i++; return b }
+	next := func() any { b := bs[i]; i++; return b }
 	var e envelopeBuilder
 	e.service = next().(*array.BinaryDictionaryBuilder)
 	e.resAttrs = newAttrBuilder(bs, i)

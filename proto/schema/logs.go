@@ -32,7 +32,7 @@ var logsSchema = func() *arrow.Schema {
 }()
 
 type logBuilder struct {
-	rb           *array.RecordBuilder
+	rb           *batchBuilder
 	mem          memory.Allocator
 	env          envelopeBuilder
 	time         *array.TimestampBuilder
@@ -51,10 +51,10 @@ type logBuilder struct {
 }
 
 func newLogBuilder(mem memory.Allocator) *logBuilder {
-	rb := array.NewRecordBuilder(mem, logsSchema)
+	rb := newBatchBuilder(mem, logsSchema)
 	bs := rb.Fields()
 	i := numEnvelopeFields
-	next := func() array.Builder { b := bs[i]; i++; return b }
+	next := func() any { b := bs[i]; i++; return b }
 	b := &logBuilder{rb: rb, mem: mem, env: newEnvelopeBuilder(rb)}
 	b.time = next().(*array.TimestampBuilder)
 	b.observedTime = next().(*array.TimestampBuilder)
@@ -72,8 +72,8 @@ func newLogBuilder(mem memory.Allocator) *logBuilder {
 	return b
 }
 
-func (b *logBuilder) record() *array.RecordBuilder { return b.rb }
-func (b *logBuilder) allocator() memory.Allocator  { return b.mem }
+func (b *logBuilder) record() *batchBuilder       { return b.rb }
+func (b *logBuilder) allocator() memory.Allocator { return b.mem }
 
 func (b *logBuilder) flush() {
 	b.env.flush()

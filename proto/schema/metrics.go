@@ -63,7 +63,7 @@ var metricsSchema = func() *arrow.Schema {
 
 // metricBuilder appends data points, one row each, in metricsSchema.
 type metricBuilder struct {
-	rb  *array.RecordBuilder
+	rb  *batchBuilder
 	mem memory.Allocator
 	env envelopeBuilder
 
@@ -83,28 +83,28 @@ type metricBuilder struct {
 
 	count          *array.Uint64Builder
 	sum, min, max  *array.Float64Builder
-	bucketCounts   *array.ListBuilder
+	bucketCounts   *listCol
 	bucketCountsV  *array.Uint64Builder
-	explicitBounds *array.ListBuilder
+	explicitBounds *listCol
 	explicitBndsV  *array.Float64Builder
 
 	scale         *array.Int32Builder
 	zeroCount     *array.Uint64Builder
 	zeroThreshold *array.Float64Builder
 	posOffset     *array.Int32Builder
-	posCounts     *array.ListBuilder
+	posCounts     *listCol
 	posCountsV    *array.Uint64Builder
 	negOffset     *array.Int32Builder
-	negCounts     *array.ListBuilder
+	negCounts     *listCol
 	negCountsV    *array.Uint64Builder
 
-	quantiles *array.ListBuilder
-	qStruct   *array.StructBuilder
+	quantiles *listCol
+	qStruct   *structCol
 	qQuantile *array.Float64Builder
 	qValue    *array.Float64Builder
 
-	exemplars *array.ListBuilder
-	exStruct  *array.StructBuilder
+	exemplars *listCol
+	exStruct  *structCol
 	exAttrs   *attrBuilder
 	exTime    *array.TimestampBuilder
 	exDouble  *array.Float64Builder
@@ -114,10 +114,10 @@ type metricBuilder struct {
 }
 
 func newMetricBuilder(mem memory.Allocator) *metricBuilder {
-	rb := array.NewRecordBuilder(mem, metricsSchema)
+	rb := newBatchBuilder(mem, metricsSchema)
 	bs := rb.Fields()
 	i := numEnvelopeFields
-	next := func() array.Builder { b := bs[i]; i++; return b }
+	next := func() any { b := bs[i]; i++; return b }
 	b := &metricBuilder{rb: rb, mem: mem, env: newEnvelopeBuilder(rb)}
 	b.name = next().(*array.BinaryDictionaryBuilder)
 	b.description = next().(*array.BinaryDictionaryBuilder)
@@ -138,26 +138,26 @@ func newMetricBuilder(mem memory.Allocator) *metricBuilder {
 	b.sum = next().(*array.Float64Builder)
 	b.min = next().(*array.Float64Builder)
 	b.max = next().(*array.Float64Builder)
-	b.bucketCounts = next().(*array.ListBuilder)
+	b.bucketCounts = next().(*listCol)
 	b.bucketCountsV = b.bucketCounts.ValueBuilder().(*array.Uint64Builder)
-	b.explicitBounds = next().(*array.ListBuilder)
+	b.explicitBounds = next().(*listCol)
 	b.explicitBndsV = b.explicitBounds.ValueBuilder().(*array.Float64Builder)
 	b.scale = next().(*array.Int32Builder)
 	b.zeroCount = next().(*array.Uint64Builder)
 	b.zeroThreshold = next().(*array.Float64Builder)
 	b.posOffset = next().(*array.Int32Builder)
-	b.posCounts = next().(*array.ListBuilder)
+	b.posCounts = next().(*listCol)
 	b.posCountsV = b.posCounts.ValueBuilder().(*array.Uint64Builder)
 	b.negOffset = next().(*array.Int32Builder)
-	b.negCounts = next().(*array.ListBuilder)
+	b.negCounts = next().(*listCol)
 	b.negCountsV = b.negCounts.ValueBuilder().(*array.Uint64Builder)
-	b.quantiles = next().(*array.ListBuilder)
-	b.qStruct = b.quantiles.ValueBuilder().(*array.StructBuilder)
+	b.quantiles = next().(*listCol)
+	b.qStruct = b.quantiles.ValueBuilder().(*structCol)
 	qb := structFieldBuilders(b.qStruct)
 	b.qQuantile = qb[0].(*array.Float64Builder)
 	b.qValue = qb[1].(*array.Float64Builder)
-	b.exemplars = next().(*array.ListBuilder)
-	b.exStruct = b.exemplars.ValueBuilder().(*array.StructBuilder)
+	b.exemplars = next().(*listCol)
+	b.exStruct = b.exemplars.ValueBuilder().(*structCol)
 	eb := structFieldBuilders(b.exStruct)
 	b.exAttrs = newAttrBuilder(eb, 0)
 	b.exTime = eb[numAttrKinds].(*array.TimestampBuilder)
@@ -253,7 +253,7 @@ func (b *metricBuilder) appendPoint(attrs []*commonpb.KeyValue, start, time uint
 
 // appendNulls appends n nulls to each of bs: the columns a point type does
 // not have, for all the points of a metric at once.
-func appendNulls(n int, bs ...array.Builder) {
+func appendNulls(n int, bs ...interface{ AppendNulls(n int) }) {
 	for _, b := range bs {
 		b.AppendNulls(n)
 	}
@@ -267,7 +267,7 @@ func appendOptF64(b *array.Float64Builder, v *float64) {
 	b.Append(*v)
 }
 
-func appendU64List(l *array.ListBuilder, v *array.Uint64Builder, vals []uint64) {
+func appendU64List(l *listCol, v *array.Uint64Builder, vals []uint64) {
 	l.Append(true)
 	v.AppendValues(vals, nil)
 }
@@ -328,7 +328,7 @@ func (b *metricBuilder) appendHistograms(d *metricDesc, ps []*metricspb.Histogra
 
 // appendBuckets stores exponential buckets; a nil message is a null offset
 // and a null list, so that nil and empty stay apart.
-func appendBuckets(off *array.Int32Builder, l *array.ListBuilder, v *array.Uint64Builder, bk *metricspb.ExponentialHistogramDataPoint_Buckets) {
+func appendBuckets(off *array.Int32Builder, l *listCol, v *array.Uint64Builder, bk *metricspb.ExponentialHistogramDataPoint_Buckets) {
 	if bk == nil {
 		off.AppendNull()
 		l.AppendNull()
@@ -412,8 +412,8 @@ func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
 	return nil
 }
 
-func (b *metricBuilder) record() *array.RecordBuilder { return b.rb }
-func (b *metricBuilder) allocator() memory.Allocator  { return b.mem }
+func (b *metricBuilder) record() *batchBuilder       { return b.rb }
+func (b *metricBuilder) allocator() memory.Allocator { return b.mem }
 
 func (b *metricBuilder) flush() {
 	b.env.flush()

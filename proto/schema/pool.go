@@ -11,7 +11,7 @@ import (
 // recordBuilder is a per-signal builder struct: a record builder and the
 // typed views of its fields.
 type recordBuilder interface {
-	record() *array.RecordBuilder
+	record() *batchBuilder
 	allocator() memory.Allocator
 	// flush completes what the builder struct holds back (see
 	// attrBuilder.flush) and drops its references into the request.

@@ -52,7 +52,7 @@ var tracesSchema = func() *arrow.Schema {
 }()
 
 type spanBuilder struct {
-	rb           *array.RecordBuilder
+	rb           *batchBuilder
 	mem          memory.Allocator
 	env          envelopeBuilder
 	traceID      *array.FixedSizeBinaryBuilder
@@ -66,16 +66,16 @@ type spanBuilder struct {
 	attrs        *attrBuilder
 	dropped      *array.Uint32Builder
 
-	events        *array.ListBuilder
-	evStruct      *array.StructBuilder
+	events        *listCol
+	evStruct      *structCol
 	evTime        *array.TimestampBuilder
 	evName        *array.StringBuilder
 	evAttrs       *attrBuilder
 	evDropped     *array.Uint32Builder
 	droppedEvents *array.Uint32Builder
 
-	links        *array.ListBuilder
-	lkStruct     *array.StructBuilder
+	links        *listCol
+	lkStruct     *structCol
 	lkTraceID    *array.FixedSizeBinaryBuilder
 	lkSpanID     *array.FixedSizeBinaryBuilder
 	lkTraceState *array.StringBuilder
@@ -89,10 +89,10 @@ type spanBuilder struct {
 }
 
 func newSpanBuilder(mem memory.Allocator) *spanBuilder {
-	rb := array.NewRecordBuilder(mem, tracesSchema)
+	rb := newBatchBuilder(mem, tracesSchema)
 	bs := rb.Fields()
 	i := numEnvelopeFields
-	next := func() array.Builder { b := bs[i]; i++; return b }
+	next := func() any { b := bs[i]; i++; return b }
 	b := &spanBuilder{rb: rb, mem: mem, env: newEnvelopeBuilder(rb)}
 	b.traceID = next().(*array.FixedSizeBinaryBuilder)
 	b.spanID = next().(*array.FixedSizeBinaryBuilder)
@@ -107,8 +107,8 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	i += numAttrKinds
 	b.dropped = next().(*array.Uint32Builder)
 
-	b.events = next().(*array.ListBuilder)
-	b.evStruct = b.events.ValueBuilder().(*array.StructBuilder)
+	b.events = next().(*listCol)
+	b.evStruct = b.events.ValueBuilder().(*structCol)
 	evb := structFieldBuilders(b.evStruct)
 	b.evTime = evb[0].(*array.TimestampBuilder)
 	b.evName = evb[1].(*array.StringBuilder)
@@ -116,8 +116,8 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	b.evDropped = evb[2+numAttrKinds].(*array.Uint32Builder)
 	b.droppedEvents = next().(*array.Uint32Builder)
 
-	b.links = next().(*array.ListBuilder)
-	b.lkStruct = b.links.ValueBuilder().(*array.StructBuilder)
+	b.links = next().(*listCol)
+	b.lkStruct = b.links.ValueBuilder().(*structCol)
 	lkb := structFieldBuilders(b.lkStruct)
 	b.lkTraceID = lkb[0].(*array.FixedSizeBinaryBuilder)
 	b.lkSpanID = lkb[1].(*array.FixedSizeBinaryBuilder)
@@ -132,8 +132,8 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 	return b
 }
 
-func (b *spanBuilder) record() *array.RecordBuilder { return b.rb }
-func (b *spanBuilder) allocator() memory.Allocator  { return b.mem }
+func (b *spanBuilder) record() *batchBuilder       { return b.rb }
+func (b *spanBuilder) allocator() memory.Allocator { return b.mem }
 
 func (b *spanBuilder) flush() {
 	b.env.flush()
