@@ -212,6 +212,7 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 		HeaderSignal:    bus.HeaderSignal,
 		HeaderSchema:    bus.HeaderSchema,
 		Decode:          payload.Decode,
+		Conn:            w.js.Conn(),
 		Mem:             w.mem,
 		Hooks:           w.hooks,
 	}

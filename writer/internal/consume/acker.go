@@ -2,11 +2,8 @@ package consume
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Acknowledgements are paced. With the bus syncing every write (the
@@ -19,16 +16,19 @@ import (
 // backlog builds up), so publishes interleave with them. The messages are
 // durable and journaled before they are queued, so a late or lost
 // acknowledgement costs nothing but a redelivery that is acknowledged
-// without being written again.
+// without being written again. The acker keeps only the messages' reply
+// subjects, not the messages, whose payloads would stay in memory while
+// their acknowledgements wait.
 const (
 	ackBacklogStep = 256 // one more acknowledgement in flight per this many queued
 )
 
-// ackBatch is a group of durable messages to acknowledge, or (msgs nil) a
-// barrier whose done channel is closed once everything before it is sent.
+// ackBatch is a group of durable messages to acknowledge (by their reply
+// subjects), or (replies nil) a barrier whose done channel is closed once
+// everything before it is sent.
 type ackBatch struct {
-	msgs []jetstream.Msg
-	done chan struct{}
+	replies []string
+	done    chan struct{}
 }
 
 // acker acknowledges durable messages in the background, in order.
@@ -46,12 +46,13 @@ func newAcker(l *Lane) *acker {
 	return &acker{l: l, wake: make(chan struct{}, 1), exited: make(chan struct{})}
 }
 
-// add queues msgs. It never blocks.
-func (a *acker) add(msgs []jetstream.Msg) {
-	if len(msgs) == 0 {
+// add queues the acknowledgement of messages by their reply subjects. It
+// never blocks.
+func (a *acker) add(replies []string) {
+	if len(replies) == 0 {
 		return
 	}
-	a.push(ackBatch{msgs: msgs})
+	a.push(ackBatch{replies: replies})
 }
 
 // barrier returns a channel closed once every message queued before it has
@@ -72,7 +73,7 @@ func (a *acker) push(b ackBatch) {
 		return
 	}
 	a.queue = append(a.queue, b)
-	a.queued += len(b.msgs)
+	a.queued += len(b.replies)
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
@@ -101,8 +102,8 @@ func (a *acker) next() (b ackBatch, backlog int, ok, closed bool) {
 	b = a.queue[0]
 	a.queue[0] = ackBatch{}
 	a.queue = a.queue[1:]
-	a.queued -= len(b.msgs)
-	return b, a.queued + len(b.msgs), true, a.closed
+	a.queued -= len(b.replies)
+	return b, a.queued + len(b.replies), true, a.closed
 }
 
 // run acknowledges until closed and drained, or until ctx is done (then
@@ -130,7 +131,7 @@ func (a *acker) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			continue // drained without sending; see drop
 		}
-		a.send(ctx, b.msgs, min(ackParallel, 1+backlog/ackBacklogStep))
+		a.send(ctx, b.replies, min(ackParallel, 1+backlog/ackBacklogStep))
 	}
 }
 
@@ -147,8 +148,9 @@ func (a *acker) drop() {
 	a.queue, a.queued = nil, 0
 }
 
-// send acknowledges msgs with up to par in flight and waits for the server.
-func (a *acker) send(ctx context.Context, msgs []jetstream.Msg, par int) {
+// send acknowledges messages with up to par in flight and waits for the
+// server, as jetstream.Msg.DoubleAck does.
+func (a *acker) send(ctx context.Context, replies []string, par int) {
 	ctx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
 	var (
@@ -157,11 +159,11 @@ func (a *acker) send(ctx context.Context, msgs []jetstream.Msg, par int) {
 		failed atomic.Int64
 		last   atomic.Value
 	)
-	for _, m := range msgs {
+	for _, reply := range replies {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+			if _, err := a.l.cfg.Conn.RequestWithContext(ctx, reply, ackBody); err != nil {
 				failed.Add(1)
 				last.Store(err)
 			}
@@ -169,10 +171,13 @@ func (a *acker) send(ctx context.Context, msgs []jetstream.Msg, par int) {
 	}
 	wg.Wait()
 	l := a.l
-	n := int64(len(msgs)) - failed.Load()
+	n := int64(len(replies)) - failed.Load()
 	l.m.MessagesAcked.WithLabelValues(l.cfg.Signal).Add(float64(n))
 	if f := failed.Load(); f > 0 {
 		l.log.Warn("acknowledge messages; they are journaled and will be acknowledged on redelivery",
 			"failed", f, "err", last.Load())
 	}
 }
+
+// ackBody is JetStream's acknowledgement.
+var ackBody = []byte("+ACK")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -17,7 +18,7 @@ import (
 
 // fetchAll publishes n messages on the traces stream and fetches them with
 // the durable consumer "w".
-func fetchAll(t *testing.T, js jetstream.JetStream, n int) (jetstream.Consumer, []jetstream.Msg) {
+func fetchAll(t *testing.T, js jetstream.JetStream, n int) (jetstream.Consumer, []string) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range n {
@@ -29,35 +30,35 @@ func fetchAll(t *testing.T, js jetstream.JetStream, n int) (jetstream.Consumer, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var msgs []jetstream.Msg
-	for len(msgs) < n {
-		b, err := cons.Fetch(n-len(msgs), jetstream.FetchMaxWait(time.Second))
+	var replies []string
+	for len(replies) < n {
+		b, err := cons.Fetch(n-len(replies), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for m := range b.Messages() {
-			msgs = append(msgs, m)
+			replies = append(replies, m.Reply())
 		}
 	}
-	return cons, msgs
+	return cons, replies
 }
 
-func testLane(t *testing.T) *Lane {
+func testLane(t *testing.T, nc *nats.Conn) *Lane {
 	t.Helper()
 	m, err := NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Signal: "traces"}, nil, nil, m, slog.New(slog.DiscardHandler))
+	return New(Config{Signal: "traces", Conn: nc}, nil, nil, m, slog.New(slog.DiscardHandler))
 }
 
 // TestAckerBarrier: everything queued before a barrier is acknowledged on
 // the server when the barrier opens, batches of every size, a backlog
 // included; the interest stream is then empty.
 func TestAckerBarrier(t *testing.T) {
-	_, _, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
+	_, nc, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
 	cons, msgs := fetchAll(t, js, 700)
-	l := testLane(t)
+	l := testLane(t, nc)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go l.acks.run(ctx)
@@ -91,9 +92,9 @@ func TestAckerBarrier(t *testing.T) {
 // TestAckerCloseDrains: closing sends what is queued, then run returns;
 // later batches and barriers are not held up.
 func TestAckerCloseDrains(t *testing.T) {
-	_, _, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
+	_, nc, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
 	cons, msgs := fetchAll(t, js, 50)
-	l := testLane(t)
+	l := testLane(t, nc)
 	l.acks.add(msgs)
 	l.acks.close()
 	l.acks.run(context.Background()) // returns once drained
@@ -110,9 +111,9 @@ func TestAckerCloseDrains(t *testing.T) {
 // TestAckerCanceled: a canceled acker drops its queue (the messages are
 // journaled; redelivery settles them) and opens every barrier.
 func TestAckerCanceled(t *testing.T) {
-	_, _, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
+	_, nc, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
 	_, msgs := fetchAll(t, js, 5)
-	l := testLane(t)
+	l := testLane(t, nc)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	l.acks.add(msgs)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/segment"
@@ -206,11 +205,11 @@ func (l *Lane) ack(items []*item) {
 		}
 		return
 	}
-	msgs := make([]jetstream.Msg, len(items))
+	replies := make([]string, len(items))
 	for i, it := range items {
-		msgs[i] = it.msg
+		replies[i] = it.msg.Reply()
 	}
-	l.acks.add(msgs)
+	l.acks.add(replies)
 }
 
 // fail handles a write failure: it abandons the file (repaired by the next

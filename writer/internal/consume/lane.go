@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
@@ -68,9 +69,12 @@ type Config struct {
 	HeaderSignal    string       // header naming the signal; a different value is terminated
 	HeaderSchema    string       // header naming the schema version; a change starts a new file
 	Decode          Decoder
-	Mem             memory.Allocator
-	Now             func() time.Time // optional; default time.Now
-	Hooks           *Hooks           // optional; tests only
+	// Conn carries the acknowledgements (see acker); it is the consumer's
+	// connection.
+	Conn  *nats.Conn
+	Mem   memory.Allocator
+	Now   func() time.Time // optional; default time.Now
+	Hooks *Hooks           // optional; tests only
 }
 
 // Hooks alter a lane for tests that simulate a crash.
