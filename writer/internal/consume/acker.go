@@ -20,7 +20,7 @@ import (
 // subjects, not the messages, whose payloads would stay in memory while
 // their acknowledgements wait.
 const (
-	ackBacklogStep = 256 // one more acknowledgement in flight per this many queued
+	ackBacklogStep = 32 // one more acknowledgement in flight per this many queued
 )
 
 // ackBatch is a group of durable messages to acknowledge (by their reply
