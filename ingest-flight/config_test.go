@@ -27,6 +27,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no rows", func(c *Config) { c.MaxBatchRows = 0 }, "max_batch_rows"},
 		{"tiny payload", func(c *Config) { c.MaxPayloadBytes = 10 }, "max_payload_bytes"},
 		{"no retry", func(c *Config) { c.RetryAfter = 0 }, "retry_after"},
+		{"payload compression", func(c *Config) { c.PayloadCompression = "gzip" }, "payload_compression"},
+		{"payload zstd", func(c *Config) { c.PayloadCompression = "zstd" }, ""},
 		{"no shutdown", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
 		{"in flight below a message", func(c *Config) { c.MaxInflightBytes = int64(c.MaxMessageBytes) - 1 }, "max_inflight_bytes"},
 		{"negative admit wait", func(c *Config) { c.AdmitWait = -1 }, "admit_wait"},

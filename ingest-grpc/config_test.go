@@ -28,6 +28,8 @@ func TestConfigValidate(t *testing.T) {
 		{"retry after", func(c *Config) { c.RetryAfter = 0 }, "retry_after"},
 		{"admit wait", func(c *Config) { c.AdmitWait = -1 }, "admit_wait"},
 		{"shutdown", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
+		{"payload compression", func(c *Config) { c.PayloadCompression = "gzip" }, "payload_compression"},
+		{"payload lz4", func(c *Config) { c.PayloadCompression = "lz4" }, ""},
 		{"max attributes", func(c *Config) { c.MaxAttributes = -1 }, "max_attributes"},
 		{"no attribute limits", func(c *Config) { c.MaxAttributes = 0; c.MaxAttributeValueLength = 0 }, ""},
 		{"value length", func(c *Config) { c.MaxAttributeValueLength = -1 }, "max_attribute_value_length"},
