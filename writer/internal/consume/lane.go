@@ -266,9 +266,10 @@ func (l *Lane) Run(ctx context.Context) error {
 			go func() {
 				select {
 				case <-sent:
+					req.done <- err
 				case <-req.ctx.Done():
+					req.done <- errors.Join(err, req.ctx.Err())
 				}
-				req.done <- err
 			}()
 		}
 	}
