@@ -1,0 +1,117 @@
+package bus_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bus"
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+// How a consumer's acknowledgements delay publishes on an interest stream
+// that syncs every write: each acknowledgement makes the server write and
+// sync a tombstone under the lock its stores need. The consumer holds what
+// it fetched for a second (a writer's flush) and then acknowledges it all at
+// once, 16 in flight ("burst"), or one after the other ("paced", what the
+// writer's acker does). Eight publishers send 1 MiB messages at a fixed
+// rate; the figures are the publish latency percentiles.
+//
+//	go test -run XXX -bench BenchmarkPublishWhileAcking -benchtime 400x ./bus/
+func BenchmarkPublishWhileAcking(b *testing.B) {
+	for _, mode := range []string{"burst", "paced"} {
+		b.Run(mode, func(b *testing.B) {
+			_, _, js := bustest.RunJetStream(b, bustest.WithMaxBytes(2<<30), bustest.WithDurables("w"))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cons, err := js.Consumer(ctx, bus.StreamName(schema.Traces), "w")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var cwg sync.WaitGroup
+			cwg.Go(func() { consumeAndAck(ctx, cons, mode) })
+
+			const publishers, perSecond = 8, 56
+			var (
+				mu  sync.Mutex
+				lat []time.Duration
+				wg  sync.WaitGroup
+			)
+			b.ResetTimer()
+			for w := range publishers {
+				wg.Go(func() {
+					payload := make([]byte, 1<<20)
+					_, _ = rand.Read(payload)
+					next := time.Now()
+					for i := w; i < b.N; i += publishers {
+						next = next.Add(time.Second * publishers / perSecond)
+						time.Sleep(time.Until(next))
+						_, _ = rand.Read(payload[:16]) // distinct messages, no dedup
+						start := time.Now()
+						if _, err := bus.Publish(ctx, js, bus.Message{Signal: schema.Traces, Service: fmt.Sprint("s", w), Source: "bench", Rows: 1, Payload: payload}); err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						lat = append(lat, time.Since(start))
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			cancel()
+			cwg.Wait()
+			if len(lat) == 0 {
+				return
+			}
+			slices.Sort(lat)
+			for _, q := range []float64{0.5, 0.9, 0.99} {
+				b.ReportMetric(float64(lat[int(q*float64(len(lat)-1))].Microseconds())/1000, fmt.Sprintf("p%g_ms", q*100))
+			}
+		})
+	}
+}
+
+// consumeAndAck fetches and, every second, acknowledges what it holds.
+func consumeAndAck(ctx context.Context, cons jetstream.Consumer, mode string) {
+	var held []jetstream.Msg
+	last := time.Now()
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			continue
+		}
+		for m := range batch.Messages() {
+			held = append(held, m)
+		}
+		if time.Since(last) < time.Second {
+			continue
+		}
+		last = time.Now()
+		par := 16
+		if mode == "paced" {
+			par = 1
+		}
+		sem := make(chan struct{}, par)
+		var wg sync.WaitGroup
+		for _, m := range held {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				_ = m.DoubleAck(ctx)
+			})
+		}
+		if mode == "burst" {
+			wg.Wait()
+		}
+		held = nil
+	}
+}
