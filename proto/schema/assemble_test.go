@@ -289,7 +289,17 @@ func TestToArrowConcurrent(t *testing.T) {
 			}
 		}
 	}()
-	var wg sync.WaitGroup
+	// The batches are compared after the goroutines end: comparing reads
+	// the expected batches, and arrow-go's arrays initialize parts of
+	// themselves lazily on first read, which is not safe concurrently.
+	type result struct {
+		seed uint64
+		recs [3]arrow.RecordBatch
+	}
+	var (
+		wg      sync.WaitGroup
+		results [4][]result
+	)
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 3 * seeds {
@@ -299,14 +309,19 @@ func TestToArrowConcurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				for k, r := range got {
-					if !array.RecordApproxEqual(want[s][k], r, array.WithNaNsEqual(true)) {
-						t.Errorf("seed %d, signal %d: batch differs from the one converted alone", s, k)
-					}
-					r.Release()
-				}
+				results[w] = append(results[w], result{s, got})
 			}
 		})
 	}
 	wg.Wait()
+	for _, rs := range results {
+		for _, res := range rs {
+			for k, r := range res.recs {
+				if !array.RecordApproxEqual(want[res.seed][k], r, array.WithNaNsEqual(true)) {
+					t.Errorf("seed %d, signal %d: batch differs from the one converted alone", res.seed, k)
+				}
+				r.Release()
+			}
+		}
+	}
 }
