@@ -226,73 +226,99 @@ func (v *validity) reset() {
 	v.n, v.nulls = 0, 0
 }
 
-// offsetsBuffer returns offs followed by end as an int32 buffer on mem.
-func offsetsBuffer(mem memory.Allocator, offs []int32, end int) *memory.Buffer {
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(arrow.Int32Traits.BytesRequired(len(offs) + 1))
-	o := arrow.Int32Traits.CastFromBytes(buf.Bytes())
-	copy(o, offs)
-	o[len(offs)] = int32(end)
-	return buf
+// rangeRows are the rows of a list or a map column: a validity bit and
+// the offset of each row's first child (a list's value, a map's entry).
+type rangeRows struct {
+	offsets []int32
+	valid   validity
+}
+
+// start appends a row (a null one unless v) whose children start at at.
+func (r *rangeRows) start(at int, v bool) {
+	r.offsets = append(r.offsets, int32(at))
+	r.valid.append(v)
+}
+
+// startNulls appends n null rows at at.
+func (r *rangeRows) startNulls(at, n int) {
+	for range n {
+		r.offsets = append(r.offsets, int32(at))
+	}
+	r.valid.appendN(false, n)
+}
+
+// startEach appends n valid rows of size children each, the first at at.
+func (r *rangeRows) startEach(at, n, size int) {
+	for i := range n {
+		r.offsets = append(r.offsets, int32(at+i*size))
+	}
+	r.valid.appendN(true, n)
+}
+
+// reserve makes room for n more rows.
+func (r *rangeRows) reserve(n int) {
+	r.offsets = slices.Grow(r.offsets, n)
+	r.valid.grow(n)
+}
+
+func (r *rangeRows) len() int { return r.valid.n }
+
+// take returns the validity bitmap (nil without nulls) and the offsets,
+// followed by end, on mem, with the number of rows and of nulls, and
+// resets the rows.
+func (r *rangeRows) take(mem memory.Allocator, end int) (bits, offs *memory.Buffer, n, nulls int) {
+	bits = r.valid.buffer(mem)
+	offs = memory.NewResizableBuffer(mem)
+	offs.Resize(arrow.Int32Traits.BytesRequired(len(r.offsets) + 1))
+	o := arrow.Int32Traits.CastFromBytes(offs.Bytes())
+	copy(o, r.offsets)
+	o[len(r.offsets)] = int32(end)
+	n, nulls = r.valid.n, r.valid.nulls
+	r.offsets = keepScratch(r.offsets)
+	r.valid.reset()
+	return bits, offs, n, nulls
 }
 
 // listCol builds a list column: its rows are ranges of its values.
 type listCol struct {
-	mem     memory.Allocator
-	typ     *arrow.ListType
-	values  column
-	offsets []int32 // the first value of each row
-	valid   validity
+	mem    memory.Allocator
+	typ    *arrow.ListType
+	values column
+	rows   rangeRows
 }
 
 // Append starts a row (a null one unless v), whose values are appended to
 // the value builder next.
-func (l *listCol) Append(v bool) {
-	l.offsets = append(l.offsets, int32(l.values.len()))
-	l.valid.append(v)
-}
+func (l *listCol) Append(v bool) { l.rows.start(l.values.len(), v) }
 
 // AppendNull appends a null row.
 func (l *listCol) AppendNull() { l.Append(false) }
 
 // AppendNulls appends n null rows.
-func (l *listCol) AppendNulls(n int) {
-	off := int32(l.values.len())
-	for range n {
-		l.offsets = append(l.offsets, off)
-	}
-	l.valid.appendN(false, n)
-}
+func (l *listCol) AppendNulls(n int) { l.rows.startNulls(l.values.len(), n) }
 
 // Reserve makes room for n more rows (not their values).
-func (l *listCol) Reserve(n int) {
-	l.offsets = slices.Grow(l.offsets, n)
-	l.valid.grow(n)
-}
+func (l *listCol) Reserve(n int) { l.rows.reserve(n) }
 
 // ValueBuilder returns the builder of the values: an arrow builder or a
 // *structCol.
 func (l *listCol) ValueBuilder() any { return l.values.handle() }
 
 func (l *listCol) handle() any       { return l }
-func (l *listCol) len() int          { return l.valid.n }
+func (l *listCol) len() int          { return l.rows.len() }
 func (l *listCol) reserve(n int)     { l.Reserve(n) }
 func (l *listCol) appendNulls(n int) { l.AppendNulls(n) }
 func (l *listCol) release()          { l.values.release() }
 
 func (l *listCol) newData() arrow.ArrayData {
-	offs := offsetsBuffer(l.mem, l.offsets, l.values.len())
+	bits, offs, n, nulls := l.rows.take(l.mem, l.values.len())
 	defer offs.Release()
-	bits := l.valid.buffer(l.mem)
 	if bits != nil {
 		defer bits.Release()
 	}
 	vals := l.values.newData()
 	defer vals.Release()
-	d := array.NewData(l.typ, l.valid.n, []*memory.Buffer{bits, offs}, []arrow.ArrayData{vals}, l.valid.nulls, 0)
-	l.offsets = keepScratch(l.offsets)
-	l.valid.reset()
-	return d
+	return array.NewData(l.typ, n, []*memory.Buffer{bits, offs}, []arrow.ArrayData{vals}, nulls, 0)
 }
 
 func (l *listCol) newArray() arrow.Array { return makeArray(l.newData()) }
@@ -375,12 +401,11 @@ func (s *structCol) newArray() arrow.Array { return makeArray(s.newData()) }
 // started (Append, AppendNulls, appendRows), then its entries' keys and
 // items are appended to the two arrow builders.
 type mapCol struct {
-	mem     memory.Allocator
-	typ     *arrow.MapType
-	keys    *leafCol
-	items   *leafCol
-	offsets []int32 // the first entry of each row
-	valid   validity
+	mem   memory.Allocator
+	typ   *arrow.MapType
+	keys  *leafCol
+	items *leafCol
+	rows  rangeRows
 }
 
 // KeyBuilder returns the builder of the entries' keys.
@@ -390,10 +415,7 @@ func (m *mapCol) KeyBuilder() array.Builder { return m.keys.b }
 func (m *mapCol) ItemBuilder() array.Builder { return m.items.b }
 
 // Append starts a row (a null one unless v) at the next entry.
-func (m *mapCol) Append(v bool) {
-	m.offsets = append(m.offsets, int32(m.keys.len()))
-	m.valid.append(v)
-}
+func (m *mapCol) Append(v bool) { m.rows.start(m.keys.len(), v) }
 
 // AppendNull appends a null row.
 func (m *mapCol) AppendNull() { m.Append(false) }
@@ -401,30 +423,17 @@ func (m *mapCol) AppendNull() { m.Append(false) }
 // appendRows starts n rows of size entries each at the next entry; their
 // entries are appended next.
 func (m *mapCol) appendRows(n, size int) {
-	start := m.keys.len()
-	for i := range n {
-		m.offsets = append(m.offsets, int32(start+i*size))
-	}
-	m.valid.appendN(true, n)
+	m.rows.startEach(m.keys.len(), n, size)
 }
 
 // AppendNulls appends n null rows.
-func (m *mapCol) AppendNulls(n int) {
-	off := int32(m.keys.len())
-	for range n {
-		m.offsets = append(m.offsets, off)
-	}
-	m.valid.appendN(false, n)
-}
+func (m *mapCol) AppendNulls(n int) { m.rows.startNulls(m.keys.len(), n) }
 
 // Reserve makes room for n more rows (not their entries).
-func (m *mapCol) Reserve(n int) {
-	m.offsets = slices.Grow(m.offsets, n)
-	m.valid.grow(n)
-}
+func (m *mapCol) Reserve(n int) { m.rows.reserve(n) }
 
 func (m *mapCol) handle() any       { return m }
-func (m *mapCol) len() int          { return m.valid.n }
+func (m *mapCol) len() int          { return m.rows.len() }
 func (m *mapCol) reserve(n int)     { m.Reserve(n) }
 func (m *mapCol) appendNulls(n int) { m.AppendNulls(n) }
 
@@ -445,12 +454,12 @@ type mapParts struct {
 func (m *mapCol) newData() arrow.ArrayData {
 	entries := m.keys.len()
 	p := new(mapParts)
-	p.bufs[0] = m.valid.buffer(m.mem)
-	p.bufs[1] = offsetsBuffer(m.mem, m.offsets, entries)
+	bits, offs, n, nulls := m.rows.take(m.mem, entries)
+	p.bufs = [2]*memory.Buffer{bits, offs}
 	p.keysAndItem[0] = m.keys.newData()
 	p.keysAndItem[1] = m.items.newData()
 	p.entries[0] = array.NewData(m.typ.Elem(), entries, p.entryBufs[:], p.keysAndItem[:], 0, 0)
-	d := array.NewData(m.typ, m.valid.n, p.bufs[:], p.entries[:], m.valid.nulls, 0)
+	d := array.NewData(m.typ, n, p.bufs[:], p.entries[:], nulls, 0)
 	// NewData retained what it holds.
 	for _, b := range p.bufs {
 		if b != nil {
@@ -460,8 +469,6 @@ func (m *mapCol) newData() arrow.ArrayData {
 	p.keysAndItem[0].Release()
 	p.keysAndItem[1].Release()
 	p.entries[0].Release()
-	m.offsets = keepScratch(m.offsets)
-	m.valid.reset()
 	return d
 }
 

@@ -107,9 +107,6 @@ func newAttrBuilder(bs []any, first int) *attrBuilder {
 	return a
 }
 
-// structFieldBuilders returns the field builders of a struct builder.
-func structFieldBuilders(sb *structCol) []any { return sb.Fields() }
-
 // startRow begins a row of kind k at the next entry.
 func (a *attrBuilder) startRow(k int, valid bool) {
 	a.maps[k].Append(valid)

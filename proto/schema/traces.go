@@ -109,7 +109,7 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 
 	b.events = next().(*listCol)
 	b.evStruct = b.events.ValueBuilder().(*structCol)
-	evb := structFieldBuilders(b.evStruct)
+	evb := b.evStruct.Fields()
 	b.evTime = evb[0].(*array.TimestampBuilder)
 	b.evName = evb[1].(*array.StringBuilder)
 	b.evAttrs = newAttrBuilder(evb, 2)
@@ -118,7 +118,7 @@ func newSpanBuilder(mem memory.Allocator) *spanBuilder {
 
 	b.links = next().(*listCol)
 	b.lkStruct = b.links.ValueBuilder().(*structCol)
-	lkb := structFieldBuilders(b.lkStruct)
+	lkb := b.lkStruct.Fields()
 	b.lkTraceID = lkb[0].(*array.FixedSizeBinaryBuilder)
 	b.lkSpanID = lkb[1].(*array.FixedSizeBinaryBuilder)
 	b.lkTraceState = lkb[2].(*array.StringBuilder)
