@@ -101,7 +101,7 @@ func (e *encoder) encode(recs []arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
 	body := 0
 	if e.opts.codec == nil {
-		body = int(bodySize(recs))
+		body = int(Size(recs))
 		buf.Grow(body + metaSizes.get(e.schema, len(recs)))
 	}
 	w := ipc.NewWriter(&buf, e.opts.ipcOptions(ipc.WithSchema(e.schema))...)

@@ -7,13 +7,11 @@ import (
 )
 
 // Size is the bytes of memory the buffers of recs hold, dictionaries
-// included: what decoded batches cost, whatever their payload's compression.
-func Size(recs []arrow.RecordBatch) int64 { return bodySize(recs) }
-
-// bodySize is the bytes of the buffers of recs, dictionaries included: an
-// upper bound of their uncompressed IPC bodies except for padding (sliced
-// batches count their whole buffers, so they overestimate).
-func bodySize(recs []arrow.RecordBatch) int64 {
+// included: what decoded batches cost, whatever their payload's
+// compression, and an upper bound of their uncompressed IPC bodies except
+// for padding (sliced batches count their whole buffers, so they
+// overestimate).
+func Size(recs []arrow.RecordBatch) int64 {
 	var n int64
 	for _, rec := range recs {
 		for _, col := range rec.Columns() {

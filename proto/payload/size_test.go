@@ -33,8 +33,8 @@ func sizeTestBatch(t *testing.T, rows int) arrow.RecordBatch {
 func TestEncodePresized(t *testing.T) {
 	rec := sizeTestBatch(t, 1000)
 	defer rec.Release()
-	if got := bodySize([]arrow.RecordBatch{rec}); got < 1000*(4+8+4+14) {
-		t.Fatalf("bodySize = %d, want at least the raw column bytes %d", got, 1000*(4+8+4+14))
+	if got := Size([]arrow.RecordBatch{rec}); got < 1000*(4+8+4+14) {
+		t.Fatalf("Size = %d, want at least the raw column bytes %d", got, 1000*(4+8+4+14))
 	}
 	for i := range 2 {
 		out, err := Encode([]arrow.RecordBatch{rec}, 0)
