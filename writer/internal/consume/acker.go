@@ -75,6 +75,11 @@ func (a *acker) push(b ackBatch) {
 	a.queue = append(a.queue, b)
 	a.queued += len(b.replies)
 	a.mu.Unlock()
+	a.signal()
+}
+
+// signal wakes run if it waits.
+func (a *acker) signal() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
@@ -86,10 +91,7 @@ func (a *acker) close() {
 	a.mu.Lock()
 	a.closed = true
 	a.mu.Unlock()
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
+	a.signal()
 }
 
 // next takes the next batch and the backlog behind it.
@@ -111,6 +113,10 @@ func (a *acker) next() (b ackBatch, backlog int, ok, closed bool) {
 func (a *acker) run(ctx context.Context) {
 	defer close(a.exited)
 	for {
+		if ctx.Err() != nil {
+			a.drop()
+			return
+		}
 		b, backlog, ok, closed := a.next()
 		if !ok {
 			if closed {
@@ -119,17 +125,12 @@ func (a *acker) run(ctx context.Context) {
 			select {
 			case <-a.wake:
 			case <-ctx.Done():
-				a.drop()
-				return
 			}
 			continue
 		}
 		if b.done != nil {
 			close(b.done)
 			continue
-		}
-		if ctx.Err() != nil {
-			continue // drained without sending; see drop
 		}
 		a.send(ctx, b.replies, min(ackParallel, 1+backlog/ackBacklogStep))
 	}

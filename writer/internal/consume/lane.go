@@ -28,7 +28,7 @@ const (
 	fetchWait         = time.Second      // pull request expiry; bounds the stop latency
 	nakDelay          = 5 * time.Second  // redelivery delay after a write failure
 	inProgressAfter   = 15 * time.Second // buffered this long: extend AckWait before flushing
-	ackTimeout        = 10 * time.Second // per acknowledgement when no deadline is given
+	ackTimeout        = 10 * time.Second // per group of acknowledgements sent, and per consumer info request
 	ackParallel       = 16               // acknowledgements in flight, at most (see acker)
 	compactBytes      = 1 << 20          // compact the journal beyond this size
 	peerCacheTTL      = 250 * time.Millisecond
