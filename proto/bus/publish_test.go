@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zeebo/xxh3"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
@@ -264,5 +265,23 @@ func TestMapError(t *testing.T) {
 	}
 	if bus.MapError(nil) != nil {
 		t.Error("MapError(nil) != nil")
+	}
+}
+
+// TestMsgIDFormat pins the documented Nats-Msg-Id: the hex XXH3-128 (seed 0,
+// big-endian) of subject, a zero byte and payload, so a consumer in another
+// language can compute it.
+func TestMsgIDFormat(t *testing.T) {
+	// XXH3_128bits of no input, from the reference implementation's tests.
+	if got, want := fmt.Sprintf("%x", xxh3.Hash128(nil).Bytes()), "99aa06d3014798d86001c324468d497f"; got != want {
+		t.Fatalf("xxh3 of nothing: got %s, want %s", got, want)
+	}
+	payload := bytes.Repeat([]byte("arrow"), 1000)
+	whole := append([]byte("otlp.traces.checkout\x00"), payload...)
+	if got, want := bus.MsgID("otlp.traces.checkout", payload), fmt.Sprintf("%x", xxh3.Hash128(whole).Bytes()); got != want {
+		t.Errorf("MsgID: got %s, want %s", got, want)
+	}
+	if a, b := bus.MsgID("otlp.traces.a", []byte("x")), bus.MsgID("otlp.traces.ax", nil); a == b {
+		t.Errorf("subject and payload are not separated: both %s", a)
 	}
 }
