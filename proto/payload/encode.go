@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // Encode writes recs, which must all share one schema, as Arrow IPC stream
@@ -100,21 +99,14 @@ func (e *encoder) encode(recs []arrow.RecordBatch) ([]byte, error) {
 	// Compressed payloads are smaller than their buffers: no estimate.
 	var buf bytes.Buffer
 	body := 0
-	if e.opts.codec == nil {
+	if e.opts.codec == codecNone {
 		body = int(Size(recs))
 		buf.Grow(body + metaSizes.get(e.schema, len(recs)))
 	}
-	w := ipc.NewWriter(&buf, e.opts.ipcOptions(ipc.WithSchema(e.schema))...)
-	for _, rec := range recs {
-		if err := w.Write(rec); err != nil {
-			_ = w.Close()
-			return nil, fmt.Errorf("encode payload: %w", err)
-		}
+	if err := writeStream(&buf, e.schema, recs, e.opts); err != nil {
+		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("encode payload: %w", err)
-	}
-	if e.opts.codec == nil {
+	if e.opts.codec == codecNone {
 		metaSizes.put(e.schema, len(recs), buf.Len()-body)
 	}
 	return buf.Bytes(), nil

@@ -12,19 +12,30 @@ type Option func(*options)
 
 type options struct {
 	mem   memory.Allocator
-	codec ipc.Option // nil: no compression
+	codec codec
+	fresh bool // a new writer for every payload, as before the cache (tests)
 }
+
+// codec is a buffer compression: comparable, so that it can key the cache
+// of stream writers.
+type codec uint8
+
+const (
+	codecNone codec = iota
+	codecLZ4
+	codecZstd
+)
 
 // WithZstd compresses the record batch buffers with zstd. Bus payloads are
 // uncompressed by default; readers must ship a zstd codec to read them.
-func WithZstd() Option { return func(o *options) { o.codec = ipc.WithZstd() } }
+func WithZstd() Option { return func(o *options) { o.codec = codecZstd } }
 
 // WithLZ4 compresses the record batch buffers with LZ4 frames.
-func WithLZ4() Option { return func(o *options) { o.codec = ipc.WithLZ4() } }
+func WithLZ4() Option { return func(o *options) { o.codec = codecLZ4 } }
 
 // WithoutCompression writes uncompressed buffers (the default). It undoes an
 // earlier WithZstd or WithLZ4.
-func WithoutCompression() Option { return func(o *options) { o.codec = nil } }
+func WithoutCompression() Option { return func(o *options) { o.codec = codecNone } }
 
 // WithAllocator sets the allocator Encode uses for its scratch memory.
 // The default is memory.DefaultAllocator.
@@ -43,8 +54,11 @@ func newOptions(opts []Option) options {
 
 func (o options) ipcOptions(extra ...ipc.Option) []ipc.Option {
 	out := append([]ipc.Option{ipc.WithAllocator(o.mem)}, extra...)
-	if o.codec != nil {
-		out = append(out, o.codec)
+	switch o.codec {
+	case codecLZ4:
+		out = append(out, ipc.WithLZ4())
+	case codecZstd:
+		out = append(out, ipc.WithZstd())
 	}
 	return out
 }
