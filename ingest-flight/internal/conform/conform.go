@@ -103,15 +103,18 @@ func NewPlan(target, in *arrow.Schema) (*Plan, error) {
 }
 
 // Identical reports whether the incoming schema equals the target: Apply
-// then returns the batch itself.
+// then returns the batch's own columns.
 func (p *Plan) Identical() bool { return p.identical }
 
 // Apply returns rec in the target schema; the caller releases the result.
 // Columns of the target's type are shared, not copied.
 func (p *Plan) Apply(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	if p.identical {
-		rec.Retain()
-		return rec, nil
+		// The same columns under the target's *arrow.Schema: the payload
+		// encoder keeps its writers per schema pointer (a client's stream
+		// brings its own), and schema-level metadata of a client's stream
+		// is not part of the contract.
+		return array.NewRecordBatch(p.target, rec.Columns(), rec.NumRows()), nil
 	}
 	n := int(rec.NumRows())
 	cols := make([]arrow.Array, len(p.cols))

@@ -101,3 +101,37 @@ func TestApply(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestApplyIdenticalTakesTargetSchema: a batch in a schema equal to the
+// target comes out with the target's own *arrow.Schema (the payload encoder
+// keeps its writers per schema pointer) and the same columns.
+func TestApplyIdenticalTakesTargetSchema(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+
+	in := arrow.NewSchema(target.Fields(), nil) // equal, another pointer
+	p, err := NewPlan(target, in)
+	if err != nil || !p.Identical() {
+		t.Fatalf("plan %v, %v", p, err)
+	}
+	b := array.NewRecordBuilder(mem, in)
+	defer b.Release()
+	for _, f := range b.Fields() {
+		f.AppendNull()
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	out, err := p.Apply(mem, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	if out.Schema() != target {
+		t.Errorf("schema: got another pointer, want the target's")
+	}
+	for i := range rec.Columns() {
+		if out.Column(i) != rec.Column(i) {
+			t.Errorf("column %d: not shared", i)
+		}
+	}
+}
