@@ -21,6 +21,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed messages
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
@@ -122,6 +123,7 @@ func serverOptions(cfg Config, log *slog.Logger, sm *serverMetrics, auth *authen
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxHeaderListSize(maxHeaderListSize),
+		grpc.ForceServerCodecV2(flightCodec{encoding.GetCodecV2("proto")}),
 		grpc.StreamInterceptor(admitStream{limiter: limiter, retryAfter: cfg.RetryAfter, log: log}.intercept),
 	}
 	if auth != nil {
