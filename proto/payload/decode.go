@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -18,7 +17,13 @@ import (
 // Decode never panics on bad input: anything that is not a valid stream,
 // that would decode to more than MinDecodeBudget+MaxExpansion*len(b)
 // bytes, or whose batches claim more than 8 rows a byte, returns an error wrapping [ErrMalformed] and no batches.
-func Decode(b []byte, mem memory.Allocator) (schema *arrow.Schema, recs []arrow.RecordBatch, err error) {
+func Decode(b []byte, mem memory.Allocator) (*arrow.Schema, []arrow.RecordBatch, error) {
+	return decode(b, mem, validateRecord)
+}
+
+// decode is Decode with validate checking each batch; tests pass
+// array.ValidateRecordFull to compare validateRecord with it.
+func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) error) (schema *arrow.Schema, recs []arrow.RecordBatch, err error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
@@ -66,7 +71,7 @@ func Decode(b []byte, mem memory.Allocator) (schema *arrow.Schema, recs []arrow.
 		if rec.NumRows() > 8*limit {
 			return fail(fmt.Errorf("batch %d: %d rows in %d bytes", len(recs), rec.NumRows(), limit))
 		}
-		if err := array.ValidateRecordFull(rec); err != nil {
+		if err := validate(rec); err != nil {
 			return fail(fmt.Errorf("batch %d: %w", len(recs), err))
 		}
 		rec.Retain()

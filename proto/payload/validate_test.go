@@ -1,0 +1,209 @@
+package payload
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// diffPayloads returns payloads of every signal: one and several batches,
+// each compression, and pairs that share their schema message but differ in
+// their dictionaries.
+func diffPayloads(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	codecs := map[string][]Option{"none": nil, "zstd": {WithZstd()}, "lz4": {WithLZ4()}}
+	for _, sig := range []string{"traces", "metrics", "logs"} {
+		for _, rows := range []int{1, 12, 300} {
+			a := signalBatch(t, sig, rows, 1, "checkout", "cart")
+			b := signalBatch(t, sig, rows, 2, "payment")
+			for codec, opts := range codecs {
+				for name, recs := range map[string][]arrow.RecordBatch{
+					"a": {a}, "b": {b}, "ab": {a, b},
+				} {
+					ps, err := Encode(recs, 0, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out[fmt.Sprintf("%s/%d/%s/%s", sig, rows, codec, name)] = ps[0]
+				}
+				// Split: several payloads, each with its own dictionaries.
+				ps, err := Encode([]arrow.RecordBatch{a, b}, 64<<10, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, p := range ps {
+					out[fmt.Sprintf("%s/%d/%s/split%d", sig, rows, codec, i)] = p
+				}
+			}
+			a.Release()
+			b.Release()
+		}
+	}
+	return out
+}
+
+// schemaMessage returns the bytes of the first message of the stream p.
+func schemaMessage(t testing.TB, p []byte) []byte {
+	t.Helper()
+	n := int(binary.LittleEndian.Uint32(p[4:]))
+	return p[8 : 8+n]
+}
+
+// sameDecode fails unless decoding p with validateRecord and with
+// array.ValidateRecordFull give the same schema, batches or error.
+func sameDecode(t *testing.T, name string, p []byte) (ok bool) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	s1, r1, err1 := decode(p, mem, validateRecord)
+	s2, r2, err2 := decode(p, mem, array.ValidateRecordFull)
+	defer func() {
+		releaseRecs(r1)
+		releaseRecs(r2)
+		// The arrow reader leaks buffers when it panics on a corrupt
+		// stream (it does with array.ValidateRecordFull as well), so only
+		// accepted payloads must give all their memory back.
+		if ok {
+			mem.AssertSize(t, 0)
+		}
+	}()
+	if (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
+		t.Fatalf("%s: validateRecord: %v; ValidateRecordFull: %v", name, err1, err2)
+	}
+	if err1 != nil {
+		return false
+	}
+	if !s1.Equal(s2) || !s1.Metadata().Equal(s2.Metadata()) || len(r1) != len(r2) {
+		t.Fatalf("%s: schemas or batch counts differ", name)
+	}
+	for i := range r1 {
+		if !array.RecordEqual(r1[i], r2[i]) {
+			t.Fatalf("%s: batch %d differs", name, i)
+		}
+	}
+	return true
+}
+
+func releaseRecs(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
+}
+
+func TestValidateRecordSameAsArrow(t *testing.T) {
+	payloads := diffPayloads(t)
+	for name, p := range payloads {
+		if !sameDecode(t, name, p) {
+			t.Fatalf("%s: valid payload rejected", name)
+		}
+		// Every column is shown valid by the fast checks alone: the
+		// fallback to array.ValidateFull is for hostile input only.
+		_, recs, err := Decode(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			for i, col := range rec.Columns() {
+				if !fastValid(col) {
+					t.Errorf("%s: column %d (%s) not shown valid by fastValid", name, i, rec.Schema().Field(i).Name)
+				}
+			}
+		}
+		releaseRecs(recs)
+	}
+	// Payloads that share a schema message but not their dictionaries,
+	// decoded interleaved, keep their own values.
+	a, b := payloads["traces/12/none/a"], payloads["traces/12/none/b"]
+	if !bytes.Equal(schemaMessage(t, a), schemaMessage(t, b)) {
+		t.Fatal("test payloads should share their schema message")
+	}
+	_, ra, err := Decode(a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseRecs(ra)
+	_, rb, err := Decode(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseRecs(rb)
+	if array.RecordEqual(ra[0], rb[0]) {
+		t.Fatal("payloads with different dictionaries decoded to equal batches")
+	}
+	for _, p := range [][]byte{a, b, a} {
+		sameDecode(t, "interleaved", p)
+	}
+}
+
+// TestValidateRecordMutated corrupts payloads byte by byte: null counts,
+// lengths, offsets, bitmaps and flatbuffers. Whatever array.ValidateRecordFull
+// says of the result, validateRecord must say the same, and fastValid must
+// never accept a column array.ValidateFull rejects.
+func TestValidateRecordMutated(t *testing.T) {
+	n := 1500
+	if testing.Short() {
+		n = 200
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	payloads := diffPayloads(t)
+	accepted := 0
+	for _, name := range []string{"traces/1/none/a", "traces/12/none/ab", "metrics/12/none/a", "logs/12/none/a", "traces/12/lz4/a"} {
+		p := payloads[name]
+		for i := range n {
+			m := bytes.Clone(p)
+			for range 1 + r.IntN(3) {
+				pos := r.IntN(len(m))
+				switch r.IntN(3) {
+				case 0:
+					m[pos] ^= 1 << r.IntN(8)
+				case 1:
+					m[pos]++
+				default:
+					m[pos] = byte(r.IntN(256))
+				}
+			}
+			if sameDecode(t, fmt.Sprintf("%s mutation %d", name, i), m) {
+				accepted++
+			}
+			checkFastSound(t, m)
+		}
+	}
+	t.Logf("%d mutated payloads accepted by both", accepted)
+}
+
+// checkFastSound fails if fastValid accepts a column of p that
+// array.ValidateFull rejects.
+func checkFastSound(t testing.TB, p []byte) {
+	t.Helper()
+	check := func(rec arrow.RecordBatch) error {
+		for i, col := range rec.Columns() {
+			if fastValid(col) {
+				if err := array.ValidateFull(col); err != nil {
+					t.Fatalf("fastValid accepted column %d that ValidateFull rejects: %v", i, err)
+				}
+			}
+		}
+		return nil
+	}
+	_, recs, _ := decode(p, nil, check)
+	releaseRecs(recs)
+}
+
+// FuzzValidateRecord checks that validateRecord and array.ValidateRecordFull
+// agree on anything the reader decodes.
+func FuzzValidateRecord(f *testing.F) {
+	payloads := diffPayloads(f)
+	for _, name := range []string{"traces/1/none/a", "traces/12/none/ab", "metrics/12/none/a", "logs/12/none/a", "traces/1/zstd/a"} {
+		f.Add(payloads[name])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sameDecode(t, "fuzz", b)
+		checkFastSound(t, b)
+	})
+}
