@@ -118,7 +118,7 @@ func TestCachedWriterSameBytes(t *testing.T) {
 					seed := uint64(0)
 					batch := func(service string, rows int) arrow.RecordBatch {
 						seed++
-						rec := signalBatch(t, mem, string(sig), seed, service, rows)
+						rec := signalBatch(t, mem, string(sig), rows, seed, service)
 						held = append(held, rec)
 						return rec
 					}
@@ -181,7 +181,7 @@ func TestSignalSchemasCached(t *testing.T) {
 		o := newOptions(nil)
 		s := p.get(schema.Schema(sig), o)
 		for _, service := range []string{"a", "a", "b"} {
-			rec := signalBatch(t, memory.DefaultAllocator, string(sig), 1, service, 5)
+			rec := signalBatch(t, memory.DefaultAllocator, string(sig), 5, 1, service)
 			var got, want bytes.Buffer
 			ok, err := s.write(&got, []arrow.RecordBatch{rec})
 			if err == nil {
@@ -270,7 +270,7 @@ func TestCachedWriterEqualDictionaryOtherBuffers(t *testing.T) {
 // measures as every payload's overhead) from a started cached writer.
 func TestCachedWriterEmptyStream(t *testing.T) {
 	for _, c := range codecCases {
-		rec := signalBatch(t, memory.DefaultAllocator, "logs", 1, "svc", 3)
+		rec := signalBatch(t, memory.DefaultAllocator, "logs", 3, 1, "svc")
 		o := newOptions([]Option{c.opt})
 		var got, want bytes.Buffer
 		for range 2 { // before and after the writer started
@@ -306,10 +306,10 @@ func TestCachedWriterConcurrent(t *testing.T) {
 				sig := schema.Signals[(g+i)%3]
 				rows := []int{1, 7, 60}[i%3]
 				recs := []arrow.RecordBatch{
-					signalBatch(t, memory.DefaultAllocator, string(sig), uint64(g*100+i), fmt.Sprintf("svc-%d", i%2), rows),
+					signalBatch(t, memory.DefaultAllocator, string(sig), rows, uint64(g*100+i), fmt.Sprintf("svc-%d", i%2)),
 				}
 				if i%4 == 3 {
-					recs = append(recs, signalBatch(t, memory.DefaultAllocator, string(sig), uint64(g*100+i+50), "svc-x", 5))
+					recs = append(recs, signalBatch(t, memory.DefaultAllocator, string(sig), 5, uint64(g*100+i+50), "svc-x"))
 				}
 				opts := []Option{codecCases[(g+i)%3].opt}
 				got, err := Encode(recs, 0, opts...)
@@ -356,7 +356,7 @@ func BenchmarkEncodeTraces(b *testing.B) {
 			}
 			for _, writer := range []string{"cached", "fresh"} {
 				b.Run(fmt.Sprintf("rows=%d/%s/writer=%s", rows, c.name, writer), func(b *testing.B) {
-					rec := signalBatch(b, memory.DefaultAllocator, "traces", 1, "checkout", rows)
+					rec := signalBatch(b, memory.DefaultAllocator, "traces", rows, 1, "checkout")
 					defer rec.Release()
 					in := []arrow.RecordBatch{rec}
 					opts := []Option{c.opt}

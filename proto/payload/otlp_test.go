@@ -146,10 +146,10 @@ func otlpMetrics(rows int, seed uint64, services ...string) []*metricspb.Resourc
 	return rms
 }
 
-// signalBatch converts rows of sig (about rows rows) built from seed.
-func signalBatch(t testing.TB, sig string, rows int, seed uint64, services ...string) arrow.RecordBatch {
+// signalBatch converts rows of sig (about rows rows) built from seed, with
+// memory from mem.
+func signalBatch(t testing.TB, mem memory.Allocator, sig string, rows int, seed uint64, services ...string) arrow.RecordBatch {
 	t.Helper()
-	mem := memory.DefaultAllocator
 	var (
 		rec arrow.RecordBatch
 		err error
@@ -173,7 +173,7 @@ func signalBatch(t testing.TB, sig string, rows int, seed uint64, services ...st
 // tracesPayload is one uncompressed payload of a traces batch of rows rows.
 func tracesPayload(b testing.TB, rows int) []byte {
 	b.Helper()
-	rec := signalBatch(b, "traces", rows, 1, "checkout")
+	rec := signalBatch(b, memory.DefaultAllocator, "traces", rows, 1, "checkout")
 	defer rec.Release()
 	payloads, err := Encode([]arrow.RecordBatch{rec}, 0)
 	if err != nil {

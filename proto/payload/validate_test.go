@@ -21,8 +21,8 @@ func diffPayloads(t testing.TB) map[string][]byte {
 	codecs := map[string][]Option{"none": nil, "zstd": {WithZstd()}, "lz4": {WithLZ4()}}
 	for _, sig := range []string{"traces", "metrics", "logs"} {
 		for _, rows := range []int{1, 12, 300} {
-			a := signalBatch(t, sig, rows, 1, "checkout", "cart")
-			b := signalBatch(t, sig, rows, 2, "payment")
+			a := signalBatch(t, memory.DefaultAllocator, sig, rows, 1, "checkout", "cart")
+			b := signalBatch(t, memory.DefaultAllocator, sig, rows, 2, "payment")
 			for codec, opts := range codecs {
 				for name, recs := range map[string][]arrow.RecordBatch{
 					"a": {a}, "b": {b}, "ab": {a, b},
