@@ -99,9 +99,16 @@ var codecCases = []struct {
 // batches with changing and repeating dictionaries, slices sharing a
 // dictionary, and payloads split by maxBytes.
 func TestCachedWriterSameBytes(t *testing.T) {
+	scratches := []string{"default", "checked"}
+	if raceOn {
+		scratches = scratches[1:]
+	}
 	for _, sig := range schema.Signals {
 		for _, c := range codecCases {
-			for _, scratch := range []string{"default", "checked"} {
+			if raceOn && c.name == "zstd" {
+				continue // arrow-go's zstd codec is slow under the race detector
+			}
+			for _, scratch := range scratches {
 				t.Run(fmt.Sprintf("%s/%s/%s", sig, c.name, scratch), func(t *testing.T) {
 					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 					defer mem.AssertSize(t, 0)
@@ -254,14 +261,16 @@ func TestCachedWriterEqualDictionaryOtherBuffers(t *testing.T) {
 	before := rewrites.Load()
 	checkSameAsFresh(t, mem, []arrow.RecordBatch{r1}, 0)
 	checkSameAsFresh(t, mem, []arrow.RecordBatch{r2}, 0) // skipped: written afresh
-	if n := rewrites.Load() - before; n != 1 {
+	// Under the race detector sync.Pool drops writers at random, so which
+	// writer a payload gets, and the count, is only checked without it.
+	if n := rewrites.Load() - before; n != 1 && !raceOn {
 		t.Fatalf("%d payloads written afresh, want 1", n)
 	}
 	checkSameAsFresh(t, mem, []arrow.RecordBatch{r3}, 0) // the kept message
 	checkSameAsFresh(t, mem, []arrow.RecordBatch{r1, r2, r4, r3}, 0)
 	checkSameAsFresh(t, mem, []arrow.RecordBatch{r2, r1}, 0)
 	checkSameAsFresh(t, mem, []arrow.RecordBatch{r4}, 0)
-	if n := rewrites.Load() - before; n != 2 {
+	if n := rewrites.Load() - before; n != 2 && !raceOn {
 		t.Fatalf("%d payloads written afresh, want 2", n)
 	}
 }

@@ -147,6 +147,9 @@ func TestValidateRecordSameAsArrow(t *testing.T) {
 // never accept a column array.ValidateFull rejects.
 func TestValidateRecordMutated(t *testing.T) {
 	n := 1500
+	if raceOn {
+		n = 300
+	}
 	if testing.Short() {
 		n = 200
 	}
