@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -204,6 +205,56 @@ func BenchmarkDecodeTraces(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestDecodeUnalignedPayload: a payload whose bytes do not start at an
+// 8-byte boundary decodes to the same batches (bodies are then copied, not
+// read in place), and an aligned one shares its bytes.
+func TestDecodeUnalignedPayload(t *testing.T) {
+	for _, sig := range []string{"traces", "metrics", "logs"} {
+		rec := signalBatch(t, memory.DefaultAllocator, sig, 20, 3, "checkout")
+		ps, err := Encode([]arrow.RecordBatch{rec}, 0)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, want, err := Decode(ps[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for shift := 1; shift < 8; shift++ {
+			buf := make([]byte, len(ps[0])+shift)[shift:]
+			copy(buf, ps[0])
+			_, got, err := Decode(buf, nil)
+			if err != nil {
+				t.Fatalf("%s, shifted by %d: %v", sig, shift, err)
+			}
+			if len(got) != len(want) || !array.RecordEqual(got[0], want[0]) {
+				t.Fatalf("%s, shifted by %d: batches differ", sig, shift)
+			}
+			for _, r := range got {
+				r.Release()
+			}
+		}
+		// In place: some buffer of the batch lies inside the payload.
+		inside := false
+		lo, hi := uintptr(unsafe.Pointer(&ps[0][0])), uintptr(unsafe.Pointer(&ps[0][len(ps[0])-1]))
+		for _, col := range want[0].Columns() {
+			for _, buf := range col.Data().Buffers() {
+				if buf != nil && buf.Len() > 0 {
+					if p := uintptr(unsafe.Pointer(&buf.Bytes()[0])); p >= lo && p <= hi {
+						inside = true
+					}
+				}
+			}
+		}
+		if !inside {
+			t.Errorf("%s: no buffer read in place", sig)
+		}
+		for _, r := range want {
+			r.Release()
 		}
 	}
 }
