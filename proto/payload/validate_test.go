@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -209,4 +210,94 @@ func FuzzValidateRecord(f *testing.F) {
 		sameDecode(t, "fuzz", b)
 		checkFastSound(t, b)
 	})
+}
+
+// TestValidStringSameAsArrow: validString accepts exactly the string
+// arrays array.ValidateFull accepts, on values cut at random byte positions
+// of text mixing ASCII, multi-byte characters and invalid bytes, with
+// sliced arrays and corrupted offsets.
+func TestValidStringSameAsArrow(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"a", "http.route", "é", "€", "𝄞", "\xff", "\xc3", "\x80", "\xed\xa0\x80", ""}
+	accepted, rejected := 0, 0
+	for i := range 20000 {
+		var text []byte
+		for range r.IntN(12) {
+			text = append(text, pieces[r.IntN(len(pieces))]...)
+		}
+		n := r.IntN(6)
+		offsets := make([]int32, n+1)
+		for j := 1; j <= n; j++ {
+			offsets[j] = offsets[j-1] + int32(r.IntN(len(text)-int(offsets[j-1])+1))
+		}
+		if i%7 == 0 && n > 0 { // corrupt an offset
+			offsets[r.IntN(n+1)] = int32(r.IntN(len(text)+3)) - 1
+		}
+		var valid []byte
+		nulls := 0
+		if i%3 == 0 && n > 0 {
+			valid = []byte{byte(r.IntN(256))}
+			nulls = n - bitutil.CountSetBits(valid, 0, n)
+			if i%9 == 0 {
+				nulls = array.UnknownNullCount
+			}
+		}
+		var validBuf *memory.Buffer
+		if valid != nil {
+			validBuf = memory.NewBufferBytes(valid)
+		}
+		data := array.NewData(arrow.BinaryTypes.String, n,
+			[]*memory.Buffer{validBuf, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(text)}, nil, nulls, 0)
+		arr := func() (a arrow.Array) {
+			defer func() {
+				if recover() != nil {
+					a = nil // arrow refuses to build it at all
+				}
+			}()
+			return array.MakeFromData(data)
+		}()
+		data.Release()
+		if arr == nil {
+			continue
+		}
+		check := func(a arrow.Array) {
+			want := func() (ok bool) {
+				defer func() {
+					if recover() != nil {
+						ok = false // arrow panics on some bad offsets; Decode recovers
+					}
+				}()
+				return array.ValidateFull(a) == nil
+			}()
+			got := func() (ok bool) {
+				defer func() {
+					if recover() != nil {
+						ok = false
+					}
+				}()
+				return validString(a)
+			}()
+			if got && !want {
+				t.Fatalf("case %d: validString accepts what arrow rejects: offsets %v, text %q", i, offsets, text)
+			}
+			if want && !got {
+				t.Fatalf("case %d: validString rejects what arrow accepts: offsets %v, text %q", i, offsets, text)
+			}
+			if want {
+				accepted++
+			} else {
+				rejected++
+			}
+		}
+		check(arr)
+		if n > 1 && validString(arr) {
+			s := array.NewSlice(arr, 1, int64(n))
+			check(s)
+			s.Release()
+		}
+		arr.Release()
+	}
+	if accepted < 1000 || rejected < 1000 {
+		t.Errorf("cases not spread: %d accepted, %d rejected", accepted, rejected)
+	}
 }
