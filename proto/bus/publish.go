@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -48,9 +49,9 @@ type Message struct {
 }
 
 // NewMsg builds the NATS message for m: its subject, the Otlp-* and
-// Content-Type headers, and Nats-Msg-Id, a hash of subject and payload
-// (see [MsgID]), so a retried request is deduplicated within the stream's
-// duplicate window.
+// Content-Type headers, Nats-Msg-Id, a hash of subject and payload (see
+// [MsgID]), so a retried request is deduplicated within the stream's
+// duplicate window, Nats-Expected-Stream, and last Otlp-Pad (see padding).
 func NewMsg(m Message) *nats.Msg {
 	subject := Subject(m.Signal, m.Service)
 	msg := nats.NewMsg(subject)
@@ -63,7 +64,36 @@ func NewMsg(m Message) *nats.Msg {
 		msg.Header.Set(HeaderSource, m.Source)
 	}
 	msg.Header.Set(jetstream.MsgIDHeader, MsgID(subject, m.Payload))
+	// What jetstream.WithExpectStream sets, here so the padding counts it.
+	msg.Header.Set(jetstream.ExpectedStreamHeader, StreamName(m.Signal))
+	msg.Header.Set(HeaderPad, padding(msg.Header))
 	return msg
+}
+
+// padding returns the Otlp-Pad value that makes the header block of a
+// message with headers h and that header a multiple of 8 bytes long. A
+// subscriber's client library (nats.go among them) receives a message's
+// header block and payload into one allocation, payload after headers, so
+// the payload then starts 8-byte aligned and an Arrow reader can use its
+// buffers in place instead of copying them (see payload.Decode). The size
+// is the NATS header block's: "NATS/1.0\r\n", "Key: value\r\n" for
+// each value (trimmed), and a final "\r\n".
+func padding(h nats.Header) string {
+	size := len("NATS/1.0\r\n") + len("\r\n")
+	for k, vs := range h {
+		if k == HeaderPad {
+			continue
+		}
+		for _, v := range vs {
+			size += len(k) + len(": ") + len(strings.TrimSpace(v)) + len("\r\n")
+		}
+	}
+	size += len(HeaderPad) + len(": ") + len("\r\n")
+	n := (8 - size%8) % 8
+	if n == 0 {
+		n = 8 // a header value is not empty
+	}
+	return "00000000"[:n]
 }
 
 // MsgID returns the deduplication id of a payload on a subject: the hex
@@ -126,7 +156,7 @@ func PayloadLimit(nc *nats.Conn, maxMsgSize int32) int {
 // means the stream already held this payload.
 func Publish(ctx context.Context, js jetstream.Publisher, m Message) (*jetstream.PubAck, error) {
 	msg := NewMsg(m)
-	ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(StreamName(m.Signal)))
+	ack, err := js.PublishMsg(ctx, msg)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", msg.Subject, MapError(err))
 	}
@@ -159,7 +189,7 @@ func PublishAll(ctx context.Context, js jetstream.Publisher, msgs []Message) err
 	var first error
 	for _, m := range msgs {
 		msg := NewMsg(m)
-		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName(m.Signal)))
+		f, err := js.PublishMsgAsync(msg)
 		if err != nil {
 			first = fmt.Errorf("publish %s: %w", msg.Subject, MapError(err))
 			break

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -283,5 +284,32 @@ func TestMsgIDFormat(t *testing.T) {
 	}
 	if a, b := bus.MsgID("otlp.traces.a", []byte("x")), bus.MsgID("otlp.traces.ax", nil); a == b {
 		t.Errorf("subject and payload are not separated: both %s", a)
+	}
+}
+
+// TestPayloadArrivesAligned: whatever the header values, a consumer gets a
+// message's payload at an 8-byte aligned address (the header block before
+// it is padded to a multiple of 8), so payload.Decode reads it in place.
+func TestPayloadArrivesAligned(t *testing.T) {
+	ctx := testCtx(t)
+	_, _, js := bustest.RunJetStream(t)
+	for i, rows := range []int{1, 12, 999, 123456} {
+		for j, source := range []string{"grpc", "flight", "sdk", ""} {
+			m := bus.Message{Signal: schema.Logs, Service: "svc", Source: source, Rows: rows,
+				Payload: []byte(fmt.Sprintf("payload %d %d %s", i, j, bytes.Repeat([]byte("x"), i*7+j)))}
+			if _, err := bus.Publish(ctx, js, m); err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			msg := ackOne(t, js, schema.Logs, bus.DurableWriter)
+			if pad := msg.Headers().Get(bus.HeaderPad); len(pad) < 1 || len(pad) > 8 {
+				t.Errorf("rows %d, source %q: %s %q", rows, source, bus.HeaderPad, pad)
+			}
+			if !bytes.Equal(msg.Data(), m.Payload) {
+				t.Fatalf("rows %d, source %q: payload changed", rows, source)
+			}
+			if p := uintptr(unsafe.Pointer(&msg.Data()[0])); p%8 != 0 {
+				t.Errorf("rows %d, source %q: payload at an address %d mod 8", rows, source, p%8)
+			}
+		}
 	}
 }

@@ -18,6 +18,9 @@ const (
 	HeaderRows = "Otlp-Rows"
 	// HeaderSource names the ingest path: grpc, http, flight, otap or sdk.
 	HeaderSource = "Otlp-Source"
+	// HeaderPad holds 1 to 8 '0' characters that make the header block a
+	// multiple of 8 bytes long (see [NewMsg]); consumers ignore it.
+	HeaderPad = "Otlp-Pad"
 	// HeaderContentType is the standard Content-Type header.
 	HeaderContentType = "Content-Type"
 	// ContentType is the Content-Type of every payload: one Arrow IPC stream.
