@@ -1,12 +1,10 @@
 package payload
 
 import (
-	"encoding/binary"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"unsafe"
-
-	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -47,13 +45,14 @@ func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) err
 		}
 	}()
 
-	if err := verifyStream(b); err != nil {
+	frames, err := verifyStream(b)
+	if err != nil {
 		return nil, nil, fmt.Errorf("decode payload: %w: %w", ErrMalformed, err)
 	}
 	// No message can be larger than the payload holding it: the limits stop
 	// a corrupt length from allocating far more than len(b).
 	limit := int64(len(b))
-	mr := &sliceMessageReader{b: b}
+	mr := &sliceMessageReader{frames: frames}
 	mr.refCount.Add(1)
 	rdr, err := ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(mem))
 	if err != nil {
@@ -86,15 +85,13 @@ func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) err
 	return rdr.Schema(), recs, nil
 }
 
-// sliceMessageReader hands the messages of a stream already checked by
-// verifyStream to an ipc.Reader with their metadata and bodies as views of
-// the stream's bytes: arrow's own message reader copies every body into a
-// new buffer, which was a tenth of decoding a payload. A body whose start
-// is not 8-byte aligned (arrow reads buffers in place as typed slices) is
-// copied instead.
+// sliceMessageReader hands the messages verifyStream found to an
+// ipc.Reader with their metadata and bodies as views of the stream's bytes:
+// arrow's own message reader copies every body into a new buffer, which was
+// a tenth of decoding a payload. A body whose start is not 8-byte aligned
+// (arrow reads buffers in place as typed slices) is copied instead.
 type sliceMessageReader struct {
-	b        []byte
-	pos      int
+	frames   []frame
 	refCount atomic.Int64
 	msg      *ipc.Message
 }
@@ -103,43 +100,19 @@ type sliceMessageReader struct {
 const bufferAlign = 8
 
 func (r *sliceMessageReader) Message() (*ipc.Message, error) {
-	b := r.b[r.pos:]
-	if len(b) < 4 {
-		return nil, io.EOF // end of the bytes: verifyStream allows no partial header
-	}
-	metaLen := int64(binary.LittleEndian.Uint32(b))
-	n := 4
-	if metaLen == 0xFFFFFFFF {
-		if len(b) < 8 {
-			return nil, io.ErrUnexpectedEOF
-		}
-		metaLen = int64(int32(binary.LittleEndian.Uint32(b[4:])))
-		n = 8
-	}
-	if metaLen == 0 {
+	if len(r.frames) == 0 {
 		return nil, io.EOF
 	}
-	if metaLen < 4 || metaLen > int64(len(b)-n) {
-		return nil, fmt.Errorf("message metadata length %d out of bounds", metaLen)
-	}
-	meta := b[n : n+int(metaLen)]
-	bodyLen, err := verifyMessage(meta)
-	if err != nil {
-		return nil, err
-	}
-	start := n + int(metaLen)
-	if bodyLen < 0 || bodyLen > int64(len(b)-start) {
-		return nil, fmt.Errorf("message body length %d out of bounds", bodyLen)
-	}
-	body := b[start : start+int(bodyLen) : start+int(bodyLen)]
+	f := r.frames[0]
+	r.frames = r.frames[1:]
+	body := f.body
 	if len(body) > 0 && uintptr(unsafe.Pointer(&body[0]))%bufferAlign != 0 {
 		body = append(make([]byte, 0, len(body)), body...) // Go aligns it
 	}
-	r.pos += start + int(bodyLen)
 	if r.msg != nil {
 		r.msg.Release()
 	}
-	r.msg = ipc.NewMessage(memory.NewBufferBytes(meta[:len(meta):len(meta)]), memory.NewBufferBytes(body))
+	r.msg = ipc.NewMessage(memory.NewBufferBytes(f.meta), memory.NewBufferBytes(body))
 	return r.msg, nil
 }
 

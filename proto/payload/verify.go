@@ -6,46 +6,52 @@ import (
 	"fmt"
 )
 
+// frame is one message of a stream: its flatbuffer metadata and its body,
+// both views of the stream's bytes.
+type frame struct{ meta, body []byte }
+
 // verifyStream checks the framing and flatbuffer metadata of an Arrow IPC
-// stream before the arrow reader sees it. The reader trusts flatbuffer
-// vector lengths (it allocates slices of them) and recurses into nested
-// fields without bounds: a few corrupt bytes could make it allocate
-// gigabytes or recurse forever, which no recover can catch. Anything else
-// wrong (bad offsets, bad buffers) only panics or errors, and Decode handles
-// that.
-func verifyStream(b []byte) error {
+// stream before the arrow reader sees it, and returns its messages up to
+// the end-of-stream marker. The reader trusts flatbuffer vector lengths (it
+// allocates slices of them) and recurses into nested fields without bounds:
+// a few corrupt bytes could make it allocate gigabytes or recurse forever,
+// which no recover can catch. Anything else wrong (bad offsets, bad
+// buffers) only panics or errors, and Decode handles that.
+func verifyStream(b []byte) ([]frame, error) {
+	var frames []frame
 	pos := 0
 	for pos < len(b) {
 		if len(b)-pos < 4 {
-			return errors.New("truncated message header")
+			return nil, errors.New("truncated message header")
 		}
 		metaLen := int64(binary.LittleEndian.Uint32(b[pos:]))
 		pos += 4
 		if metaLen == 0xFFFFFFFF { // continuation marker, then the length
 			if len(b)-pos < 4 {
-				return errors.New("truncated message length")
+				return nil, errors.New("truncated message length")
 			}
 			metaLen = int64(int32(binary.LittleEndian.Uint32(b[pos:])))
 			pos += 4
 		}
 		if metaLen == 0 {
-			return nil // end of stream
+			return frames, nil // end of stream
 		}
 		if metaLen < 4 || metaLen > int64(len(b)-pos) {
-			return fmt.Errorf("message metadata length %d out of bounds", metaLen)
+			return nil, fmt.Errorf("message metadata length %d out of bounds", metaLen)
 		}
-		meta := b[pos : pos+int(metaLen)]
+		meta := b[pos : pos+int(metaLen) : pos+int(metaLen)]
 		bodyLen, err := verifyMessage(meta)
 		if err != nil {
-			return fmt.Errorf("message at %d: %w", pos, err)
+			return nil, fmt.Errorf("message at %d: %w", pos, err)
 		}
 		pos += int(metaLen)
 		if bodyLen < 0 || bodyLen > int64(len(b)-pos) {
-			return fmt.Errorf("message body length %d out of bounds", bodyLen)
+			return nil, fmt.Errorf("message body length %d out of bounds", bodyLen)
 		}
+		frames = append(frames, frame{meta: meta, body: b[pos : pos+int(bodyLen) : pos+int(bodyLen)]})
 		pos += int(bodyLen)
 	}
-	return nil
+	return frames, nil
 }
 
 // Message header union types (Message.fbs).
