@@ -93,14 +93,8 @@ func validString(arr arrow.Array) bool {
 		return false
 	}
 	d := s.Data()
-	if nulls := d.NullN(); nulls != array.UnknownNullCount {
-		actual := 0
-		if bufs := d.Buffers(); len(bufs) > 0 && bufs[0] != nil {
-			actual = d.Len() - bitutil.CountSetBits(bufs[0].Bytes(), d.Offset(), d.Len())
-		}
-		if actual != nulls {
-			return false
-		}
+	if !nullCountMatches(d) {
+		return false
 	}
 	n := s.Len()
 	if n == 0 {
@@ -159,14 +153,8 @@ func validNested(d *array.Data) bool {
 			return false
 		}
 	}
-	if nulls != array.UnknownNullCount {
-		actual := 0
-		if bitmap != nil {
-			actual = n - bitutil.CountSetBits(bitmap, 0, n)
-		}
-		if actual != nulls {
-			return false
-		}
+	if !nullCountMatches(d) {
+		return false
 	}
 	children := d.Children()
 	for _, c := range children {
@@ -230,4 +218,20 @@ func validNested(d *array.Data) bool {
 		}
 	}
 	return true
+}
+
+// nullCountMatches makes arrow's null count check (validateNullCount): a
+// known null count equals the unset bits of the validity bitmap over the
+// array's rows, or 0 without a bitmap. The caller has checked the bitmap
+// is long enough.
+func nullCountMatches(d arrow.ArrayData) bool {
+	nulls := d.NullN()
+	if nulls == array.UnknownNullCount {
+		return true
+	}
+	actual := 0
+	if bufs := d.Buffers(); len(bufs) > 0 && bufs[0] != nil {
+		actual = d.Len() - bitutil.CountSetBits(bufs[0].Bytes(), d.Offset(), d.Len())
+	}
+	return actual == nulls
 }
