@@ -114,11 +114,13 @@ func TestScanRetention(t *testing.T) {
 	newTrace := put(t, root, "traces", finished(schema.Traces, "w1", 2), 20, 500*time.Second)
 	oldMetric := put(t, root, "metrics", finished(schema.Metrics, "w2", 1), 30, 4000*time.Second)
 	newMetric := put(t, root, "metrics", finished(schema.Metrics, "w2", 2), 40, 3000*time.Second)
-	oldLog := put(t, root, "logs", finished(schema.Logs, "w1", 7), 50, 3601*time.Second)
+	// A Parquet file counts the same as an Arrow one.
+	oldLog := put(t, root, "logs", strings.TrimSuffix(finished(schema.Logs, "w1", 7), ".arrows")+".parquet", 50, 3601*time.Second)
 	newLog := put(t, root, "logs", finished(schema.Logs, "w1", 8), 60, 10*time.Second)
 	// Everything below is old but must survive.
 	survivors := []string{
 		put(t, root, "traces", finished(schema.Traces, "w9", 3)+".partial", 5, 10*time.Hour),
+		put(t, root, "traces", strings.TrimSuffix(finished(schema.Traces, "w9", 4), ".arrows")+".parquet.partial", 5, 10*time.Hour),
 		put(t, root, "traces", "notes.txt", 5, 10*time.Hour),
 		put(t, root, "traces", "traces-garbage.arrows", 5, 10*time.Hour),
 		put(t, root, "traces", finished(schema.Metrics, "w1", 1), 5, 10*time.Hour), // wrong directory

@@ -20,13 +20,13 @@ import (
 const logKeyFile = "file"
 
 // namePattern matches a finished file's base name for each signal:
-// <signal>-<UTC start>-<writer id>-<seq, 6 digits or more>.arrows, the
+// <signal>-<UTC start>-<writer id>-<seq, 6 digits or more>.arrows or .parquet, the
 // writer's naming. Anything else (including .partial files) is left alone.
 var namePattern = func() map[schema.Signal]*regexp.Regexp {
 	m := make(map[schema.Signal]*regexp.Regexp, len(schema.Signals))
 	for _, sig := range schema.Signals {
 		m[sig] = regexp.MustCompile(`^` + regexp.QuoteMeta(string(sig)) +
-			`-\d{8}T\d{6}(?:\.\d{1,9})?Z-[A-Za-z0-9_][A-Za-z0-9._-]*-\d{6,}\.arrows$`)
+			`-\d{8}T\d{6}(?:\.\d{1,9})?Z-[A-Za-z0-9_][A-Za-z0-9._-]*-\d{6,}\.(?:arrows|parquet)$`)
 	}
 	return m
 }()

@@ -19,6 +19,12 @@
 // file: its content up to the last flush is a valid stream without the
 // end-of-stream marker.
 //
+// With Format "parquet" the files are Apache Parquet files with the same
+// Arrow schema (stored in the file), named <...>-<seq>.parquet. A Parquet
+// file is readable only once its footer is written, so every flush writes
+// one whole file: in step 2 below the sync first writes the footer, and
+// right after the journal record the file is renamed as in step 3.
+//
 // # Durability protocol
 //
 // Each writer keeps a journal, <OutputDir>/otlp/.writer/<writer id>.journal,

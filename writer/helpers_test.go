@@ -24,6 +24,7 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+	"github.com/otlp-arrow/otlp-arrow/writer/internal/consume"
 )
 
 // testSchema is a small hand-made schema with a dictionary column, like the
@@ -213,7 +214,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-var namePattern = regexp.MustCompile(`^(traces|metrics|logs)-\d{8}T\d{6}\.\d{9}Z-[A-Za-z0-9._-]+-\d{6,}\.arrows(\.partial)?$`)
+var namePattern = regexp.MustCompile(`^(traces|metrics|logs)-\d{8}T\d{6}\.\d{9}Z-[A-Za-z0-9._-]+-\d{6,}\.(arrows|parquet)(\.partial)?$`)
 
 // files lists the file names in the signal directory, sorted.
 func files(t *testing.T, cfg Config, sig schema.Signal) []string {
@@ -265,21 +266,26 @@ func readFile(t *testing.T, path string) []row {
 	}
 	var out []row
 	for r.Next() {
-		rec := r.RecordBatch()
-		dict := rec.Column(0).(*array.Dictionary)
-		services := dict.Dictionary().(*array.String)
-		values := rec.Column(1).(*array.Int64)
-		names := rec.Column(2).(*array.String)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			rw := row{Service: services.Value(dict.GetValueIndex(i)), Value: values.Value(i)}
-			if names.IsValid(i) {
-				rw.Name = names.Value(i)
-			}
-			out = append(out, rw)
-		}
+		out = appendRows(out, r.RecordBatch())
 	}
 	if err := r.Err(); err != nil && !errors.Is(err, io.EOF) {
 		t.Fatalf("read %s: %v", path, err)
+	}
+	return out
+}
+
+// appendRows appends the rows of a record of testSchema to out.
+func appendRows(out []row, rec arrow.RecordBatch) []row {
+	dict := rec.Column(0).(*array.Dictionary)
+	services := dict.Dictionary().(*array.String)
+	values := rec.Column(1).(*array.Int64)
+	names := rec.Column(2).(*array.String)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		rw := row{Service: services.Value(dict.GetValueIndex(i)), Value: values.Value(i)}
+		if names.IsValid(i) {
+			rw.Name = names.Value(i)
+		}
+		out = append(out, rw)
 	}
 	return out
 }
@@ -340,4 +346,30 @@ func (c *collector) nakAll(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// crashAfterJournal publishes four trace messages and runs a writer that
+// "dies" once all of them are journaled, before acknowledging any (and, for
+// Parquet, before renaming its files). It returns the rows published and the
+// unacknowledged messages.
+func crashAfterJournal(t *testing.T, cfg Config, js jetstream.JetStream) ([]row, *collector) {
+	t.Helper()
+	var want []row
+	for i := range 4 {
+		want = append(want, publish(t, js, schema.Traces, rowsOf("svc", int64(i*10), 3)...)...)
+	}
+	unacked := &collector{}
+	crashed := start(t, cfg, js, func(w *Writer) {
+		w.hooks = &consume.Hooks{Crash: true, Unacked: unacked.add}
+	})
+	waitFor(t, "journaled", func() bool {
+		if err := crashed.w.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return unacked.len() == 4
+	})
+	if err := crashed.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	return want, unacked
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/consume"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
+	"github.com/otlp-arrow/otlp-arrow/writer/internal/segment"
 )
 
 // ErrStopped is returned by Flush and Ready once Run has returned.
@@ -195,6 +198,17 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 	case "lz4":
 		opts = append(opts, ipc.WithLZ4())
 	}
+	var pq *parquet.WriterProperties
+	if w.cfg.Format == "parquet" {
+		codec := compress.Codecs.Zstd
+		switch w.cfg.Compression {
+		case "lz4":
+			codec = compress.Codecs.Lz4Raw
+		case "none":
+			codec = compress.Codecs.Uncompressed
+		}
+		pq = segment.ParquetProperties(codec, consume.MergeRows, w.mem)
+	}
 	return consume.Config{
 		Signal:          string(sig),
 		Stream:          bus.StreamName(sig),
@@ -209,6 +223,7 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 		MaxFileAge:      w.cfg.MaxFileAge,
 		ShutdownTimeout: w.cfg.ShutdownTimeout,
 		IPCOptions:      opts,
+		Parquet:         pq,
 		HeaderSignal:    bus.HeaderSignal,
 		HeaderSchema:    bus.HeaderSchema,
 		Decode:          payload.Decode,

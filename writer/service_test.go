@@ -163,23 +163,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 	js := runBus(t)
 	cfg := testConfig(t, "w1")
 	cfg.Signals = []schema.Signal{schema.Traces}
-	var want []row
-	for i := range 4 {
-		want = append(want, publish(t, js, schema.Traces, rowsOf("svc", int64(i*10), 3)...)...)
-	}
-	var unacked collector
-	crashed := start(t, cfg, js, func(w *Writer) {
-		w.hooks = &consume.Hooks{Crash: true, Unacked: unacked.add}
-	})
-	waitFor(t, "journaled", func() bool {
-		if err := crashed.w.Flush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return unacked.len() == 4
-	})
-	if err := crashed.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	want, unacked := crashAfterJournal(t, cfg, js)
 	dir := filepath.Join(cfg.OutputDir, "otlp", "traces")
 	names := files(t, cfg, schema.Traces)
 	if len(names) != 1 || !strings.HasSuffix(names[0], ".partial") {

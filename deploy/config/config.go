@@ -193,7 +193,10 @@ type Writer struct {
 	MaxFileBytes  int64         `yaml:"max_file_bytes"`
 	MaxFileAge    time.Duration `yaml:"max_file_age"`
 	Compression   string        `yaml:"compression"` // zstd, lz4, none
-	WriterID      string        `yaml:"writer_id"`
+	// Format of the files: arrow (Arrow IPC streams, .arrows) or parquet
+	// (Apache Parquet, .parquet, one file per flush).
+	Format   string `yaml:"format"`
+	WriterID string `yaml:"writer_id"`
 }
 
 // Janitor configures retention over the writer's files.
@@ -290,6 +293,7 @@ func Default() Config {
 			MaxFileBytes:  256 << 20,
 			MaxFileAge:    5 * time.Minute,
 			Compression:   "zstd",
+			Format:        "arrow",
 		},
 	}
 }
@@ -545,6 +549,7 @@ var EnvVars = []envVar{
 	{"OTLP_FLIGHT_TLS_CLIENT_CA_FILE", "ingest_flight.tls_client_ca_file", setString(func(c *Config) *string { return &c.Flight.TLSClientCAFile })},
 	{"OTLP_WRITER_ID", "writer.writer_id", setString(func(c *Config) *string { return &c.Writer.WriterID })},
 	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
+	{"OTLP_WRITER_FORMAT", "writer.format", setString(func(c *Config) *string { return &c.Writer.Format })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
 	{"OTLP_LISTEN_HOST", "every listener's host", func(c *Config, v string) error {
 		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Flight.Addr, &c.Admin.Addr} {
@@ -769,6 +774,11 @@ func (c Config) Validate() error {
 	case "zstd", "lz4", "none":
 	default:
 		bad("writer.compression", strconv.Quote(c.Writer.Compression), "want zstd, lz4 or none")
+	}
+	switch c.Writer.Format {
+	case "arrow", "parquet":
+	default:
+		bad("writer.format", strconv.Quote(c.Writer.Format), "want arrow or parquet")
 	}
 	return errors.Join(errs...)
 }

@@ -730,6 +730,7 @@ func writerConfig(c config.Config) writer.Config {
 	wc.MaxFileBytes = c.Writer.MaxFileBytes
 	wc.MaxFileAge = c.Writer.MaxFileAge
 	wc.Compression = c.Writer.Compression
+	wc.Format = c.Writer.Format
 	wc.MaxBatchBytes = memoryShare(c.MemoryLimit, wc.MaxBatchBytes, batchShare, 4<<20)
 	wc.FetchBytes = int(memoryShare(c.MemoryLimit, 32<<20, fetchShare, int64(c.Bus.MaxPayload)+64<<10))
 	if c.Writer.WriterID != "" {

@@ -12,15 +12,19 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// cmdCat prints every row of the given Arrow IPC stream files as one JSON
-// object per line: ids in hex, times in RFC 3339 with nanoseconds, maps as
+// cmdCat prints every row of the given Arrow IPC stream files (or Parquet
+// files, by their .parquet extension) as one JSON object per line: ids in hex, times in RFC 3339 with nanoseconds, maps as
 // objects, bytes in base64.
 func cmdCat(_ context.Context, env *cmdEnv, args []string) error {
 	if len(args) == 0 {
@@ -43,6 +47,9 @@ func catFile(w io.Writer, path string) error {
 		return fmt.Errorf("cat: %w", err)
 	}
 	defer f.Close()
+	if strings.HasSuffix(path, ".parquet") || strings.HasSuffix(path, ".parquet.partial") {
+		return catParquet(w, f, path)
+	}
 	r, err := ipc.NewReader(bufio.NewReader(f))
 	if err != nil {
 		return fmt.Errorf("cat %s: %w", path, err)
@@ -54,6 +61,33 @@ func catFile(w io.Writer, path string) error {
 		}
 	}
 	if err := r.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("cat %s: %w", path, err)
+	}
+	return nil
+}
+
+// catParquet writes the rows of a Parquet file, a row group at a time.
+func catParquet(w io.Writer, f *os.File, path string) error {
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("cat %s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("cat %s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return fmt.Errorf("cat %s: %w", path, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := writeRows(w, rr.RecordBatch()); err != nil {
+			return fmt.Errorf("cat %s: %w", path, err)
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("cat %s: %w", path, err)
 	}
 	return nil

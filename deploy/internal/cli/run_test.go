@@ -19,7 +19,11 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -181,6 +185,10 @@ func readFiles(t *testing.T, out string, sig schema.Signal) []arrow.RecordBatch 
 			t.Errorf("left behind: %s", e.Name())
 			continue
 		}
+		if strings.HasSuffix(e.Name(), ".parquet") {
+			recs = append(recs, readParquet(t, filepath.Join(dir, e.Name()))...)
+			continue
+		}
 		if !strings.HasSuffix(e.Name(), ".arrows") {
 			continue
 		}
@@ -209,6 +217,34 @@ func readFiles(t *testing.T, out string, sig schema.Signal) []arrow.RecordBatch 
 			r.Release()
 		}
 	})
+	return recs
+}
+
+// readParquet reads a Parquet file's rows with the Arrow schema stored in it.
+func readParquet(t *testing.T, path string) []arrow.RecordBatch {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 1<<16)
+	defer tr.Release()
+	var recs []arrow.RecordBatch
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
 	return recs
 }
 
@@ -271,6 +307,9 @@ func TestRunSDKEndToEnd(t *testing.T) {
 			runSDKEndToEnd(t, "OTLP_BUS_PAYLOAD_COMPRESSION="+c)
 		})
 	}
+	t.Run("writer_format=parquet", func(t *testing.T) {
+		runSDKEndToEnd(t, "OTLP_WRITER_FORMAT=parquet")
+	})
 }
 
 func runSDKEndToEnd(t *testing.T, env ...string) {
@@ -492,6 +531,8 @@ func metricAttr(k, v string) metric.AddOption {
 func catSpans(t *testing.T, out string, byID map[trace.SpanID]*tracepb.Span) {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(out, "otlp", "traces", "*.arrows"))
+	pq, _ := filepath.Glob(filepath.Join(out, "otlp", "traces", "*.parquet"))
+	files = append(files, pq...)
 	var stdout, stderr bytes.Buffer
 	if code := mainEnv(context.Background(), append([]string{"cat"}, files...), &cmdEnv{stdout: &stdout, stderr: &stderr}); code != 0 {
 		t.Fatalf("cat exited %d: %s", code, stderr.String())

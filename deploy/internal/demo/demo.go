@@ -187,7 +187,7 @@ func printFiles(w io.Writer, outputDir string) {
 		entries, _ := os.ReadDir(dir)
 		var names []string
 		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".arrows") {
+			if strings.HasSuffix(e.Name(), ".arrows") || strings.HasSuffix(e.Name(), ".parquet") {
 				names = append(names, e.Name())
 			}
 		}

@@ -56,7 +56,23 @@ func (l *Lane) flushItems() error {
 		if err := l.writeMerged(pending); err != nil {
 			return err
 		}
-		return l.commit(pending)
+		if err := l.commit(pending); err != nil {
+			return err
+		}
+		if l.cfg.Parquet == nil {
+			return nil
+		}
+		if l.cfg.Hooks != nil && l.cfg.Hooks.Crash {
+			// Die between the journal commit and the rename.
+			l.file.Abandon()
+			l.file = nil
+			return nil
+		}
+		// A Parquet file is sealed by its sync: finalize it now. Its rows
+		// are journaled and acknowledged, so a failure here must not
+		// return them to the stream (the next flush repairs the file).
+		pending = nil
+		return l.finalize()
 	}
 	for i, it := range items {
 		if l.file != nil && (it.version != l.file.Version() || !it.schema.Equal(l.file.Schema())) {
@@ -91,12 +107,13 @@ func (l *Lane) flushItems() error {
 	return nil
 }
 
-// mergeRows bounds the rows of one merged batch in a file.
-const mergeRows = 128 << 10
+// MergeRows bounds the rows of one merged batch in a file (a Parquet row
+// group).
+const MergeRows = 128 << 10
 
 // writeMerged writes the batches of items to the open file and releases
 // them. Consecutive batches are concatenated into batches of up to
-// mergeRows rows: a bus message holds one request's rows (often a hundred),
+// MergeRows rows: a bus message holds one request's rows (often a hundred),
 // and writing each as its own batch would repeat every dictionary and IPC
 // header per message and leave zstd small buffers to compress. Row order is
 // kept.
@@ -107,7 +124,7 @@ func (l *Lane) writeMerged(items []*item) error {
 	}
 	for start := 0; start < len(recs); {
 		end, rows := start+1, recs[start].NumRows()
-		for end < len(recs) && rows+recs[end].NumRows() <= mergeRows {
+		for end < len(recs) && rows+recs[end].NumRows() <= MergeRows {
 			rows += recs[end].NumRows()
 			end++
 		}
@@ -156,7 +173,14 @@ func (l *Lane) writeConcat(recs []arrow.RecordBatch, rows int64) error {
 func (l *Lane) open(it *item) error {
 	name := segment.Name{Signal: l.cfg.Signal, Start: l.cfg.Now(), WriterID: l.cfg.WriterID, Seq: l.nextSeq}
 	l.nextSeq++
-	f, err := segment.Create(l.dir, name, it.version, it.schema, l.cfg.Mem, l.cfg.IPCOptions...)
+	var f *segment.File
+	var err error
+	if l.cfg.Parquet != nil {
+		name.Format = segment.Parquet
+		f, err = segment.CreateParquet(l.dir, name, it.version, it.schema, l.cfg.Parquet, l.cfg.Mem)
+	} else {
+		f, err = segment.Create(l.dir, name, it.version, it.schema, l.cfg.Mem, l.cfg.IPCOptions...)
+	}
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -66,9 +67,13 @@ type Config struct {
 	MaxFileAge      time.Duration
 	ShutdownTimeout time.Duration
 	IPCOptions      []ipc.Option // compression
-	HeaderSignal    string       // header naming the signal; a different value is terminated
-	HeaderSchema    string       // header naming the schema version; a change starts a new file
-	Decode          Decoder
+	// Parquet, when not nil, makes the lane write Parquet files with these
+	// properties instead of Arrow IPC streams: one file per commit, since
+	// a Parquet file is readable only once its footer is written.
+	Parquet      *parquet.WriterProperties
+	HeaderSignal string // header naming the signal; a different value is terminated
+	HeaderSchema string // header naming the schema version; a change starts a new file
+	Decode       Decoder
 	// Conn carries the acknowledgements (see acker); it is the consumer's
 	// connection.
 	Conn  *nats.Conn

@@ -7,10 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // eos is the Arrow IPC end-of-stream marker: a continuation token and a zero
@@ -27,7 +31,9 @@ type File struct {
 	f       *os.File
 	buf     *bufio.Writer // between the IPC writer and f: one write per flush, not per buffer
 	cw      *countingWriter
-	w       *ipc.Writer
+	w       *ipc.Writer         // an Arrow IPC stream file
+	pw      *pqarrow.FileWriter // a Parquet file
+	sealed  bool                // Parquet: the footer is written, no more rows
 	rows    int64
 	synced  int64
 	closed  bool
@@ -54,6 +60,66 @@ const writeBufferSize = 1 << 20
 // [File.Version]). opts are extra IPC writer options, such as ipc.WithZstd().
 // The caller owns the file and must Finalize or Abandon it.
 func Create(dir string, name Name, version string, schema *arrow.Schema, mem memory.Allocator, opts ...ipc.Option) (*File, error) {
+	f, err := create(dir, name, version, schema)
+	if err != nil {
+		return nil, err
+	}
+	all := append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
+	f.w = ipc.NewWriter(f.cw, all...)
+	return f, nil
+}
+
+// CreateParquet creates dir/<name>.partial as a Parquet file of the schema,
+// written with props (see [ParquetProperties]); the Arrow schema is stored in
+// the file so that Arrow readers get the same types back. A Parquet file is
+// readable only once its footer is written, so it is synced once: [File.Sync]
+// writes the footer, and after it the file takes no more rows. The caller
+// owns the file and must Finalize or Abandon it.
+func CreateParquet(dir string, name Name, version string, schema *arrow.Schema, props *parquet.WriterProperties, mem memory.Allocator) (*File, error) {
+	f, err := create(dir, name, version, schema)
+	if err != nil {
+		return nil, err
+	}
+	f.pw, err = pqarrow.NewFileWriter(schema, f.cw, props, pqarrow.NewArrowWriterProperties(
+		pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
+	if err != nil {
+		f.Abandon()
+		_ = os.Remove(filepath.Join(dir, name.Partial()))
+		return nil, fmt.Errorf("create segment %s: %w", f.Path(), err)
+	}
+	return f, nil
+}
+
+// ParquetProperties returns the Parquet writer properties of the writer's
+// files: codec for the pages (compress.Codecs.Zstd, Lz4Raw or
+// Uncompressed), dictionary encoding for every column but the random ids
+// and the timestamps (a dictionary of unique values only costs), version 1
+// data pages (their repetition and definition levels are compressed with the
+// values, which matters for the many nested attribute maps), row groups of
+// up to maxRowGroup rows, and min/max statistics only on the timestamp
+// columns, for the time filters of query engines.
+func ParquetProperties(codec compress.Compression, maxRowGroup int64, mem memory.Allocator) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
+		parquet.WithAllocator(mem),
+		parquet.WithCompression(codec),
+		parquet.WithVersion(parquet.V2_LATEST),
+		parquet.WithDataPageVersion(parquet.DataPageV1),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithMaxRowGroupLength(maxRowGroup),
+		parquet.WithStats(false),
+		parquet.WithCreatedBy("otlp-arrow"),
+	}
+	for _, c := range []string{"trace_id", "span_id", "parent_span_id"} {
+		opts = append(opts, parquet.WithDictionaryFor(c, false))
+	}
+	for _, c := range []string{"start_time", "end_time", "time", "observed_time"} {
+		opts = append(opts, parquet.WithDictionaryFor(c, false), parquet.WithStatsFor(c, true))
+	}
+	return parquet.NewWriterProperties(opts...)
+}
+
+// create creates the .partial file and makes its name durable.
+func create(dir string, name Name, version string, schema *arrow.Schema) (*File, error) {
 	path := filepath.Join(dir, name.Partial())
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -67,8 +133,6 @@ func Create(dir string, name Name, version string, schema *arrow.Schema, mem mem
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
 	buf := bufio.NewWriterSize(f, writeBufferSize)
-	cw := &countingWriter{w: buf}
-	all := append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
 	return &File{
 		dir:     dir,
 		name:    name,
@@ -76,8 +140,7 @@ func Create(dir string, name Name, version string, schema *arrow.Schema, mem mem
 		schema:  schema,
 		f:       f,
 		buf:     buf,
-		cw:      cw,
-		w:       ipc.NewWriter(cw, all...),
+		cw:      &countingWriter{w: buf},
 	}, nil
 }
 
@@ -111,7 +174,16 @@ func (f *File) Synced() int64 { return f.synced }
 // After an error the file is unusable: Abandon it and Repair it from the last
 // synced offset.
 func (f *File) Write(rec arrow.RecordBatch) error {
-	if err := f.w.Write(rec); err != nil {
+	var err error
+	switch {
+	case f.sealed:
+		err = errSealed
+	case f.pw != nil:
+		err = f.pw.Write(rec) // one row group per record, or more above the maximum
+	default:
+		err = f.w.Write(rec)
+	}
+	if err != nil {
 		return fmt.Errorf("write segment %s: %w", f.Path(), err)
 	}
 	f.rows += rec.NumRows()
@@ -121,7 +193,12 @@ func (f *File) Write(rec arrow.RecordBatch) error {
 // Sync flushes the file to stable storage and returns the file's size, which
 // is then durable. The IPC stream is complete up to that offset except for
 // the end-of-stream marker (after at least one Write, the schema is there).
+// A Parquet file is sealed first: its footer is written, and Write fails
+// from then on.
 func (f *File) Sync() (int64, error) {
+	if err := f.seal(); err != nil {
+		return 0, fmt.Errorf("sync segment %s: %w", f.Path(), err)
+	}
 	if err := f.buf.Flush(); err != nil {
 		return 0, fmt.Errorf("sync segment %s: %w", f.Path(), err)
 	}
@@ -136,7 +213,13 @@ func (f *File) Sync() (int64, error) {
 // file to its final name, then syncs the directory. It returns the final
 // path. On error the caller should Abandon the file and Repair it later.
 func (f *File) Finalize() (string, error) {
-	if err := f.w.Close(); err != nil {
+	var err error
+	if f.pw != nil {
+		err = f.seal()
+	} else {
+		err = f.w.Close()
+	}
+	if err != nil {
 		return "", fmt.Errorf("close segment stream %s: %w", f.Path(), err)
 	}
 	if err := f.buf.Flush(); err != nil {
@@ -164,15 +247,31 @@ func (f *File) Finalize() (string, error) {
 // Abandon closes the file descriptor without finishing the stream, leaving
 // the .partial file for Repair. It is safe to call after Finalize.
 func (f *File) Abandon() {
-	_ = f.w.Close() // releases dictionaries; the bytes may or may not land
+	if f.w != nil {
+		_ = f.w.Close() // releases dictionaries; the bytes may or may not land
+	}
 	_ = f.buf.Flush()
 	_ = f.f.Close()
 }
 
+// seal writes a Parquet file's footer (once); it does nothing for an Arrow
+// file.
+func (f *File) seal() error {
+	if f.pw == nil || f.sealed {
+		return nil
+	}
+	f.sealed = true
+	return f.pw.Close()
+}
+
+// errSealed is returned by Write on a Parquet file after Sync.
+var errSealed = errors.New("parquet file already sealed by a sync: no more rows")
+
 // Repair finishes a .partial file left open: it truncates the file to
-// offset (discarding a torn tail), appends the end-of-stream marker, syncs,
-// renames it to its final name and syncs the directory. It returns the final
-// path. Repairing a file twice is harmless.
+// offset (discarding a torn tail), appends the end-of-stream marker to an
+// Arrow file (a Parquet file is durable only whole, footer included, so
+// offset is its end), syncs, renames it to its final name and syncs the
+// directory. It returns the final path. Repairing a file twice is harmless.
 func Repair(partialPath string, offset int64) (string, error) {
 	final, ok := trimPartial(partialPath)
 	if !ok {
@@ -191,11 +290,12 @@ func Repair(partialPath string, offset int64) (string, error) {
 		_ = f.Close()
 		return "", fmt.Errorf("repair segment %s: size %d is below the durable offset %d: %w", partialPath, fi.Size(), offset, ErrShort)
 	}
-	err = errors.Join(
-		f.Truncate(offset),
-		func() error { _, err := f.WriteAt(eos[:], offset); return err }(),
-		f.Sync(),
-	)
+	err = f.Truncate(offset)
+	if !strings.HasSuffix(final, ParquetExt) {
+		_, werr := f.WriteAt(eos[:], offset)
+		err = errors.Join(err, werr)
+	}
+	err = errors.Join(err, f.Sync())
 	err = errors.Join(err, f.Close())
 	if err != nil {
 		return "", fmt.Errorf("repair segment %s: %w", partialPath, err)

@@ -7,8 +7,29 @@ import (
 	"time"
 )
 
-// Ext is the extension of a finished file.
+// Ext is the extension of a finished Arrow IPC stream file.
 const Ext = ".arrows"
+
+// ParquetExt is the extension of a finished Parquet file.
+const ParquetExt = ".parquet"
+
+// Format is the file format of an output file.
+type Format uint8
+
+const (
+	// Arrow is an Arrow IPC stream file (the default).
+	Arrow Format = iota
+	// Parquet is an Apache Parquet file holding the Arrow schema.
+	Parquet
+)
+
+// Ext returns the extension of a finished file of format f.
+func (f Format) Ext() string {
+	if f == Parquet {
+		return ParquetExt
+	}
+	return Ext
+}
 
 // PartialExt is appended to the name of a file that is still open.
 const PartialExt = ".partial"
@@ -26,11 +47,12 @@ type Name struct {
 	Start    time.Time // when the file was opened, rendered in UTC
 	WriterID string    // the id of the writer that owns the file
 	Seq      int       // per signal and writer, counts up from 1
+	Format   Format    // the file format, which gives the extension
 }
 
 // String returns the final file name (with [Ext], without a directory).
 func (n Name) String() string {
-	return fmt.Sprintf("%s-%s-%s-%0*d%s", n.Signal, n.Start.UTC().Format(timeLayout), n.WriterID, seqDigits, n.Seq, Ext)
+	return fmt.Sprintf("%s-%s-%s-%0*d%s", n.Signal, n.Start.UTC().Format(timeLayout), n.WriterID, seqDigits, n.Seq, n.Format.Ext())
 }
 
 // Partial returns the name of the file while it is open.
@@ -44,10 +66,16 @@ func ParseName(base string) (n Name, partial bool, ok bool) {
 		partial = true
 		rest = strings.TrimSuffix(rest, PartialExt)
 	}
-	if !strings.HasSuffix(rest, Ext) {
+	format := Arrow
+	switch {
+	case strings.HasSuffix(rest, Ext):
+		rest = strings.TrimSuffix(rest, Ext)
+	case strings.HasSuffix(rest, ParquetExt):
+		rest = strings.TrimSuffix(rest, ParquetExt)
+		format = Parquet
+	default:
 		return Name{}, false, false
 	}
-	rest = strings.TrimSuffix(rest, Ext)
 	sig, rest, found := strings.Cut(rest, "-")
 	if !found || sig == "" || len(rest) < len(timeLayout)+1 || rest[len(timeLayout)] != '-' {
 		return Name{}, false, false
@@ -69,5 +97,5 @@ func ParseName(base string) (n Name, partial bool, ok bool) {
 	if err != nil {
 		return Name{}, false, false
 	}
-	return Name{Signal: sig, Start: start, WriterID: rest[:i], Seq: seq}, partial, true
+	return Name{Signal: sig, Start: start, WriterID: rest[:i], Seq: seq, Format: format}, partial, true
 }
