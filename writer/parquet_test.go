@@ -26,7 +26,6 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
-	"github.com/otlp-arrow/otlp-arrow/writer/internal/consume"
 )
 
 func anyAttr(k string, v *commonpb.AnyValue) *commonpb.KeyValue {
