@@ -20,6 +20,8 @@
 #   BENCH ["$BUILD_DIR/otlp-arrow bench"]       the load tool command
 #   HALF [1]  also run otlp-arrow over OTLP/gRPC at half the rows/s of its
 #             full-speed run, for the p99-at-half-throughput target (0: skip)
+#   PARQUET [1]  also run otlp-arrow over OTLP/gRPC writing Parquet files
+#             (writer.format: parquet), for the disk target (0: skip)
 # Needs go, jq and curl. Ports 24317-24319, 28080, 25317-25318 on loopback.
 set -euo pipefail
 
@@ -35,6 +37,7 @@ WORKERS=${WORKERS:-8}
 FORMAT=${COLLECTOR_FORMAT:-proto}
 OTLP_ARROW_ENV=${OTLP_ARROW_ENV:-}
 HALF=${HALF:-1}
+PARQUET=${PARQUET:-1}
 BENCH=${BENCH:-"$BUILD/otlp-arrow bench"}
 RESULTS=$BUILD/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$BUILD/bin" "$RESULTS"
@@ -78,12 +81,14 @@ wait_port() { # host port
 	return 1
 }
 
-start_otlp_arrow() { # dir
+start_otlp_arrow() { # dir [extra env]
 	rm -rf "$1" && mkdir -p "$1"
+	local dir=$1
+	shift
 	# shellcheck disable=SC2086
-	env -u OTLP_ARROW_ENV OTLP_OUTPUT_DIR="$1/out" OTLP_DATA_DIR="$1/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
+	env -u OTLP_ARROW_ENV "$@" OTLP_OUTPUT_DIR="$dir/out" OTLP_DATA_DIR="$dir/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
 		OTLP_ARROW_FLIGHT_PORT=24318 OTLP_ADMIN_PORT=28080 OTLP_NATS_PORT=0 OTLP_JANITOR_ENABLED=false \
-		$OTLP_ARROW_ENV "$BUILD/otlp-arrow" run >"$1/run.log" 2>&1 &
+		$OTLP_ARROW_ENV "$BUILD/otlp-arrow" run >"$dir/run.log" 2>&1 &
 	PID=$!
 	wait_port 127.0.0.1 24317
 	wait_port 127.0.0.1 28080
@@ -120,6 +125,11 @@ for b in $BATCHES; do
 		RATE=$half load "otlp-arrow-grpc-$b-half" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
 		stop
 	fi
+	if [ "$PARQUET" = 1 ]; then
+		start_otlp_arrow "$BUILD/run/otlp-arrow" OTLP_WRITER_FORMAT=parquet
+		load "otlp-arrow-grpc-$b-parquet" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+		stop
+	fi
 	start_otlp_arrow "$BUILD/run/otlp-arrow"
 	load "otlp-arrow-flight-$b" flight 127.0.0.1:24318 "$b" -metrics-url http://127.0.0.1:28080/metrics
 	stop
@@ -150,6 +160,13 @@ for b in $BATCHES; do
 		"\($b) rows/request: CPU per row otlp-arrow/Collector \((cpu($o[0])/cpu($c[0])*100|round/100))x (target <= 0.5), " +
 		"Flight/OTLP-gRPC \((cpu($f[0])/cpu($o[0])*100|round/100))x (target <= 0.2), " +
 		"disk per row otlp-arrow/Collector \((disk($o[0])/disk($c[0])*100|round/100))x (target <= 0.6)"'
+	if [ -f "$RESULTS/otlp-arrow-grpc-$b-parquet.json" ]; then
+		jq -rn --slurpfile p "$RESULTS/otlp-arrow-grpc-$b-parquet.json" --slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" '
+			def cpu(x): x.processes_total.cpu_seconds_per_million_rows;
+			def disk(x): (x.target.disk_bytes_per_row // x.disk_bytes_per_row);
+			"\($b) rows/request, Parquet files: disk per row otlp-arrow/Collector \((disk($p[0])/disk($c[0])*100|round/100))x (target <= 0.6), " +
+			"CPU per row otlp-arrow/Collector \((cpu($p[0])/cpu($c[0])*100|round/100))x"'
+	fi
 	if [ -f "$RESULTS/otlp-arrow-grpc-$b-half.json" ]; then
 		jq -r --arg b "$b" '"\($b) rows/request: p99 at half throughput (\(.rows_per_second|floor) rows/s) \(.latency_ms.p99) ms (target < 20)"' \
 			"$RESULTS/otlp-arrow-grpc-$b-half.json"
