@@ -706,11 +706,14 @@ func ingestConfig(c config.Config) ingest.Config {
 // requests take about twice their wire size) 1/8 each, and per writer lane
 // the buffered payloads 1/16 (merged and encoded once more at a flush) and
 // one pull from the bus 1/32. The rest is the bus's own caches and the
-// garbage collector's headroom.
+// garbage collector's headroom. Writing Parquet, the buffered payloads get
+// 1/32: the Parquet encoder holds a row group's pages, dictionaries and
+// levels beside the merged batch.
 const (
-	inflightShare = 8
-	batchShare    = 16
-	fetchShare    = 32
+	inflightShare     = 8
+	batchShare        = 16
+	parquetBatchShare = 32
+	fetchShare        = 32
 )
 
 // memoryShare returns v, lowered to limit/share when a memory limit is set,
@@ -731,7 +734,11 @@ func writerConfig(c config.Config) writer.Config {
 	wc.MaxFileAge = c.Writer.MaxFileAge
 	wc.Compression = c.Writer.Compression
 	wc.Format = c.Writer.Format
-	wc.MaxBatchBytes = memoryShare(c.MemoryLimit, wc.MaxBatchBytes, batchShare, 4<<20)
+	share := int64(batchShare)
+	if c.Writer.Format == "parquet" {
+		share = parquetBatchShare
+	}
+	wc.MaxBatchBytes = memoryShare(c.MemoryLimit, wc.MaxBatchBytes, share, 4<<20)
 	wc.FetchBytes = int(memoryShare(c.MemoryLimit, 32<<20, fetchShare, int64(c.Bus.MaxPayload)+64<<10))
 	if c.Writer.WriterID != "" {
 		wc.WriterID = c.Writer.WriterID

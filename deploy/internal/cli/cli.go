@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -105,9 +104,9 @@ func loadConfig(name string, env *cmdEnv, args []string) (config.Config, *flag.F
 	}
 	cfg, err := config.Load(*path, env.environ)
 	if err == nil && cfg.MemoryLimit > 0 {
-		// The bound is for the whole process (RSS): the Go runtime's soft
-		// limit leaves an eighth for what it does not count or returns late.
-		debug.SetMemoryLimit(cfg.MemoryLimit - cfg.MemoryLimit/8)
+		// The bound is for the whole process (RSS), the runtime's soft
+		// limit for what it manages.
+		setMemoryLimit(cfg.MemoryLimit)
 	}
 	return cfg, fs, err
 }
