@@ -199,7 +199,11 @@ func printFiles(w io.Writer, outputDir string) {
 	}
 	if first != "" {
 		fmt.Fprintf(w, "demo: read them with: otlp-arrow cat %s | head\n", first)
-		fmt.Fprintln(w, "demo: or with pyarrow: pyarrow.ipc.open_stream(path).read_all(); polars: pl.read_ipc_stream(path)")
+		if strings.HasSuffix(first, ".parquet") {
+			fmt.Fprintln(w, "demo: or with pyarrow: pyarrow.parquet.read_table(path); DuckDB: SELECT * FROM 'dir/*.parquet'")
+		} else {
+			fmt.Fprintln(w, "demo: or with pyarrow: pyarrow.ipc.open_stream(path).read_all(); polars: pl.read_ipc_stream(path)")
+		}
 	}
 }
 
