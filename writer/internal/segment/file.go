@@ -91,8 +91,8 @@ func CreateParquet(dir string, name Name, version string, schema *arrow.Schema, 
 }
 
 // ParquetProperties returns the Parquet writer properties of the writer's
-// files: codec for the pages (compress.Codecs.Zstd, at its "better" level,
-// Lz4Raw or Uncompressed), dictionary encoding for every column but the random ids
+// files: codec for the pages (compress.Codecs.Zstd, at its "better" level
+// by the codec in zstd.go, Lz4Raw or Uncompressed), dictionary encoding for every column but the random ids
 // and the timestamps (a dictionary of unique values only costs), version 1
 // data pages (their repetition and definition levels are compressed with the
 // values, which matters for the many nested attribute maps), row groups of
@@ -109,11 +109,6 @@ func ParquetProperties(codec compress.Compression, maxRowGroup int64, mem memory
 		parquet.WithStats(false),
 		parquet.WithCreatedBy("otlp-arrow"),
 	}
-	if codec == compress.Codecs.Zstd {
-		// zstd's "better" level: 7 % fewer bytes than the default level
-		// for about a tenth more of the Parquet encoding's time.
-		opts = append(opts, parquet.WithCompressionLevel(zstdParquetLevel))
-	}
 	for _, c := range []string{"trace_id", "span_id", "parent_span_id"} {
 		opts = append(opts, parquet.WithDictionaryFor(c, false))
 	}
@@ -122,10 +117,6 @@ func ParquetProperties(codec compress.Compression, maxRowGroup int64, mem memory
 	}
 	return parquet.NewWriterProperties(opts...)
 }
-
-// zstdParquetLevel is the zstd level of Parquet pages (arrow-go maps 6-9 to
-// the "better compression" encoder).
-const zstdParquetLevel = 6
 
 // create creates the .partial file and makes its name durable.
 func create(dir string, name Name, version string, schema *arrow.Schema) (*File, error) {
