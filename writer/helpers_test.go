@@ -290,12 +290,18 @@ func appendRows(out []row, rec arrow.RecordBatch) []row {
 	return out
 }
 
-// readAll reads the rows of every finished file of sig in name order.
+// readAll reads the rows of every finished file of sig (Arrow or Parquet)
+// in name order.
 func readAll(t *testing.T, cfg Config, sig schema.Signal) []row {
 	t.Helper()
 	var out []row
 	for _, name := range finished(t, cfg, sig) {
-		out = append(out, readFile(t, filepath.Join(cfg.OutputDir, "otlp", string(sig), name))...)
+		path := filepath.Join(cfg.OutputDir, "otlp", string(sig), name)
+		if strings.HasSuffix(name, ".parquet") {
+			out = append(out, readParquetTestRows(t, path)...)
+			continue
+		}
+		out = append(out, readFile(t, path)...)
 	}
 	return out
 }

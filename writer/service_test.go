@@ -341,8 +341,15 @@ func TestBadMessagesTerminated(t *testing.T) {
 // so that opening the next file fails; nothing is acknowledged, Ready
 // reports the error, and once the directory is back the data is written.
 func TestWriteFailureRecovers(t *testing.T) {
+	for _, format := range []string{"arrow", "parquet"} {
+		t.Run(format, func(t *testing.T) { writeFailureRecovers(t, format) })
+	}
+}
+
+func writeFailureRecovers(t *testing.T, format string) {
 	js := runBus(t)
 	cfg := testConfig(t, "w1")
+	cfg.Format = format
 	cfg.Signals = []schema.Signal{schema.Traces}
 	cfg.MaxFileBytes = 1 // every flush opens a new file
 	r := start(t, cfg, js, nil)
