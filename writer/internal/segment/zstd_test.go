@@ -71,3 +71,20 @@ func TestPageCodecKeepsItsEncoder(t *testing.T) {
 		t.Fatalf("%d bytes allocated per page after a GC, want under 1 MiB", per)
 	}
 }
+
+// TestPageCodecMemory bounds what the codec's encoder takes at its first use,
+// whatever the number of cores (an encoder of GOMAXPROCS concurrency builds
+// every one of its encoders then).
+func TestPageCodecMemory(t *testing.T) {
+	orig, _ := compress.GetCodec(compress.Codecs.Zstd)
+	c := &pageCodec{orig: orig.(*pageCodec).orig}
+	src := pageLike(1 << 20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c.Encode(nil, src)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 32<<20 {
+		t.Fatalf("first page allocated %d MiB, want at most 32", got>>20)
+	}
+}
