@@ -20,8 +20,9 @@ import (
 const logKeyFile = "file"
 
 // namePattern matches a finished file's base name for each signal:
-// <signal>-<UTC start>-<writer id>-<seq, 6 digits or more>.arrows or .parquet, the
-// writer's naming. Anything else (including .partial files) is left alone.
+// <signal>-<UTC start>-<writer id>-<seq, 6 digits or more>.arrows (or
+// .parquet), the writer's naming. Anything else (including .partial files)
+// is left alone.
 var namePattern = func() map[schema.Signal]*regexp.Regexp {
 	m := make(map[schema.Signal]*regexp.Regexp, len(schema.Signals))
 	for _, sig := range schema.Signals {

@@ -23,6 +23,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"ok lz4", func(c *Config) { c.Compression = "lz4" }, ""},
 		{"ok none", func(c *Config) { c.Compression = "none" }, ""},
+		{"ok parquet", func(c *Config) { c.Format = "parquet" }, ""},
 		{"ok one signal", func(c *Config) { c.Signals = []schema.Signal{schema.Logs} }, ""},
 		{"ok dashed id", func(c *Config) { c.WriterID = "writer-0.ns" }, ""},
 		{"empty dir", func(c *Config) { c.OutputDir = "" }, "OutputDir"},
@@ -33,6 +34,7 @@ func TestValidate(t *testing.T) {
 		{"file bytes", func(c *Config) { c.MaxFileBytes = 0 }, "MaxFileBytes"},
 		{"file age", func(c *Config) { c.MaxFileAge = 0 }, "MaxFileAge"},
 		{"compression", func(c *Config) { c.Compression = "gzip" }, "Compression"},
+		{"format", func(c *Config) { c.Format = "orc" }, "Format"},
 		{"empty id", func(c *Config) { c.WriterID = "" }, "WriterID"},
 		{"slash id", func(c *Config) { c.WriterID = "a/b" }, "WriterID"},
 		{"dot id", func(c *Config) { c.WriterID = ".." }, "WriterID"},

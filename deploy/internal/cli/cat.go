@@ -24,8 +24,8 @@ import (
 )
 
 // cmdCat prints every row of the given Arrow IPC stream files (or Parquet
-// files, by their .parquet extension) as one JSON object per line: ids in hex, times in RFC 3339 with nanoseconds, maps as
-// objects, bytes in base64.
+// files, by their .parquet extension) as one JSON object per line: ids in
+// hex, times in RFC 3339 with nanoseconds, maps as objects, bytes in base64.
 func cmdCat(_ context.Context, env *cmdEnv, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: otlp-arrow cat FILE...")

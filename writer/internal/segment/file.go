@@ -91,13 +91,14 @@ func CreateParquet(dir string, name Name, version string, schema *arrow.Schema, 
 }
 
 // ParquetProperties returns the Parquet writer properties of the writer's
-// files: codec for the pages (compress.Codecs.Zstd, at its "better" level
-// by the codec in zstd.go, Lz4Raw or Uncompressed), dictionary encoding for every column but the random ids
-// and the timestamps (a dictionary of unique values only costs), version 1
-// data pages (their repetition and definition levels are compressed with the
-// values, which matters for the many nested attribute maps), row groups of
-// up to maxRowGroup rows, and min/max statistics only on the timestamp
-// columns, for the time filters of query engines.
+// files: codec for the pages (compress.Codecs.Zstd, at its "better" level by
+// the codec in zstd.go, Lz4Raw or Uncompressed), dictionary encoding for
+// every column but the random ids and the timestamps (a dictionary of unique
+// values only costs), version 1 data pages (their repetition and definition
+// levels are compressed with the values, which matters for the many nested
+// attribute maps), row groups of up to maxRowGroup rows, and min/max
+// statistics only on the timestamp columns, for the time filters of query
+// engines.
 func ParquetProperties(codec compress.Compression, maxRowGroup int64, mem memory.Allocator) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(mem),
