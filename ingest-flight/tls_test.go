@@ -143,7 +143,18 @@ func TestMutualTLS(t *testing.T) {
 			t.Errorf("%s: %v, want the handshake to fail (UNAVAILABLE)", name, err)
 		}
 	}
-	if got := gatheredValue(t, reg, "otlp_arrow_ingest_tls_handshake_failures_total", map[string]string{"protocol": "flight"}); got < 3 {
+	// The server counts a failed handshake after the client has given up
+	// on it: wait for the counter.
+	deadline := time.Now().Add(10 * time.Second)
+	got := 0.0
+	for {
+		got = gatheredValue(t, reg, "otlp_arrow_ingest_tls_handshake_failures_total", map[string]string{"protocol": "flight"})
+		if got >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got < 3 {
 		t.Errorf("handshake failures = %v, want >= 3", got)
 	}
 	if got, want := len(bustest.ReadMessages(t, js, schema.Traces)), 1; got != want {
