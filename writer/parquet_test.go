@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
@@ -292,20 +291,12 @@ func TestParquetRecoveryAfterCrash(t *testing.T) {
 	f.Close()
 	unacked.nakAll(t)
 
-	reg := prometheus.NewRegistry()
-	w2, err := New(cfg, js, nil, reg)
-	if err != nil {
+	restarted := start(t, cfg, js, nil)
+	drain(t, js, cfg.Signals, restarted.w)
+	if err := restarted.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w2.Run(ctx) }()
-	drain(t, js, cfg.Signals, w2)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if got := testutil.ToFloat64(w2.metrics.RowsWritten.WithLabelValues("traces")); got != 0 {
+	if got := testutil.ToFloat64(restarted.w.metrics.RowsWritten.WithLabelValues("traces")); got != 0 {
 		t.Fatalf("rows written by the restarted writer = %v, want 0 (all were journaled)", got)
 	}
 	var got []row

@@ -193,26 +193,18 @@ func TestRecoveryAfterCrash(t *testing.T) {
 	}
 	unacked.nakAll(t) // redeliver now rather than after AckWait
 
-	reg := prometheus.NewRegistry()
-	w2, err := New(cfg, js, nil, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w2.Run(ctx) }()
-	drain(t, js, cfg.Signals, w2)
+	restarted := start(t, cfg, js, nil)
+	drain(t, js, cfg.Signals, restarted.w)
 	// New messages go to a new file numbered after the leftovers.
 	more := publish(t, js, schema.Traces, rowsOf("svc", 100, 2)...)
-	drain(t, js, cfg.Signals, w2)
-	cancel()
-	if err := <-done; err != nil {
+	drain(t, js, cfg.Signals, restarted.w)
+	if err := restarted.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := testutil.ToFloat64(w2.metrics.RowsWritten.WithLabelValues("traces")), 2.0; got != want {
+	if got, want := testutil.ToFloat64(restarted.w.metrics.RowsWritten.WithLabelValues("traces")), 2.0; got != want {
 		t.Fatalf("rows written by the restarted writer = %v, want %v (only the new message)", got, want)
 	}
-	if got, want := testutil.ToFloat64(w2.metrics.MessagesAcked.WithLabelValues("traces")), 5.0; got != want {
+	if got, want := testutil.ToFloat64(restarted.w.metrics.MessagesAcked.WithLabelValues("traces")), 5.0; got != want {
 		t.Fatalf("messages acked by the restarted writer = %v, want %v", got, want)
 	}
 	// Ours: the recovered file and the new one; the other writer's
