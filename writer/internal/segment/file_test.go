@@ -53,15 +53,20 @@ func readRows(t *testing.T, path string) []row {
 	defer r.Release()
 	var out []row
 	for r.Next() {
-		rec := r.RecordBatch()
-		dict := rec.Column(0).(*array.Dictionary)
-		vals := dict.Dictionary().(*array.String)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			out = append(out, row{vals.Value(dict.GetValueIndex(i)), rec.Column(1).(*array.Int64).Value(i)})
-		}
+		out = appendRows(out, r.RecordBatch())
 	}
 	if err := r.Err(); err != nil && !errors.Is(err, io.EOF) {
 		t.Fatalf("read %s: %v", path, err)
+	}
+	return out
+}
+
+// appendRows appends the rows of a record of testSchema to out.
+func appendRows(out []row, rec arrow.RecordBatch) []row {
+	dict := rec.Column(0).(*array.Dictionary)
+	vals := dict.Dictionary().(*array.String)
+	for i := 0; i < int(rec.NumRows()); i++ {
+		out = append(out, row{vals.Value(dict.GetValueIndex(i)), rec.Column(1).(*array.Int64).Value(i)})
 	}
 	return out
 }

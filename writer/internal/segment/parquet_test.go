@@ -15,38 +15,40 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// readParquetRows reads a Parquet file with the Arrow reader and checks its
-// schema is the Arrow schema it was written with.
-func readParquetRows(t *testing.T, path string) []row {
+// readParquet reads a whole Parquet file with the Arrow reader; the table
+// is released when the test ends.
+func readParquet(t *testing.T, path string) arrow.Table {
 	t.Helper()
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
 	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	tbl, err := fr.ReadTable(context.Background())
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rr.Release()
-	if !sameTypes(rr.Schema(), testSchema) {
-		t.Fatalf("schema of %s = %s, want %s", path, rr.Schema(), testSchema)
-	}
-	var out []row
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		dict := rec.Column(0).(*array.Dictionary)
-		vals := dict.Dictionary().(*array.String)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			out = append(out, row{vals.Value(dict.GetValueIndex(i)), rec.Column(1).(*array.Int64).Value(i)})
-		}
-	}
-	if err := rr.Err(); err != nil {
 		t.Fatalf("read %s: %v", path, err)
+	}
+	t.Cleanup(tbl.Release)
+	return tbl
+}
+
+// readParquetRows reads the rows of a Parquet file of testSchema and checks
+// its schema is the Arrow schema it was written with.
+func readParquetRows(t *testing.T, path string) []row {
+	t.Helper()
+	tbl := readParquet(t, path)
+	if !sameTypes(tbl.Schema(), testSchema) {
+		t.Fatalf("schema of %s = %s, want %s", path, tbl.Schema(), testSchema)
+	}
+	tr := array.NewTableReader(tbl, 1024)
+	defer tr.Release()
+	var out []row
+	for tr.Next() {
+		out = appendRows(out, tr.RecordBatch())
 	}
 	return out
 }
@@ -189,20 +191,7 @@ func TestParquetTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tbl.Release()
+	tbl := readParquet(t, path)
 	if !sameTypes(tbl.Schema(), sch) {
 		t.Fatalf("schema read back:\n%s\nwant\n%s", tbl.Schema(), sch)
 	}
