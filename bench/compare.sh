@@ -151,19 +151,20 @@ done | while IFS=$'\t' read -r name rps p50 p99 cpu rss disk otlp errs; do
 	printf '%-24s %10s %9s %9s %12s %9s %11s %8s %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$rss" "$disk" "$otlp" "$errs"
 done
 
+# jq definitions of the ratios below: CPU seconds per million rows, bytes on
+# disk per row (the writer's counters, or the Collector's directory growth).
+JQ_DEFS='def cpu(x): x.processes_total.cpu_seconds_per_million_rows;
+	def disk(x): (x.target.disk_bytes_per_row // x.disk_bytes_per_row);'
+
 echo
 for b in $BATCHES; do
 	jq -rn --slurpfile o "$RESULTS/otlp-arrow-grpc-$b.json" --slurpfile f "$RESULTS/otlp-arrow-flight-$b.json" \
-		--slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" '
-		def cpu(x): x.processes_total.cpu_seconds_per_million_rows;
-		def disk(x): (x.target.disk_bytes_per_row // x.disk_bytes_per_row);
+		--slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" "$JQ_DEFS"'
 		"\($b) rows/request: CPU per row otlp-arrow/Collector \((cpu($o[0])/cpu($c[0])*100|round/100))x (target <= 0.5), " +
 		"Flight/OTLP-gRPC \((cpu($f[0])/cpu($o[0])*100|round/100))x (target <= 0.2), " +
 		"disk per row otlp-arrow/Collector \((disk($o[0])/disk($c[0])*100|round/100))x (target <= 0.6)"'
 	if [ -f "$RESULTS/otlp-arrow-grpc-$b-parquet.json" ]; then
-		jq -rn --slurpfile p "$RESULTS/otlp-arrow-grpc-$b-parquet.json" --slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" '
-			def cpu(x): x.processes_total.cpu_seconds_per_million_rows;
-			def disk(x): (x.target.disk_bytes_per_row // x.disk_bytes_per_row);
+		jq -rn --slurpfile p "$RESULTS/otlp-arrow-grpc-$b-parquet.json" --slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" "$JQ_DEFS"'
 			"\($b) rows/request, Parquet files: disk per row otlp-arrow/Collector \((disk($p[0])/disk($c[0])*100|round/100))x (target <= 0.6), " +
 			"CPU per row otlp-arrow/Collector \((cpu($p[0])/cpu($c[0])*100|round/100))x"'
 	fi
