@@ -2,9 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -39,43 +36,12 @@ func BenchmarkPublishWhileAcking(b *testing.B) {
 			cwg.Go(func() { consumeAndAck(ctx, cons, mode) })
 
 			const publishers, perSecond = 8, 56
-			var (
-				mu  sync.Mutex
-				lat []time.Duration
-				wg  sync.WaitGroup
-			)
 			b.ResetTimer()
-			for w := range publishers {
-				wg.Go(func() {
-					payload := make([]byte, 1<<20)
-					_, _ = rand.Read(payload)
-					next := time.Now()
-					for i := w; i < b.N; i += publishers {
-						next = next.Add(time.Second * publishers / perSecond)
-						time.Sleep(time.Until(next))
-						_, _ = rand.Read(payload[:16]) // distinct messages, no dedup
-						start := time.Now()
-						if _, err := bus.Publish(ctx, js, bus.Message{Signal: schema.Traces, Service: fmt.Sprint("s", w), Source: "bench", Rows: 1, Payload: payload}); err != nil {
-							b.Error(err)
-							return
-						}
-						mu.Lock()
-						lat = append(lat, time.Since(start))
-						mu.Unlock()
-					}
-				})
-			}
-			wg.Wait()
+			lat := publishPaced(ctx, b, js, publishers, 1<<20, time.Second*publishers/perSecond, false)
 			b.StopTimer()
 			cancel()
 			cwg.Wait()
-			if len(lat) == 0 {
-				return
-			}
-			slices.Sort(lat)
-			for _, q := range []float64{0.5, 0.9, 0.99} {
-				b.ReportMetric(float64(lat[int(q*float64(len(lat)-1))].Microseconds())/1000, fmt.Sprintf("p%g_ms", q*100))
-			}
+			reportLatency(b, lat)
 		})
 	}
 }

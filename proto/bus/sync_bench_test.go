@@ -44,7 +44,7 @@ func BenchmarkPublishSync(b *testing.B) {
 }
 
 func byteSize(n int) string {
-	if n >= 1<<20 {
+	if n >= 1<<20 && n%(1<<20) == 0 {
 		return strconv.Itoa(n>>20) + "MiB"
 	}
 	return strconv.Itoa(n>>10) + "KiB"
