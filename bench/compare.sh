@@ -51,8 +51,10 @@ build_collector() {
 	GOWORK=off GOFLAGS= GOBIN=$BUILD/bin go install go.opentelemetry.io/collector/cmd/builder@v0.165.0
 	sed "s#^  output_path: .*#  output_path: $dist#" "$ROOT/bench/collector/builder-config.yaml" >"$BUILD/builder-config.yaml"
 	# The contrib fileexporter's test-only dependency otlpencodingextension
-	# is not served by every proxy: generate, tidy tolerating it, build.
-	GOWORK=off GOFLAGS= "$BUILD/bin/builder" --config "$BUILD/builder-config.yaml" --skip-compilation
+	# is not served by every proxy: generate (the builder's own `go mod tidy`
+	# fails on it after writing go.mod), tidy tolerating it, build.
+	GOWORK=off GOFLAGS= "$BUILD/bin/builder" --config "$BUILD/builder-config.yaml" --skip-compilation ||
+		[ -f "$dist/go.mod" ] || { log "the Collector builder wrote no go.mod in $dist"; return 1; }
 	(cd "$dist" && GOWORK=off GOFLAGS= go mod tidy -e)
 	GOWORK=off GOFLAGS= "$BUILD/bin/builder" --config "$BUILD/builder-config.yaml" --skip-generate --skip-get-modules
 }
