@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
+	"github.com/otlp-arrow/otlp-arrow/writer/internal/merge"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/segment"
 )
 
@@ -128,7 +128,7 @@ func (l *Lane) writeMerged(items []*item) error {
 			rows += recs[end].NumRows()
 			end++
 		}
-		if err := l.writeConcat(recs[start:end], rows); err != nil {
+		if err := l.writeConcat(recs[start:end]); err != nil {
 			return err
 		}
 		start = end
@@ -140,31 +140,14 @@ func (l *Lane) writeMerged(items []*item) error {
 }
 
 // writeConcat writes recs (sharing the file's schema) as one batch.
-func (l *Lane) writeConcat(recs []arrow.RecordBatch, rows int64) error {
+func (l *Lane) writeConcat(recs []arrow.RecordBatch) error {
 	if len(recs) == 1 {
 		return l.file.Write(recs[0])
 	}
-	sch := recs[0].Schema()
-	cols := make([]arrow.Array, sch.NumFields())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	parts := make([]arrow.Array, len(recs))
-	for c := range cols {
-		for i, r := range recs {
-			parts[i] = r.Column(c)
-		}
-		a, err := array.Concatenate(parts, l.cfg.Mem)
-		if err != nil {
-			return fmt.Errorf("merge batches: column %s: %w", sch.Field(c).Name, err)
-		}
-		cols[c] = a
+	rec, err := merge.Records(recs, l.cfg.Mem)
+	if err != nil {
+		return fmt.Errorf("merge batches: %w", err)
 	}
-	rec := array.NewRecordBatch(sch, cols, rows)
 	defer rec.Release()
 	return l.file.Write(rec)
 }
