@@ -17,6 +17,11 @@ import (
 // memory.DefaultAllocator. The batches' uncompressed buffers are views of b
 // (no copy), so b must not change while they are in use.
 //
+// Payloads whose schema message repeats one decoded before reuse its parsed
+// schema (see decode_cache.go): their batches share one *arrow.Schema, and
+// a few idle readers keep a reference to the last payload they read (at
+// most maxCachedReaders payloads of at most maxCachedPayload bytes).
+//
 // Decode never panics on bad input: anything that is not a valid stream,
 // that would decode to more than MinDecodeBudget+MaxExpansion*len(b)
 // bytes, or whose batches claim more than 8 rows a byte, returns an error wrapping [ErrMalformed] and no batches.
@@ -30,6 +35,7 @@ func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) err
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
+	orig := mem
 	mem = &budgetAllocator{mem: mem, limit: MinDecodeBudget + MaxExpansion*int64(len(b))}
 	defer func() {
 		if r := recover(); r != nil {
@@ -48,6 +54,9 @@ func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) err
 	frames, err := verifyStream(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode payload: %w: %w", ErrMalformed, err)
+	}
+	if schema, recs, ok := decodeCached(b, frames, orig, validate); ok {
+		return schema, recs, nil
 	}
 	// No message can be larger than the payload holding it: the limits stop
 	// a corrupt length from allocating far more than len(b).

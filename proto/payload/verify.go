@@ -7,8 +7,20 @@ import (
 )
 
 // frame is one message of a stream: its flatbuffer metadata and its body,
-// both views of the stream's bytes.
-type frame struct{ meta, body []byte }
+// both views of the stream's bytes, and what verifyMessage read of its
+// header.
+type frame struct {
+	meta, body []byte
+	msgInfo
+}
+
+// msgInfo is what the cached decode path needs of a message's header.
+type msgInfo struct {
+	kind       uint8 // headerSchema, headerDictionaryBatch, headerRecordBatch, or 0
+	dictID     int64 // a dictionary batch's id
+	delta      bool  // a dictionary batch that adds to its dictionary
+	compressed bool  // a record or dictionary batch with compressed buffers
+}
 
 // verifyStream checks the framing and flatbuffer metadata of an Arrow IPC
 // stream before the arrow reader sees it, and returns its messages up to
@@ -40,7 +52,7 @@ func verifyStream(b []byte) ([]frame, error) {
 			return nil, fmt.Errorf("message metadata length %d out of bounds", metaLen)
 		}
 		meta := b[pos : pos+int(metaLen) : pos+int(metaLen)]
-		bodyLen, err := verifyMessage(meta)
+		bodyLen, info, err := verifyMessage(meta)
 		if err != nil {
 			return nil, fmt.Errorf("message at %d: %w", pos, err)
 		}
@@ -48,7 +60,7 @@ func verifyStream(b []byte) ([]frame, error) {
 		if bodyLen < 0 || bodyLen > int64(len(b)-pos) {
 			return nil, fmt.Errorf("message body length %d out of bounds", bodyLen)
 		}
-		frames = append(frames, frame{meta: meta, body: b[pos : pos+int(bodyLen) : pos+int(bodyLen)]})
+		frames = append(frames, frame{meta: meta, body: b[pos : pos+int(bodyLen) : pos+int(bodyLen)], msgInfo: info})
 		pos += int(bodyLen)
 	}
 	return frames, nil
@@ -67,44 +79,60 @@ const typeUnion = 14
 // maxFieldDepth bounds nested fields; our schemas nest a handful deep.
 const maxFieldDepth = 64
 
-// verifyMessage checks a Message table and returns its body length.
-func verifyMessage(buf []byte) (int64, error) {
+// verifyMessage checks a Message table and returns its body length and
+// what the header says.
+func verifyMessage(buf []byte) (int64, msgInfo, error) {
+	var info msgInfo
 	fb := flatbuf{buf: buf}
 	root, err := fb.root()
 	if err != nil {
-		return 0, err
+		return 0, info, err
 	}
 	if err := fb.keyValues(root, 4); err != nil {
-		return 0, err
+		return 0, info, err
 	}
 	bodyLen, err := fb.int64Field(root, 3)
 	if err != nil {
-		return 0, err
+		return 0, info, err
 	}
 	headerType, err := fb.uint8Field(root, 1)
 	if err != nil {
-		return 0, err
+		return 0, info, err
 	}
 	header, ok, err := fb.tableField(root, 2)
 	if err != nil || !ok {
-		return bodyLen, err
+		return bodyLen, info, err
 	}
 	switch headerType {
 	case headerSchema:
+		info.kind = headerType
 		// Every field table takes more than 4 bytes, so a tree of fields
 		// cannot have more nodes than that; more means shared subtables.
 		budget := len(buf) / 4
-		return bodyLen, fb.schema(header, &budget)
+		return bodyLen, info, fb.schema(header, &budget)
 	case headerRecordBatch:
-		return bodyLen, fb.recordBatch(header)
+		info.kind = headerType
+		info.compressed, err = fb.recordBatch(header)
+		return bodyLen, info, err
 	case headerDictionaryBatch:
+		// DictionaryBatch: id (0), data (1), isDelta (2).
+		info.kind = headerType
+		if info.dictID, err = fb.int64Field(header, 0); err != nil {
+			return bodyLen, info, err
+		}
+		delta, err := fb.uint8Field(header, 2)
+		if err != nil {
+			return bodyLen, info, err
+		}
+		info.delta = delta != 0
 		rb, ok, err := fb.tableField(header, 1)
 		if err != nil || !ok {
-			return bodyLen, err
+			return bodyLen, info, err
 		}
-		return bodyLen, fb.recordBatch(rb)
+		info.compressed, err = fb.recordBatch(rb)
+		return bodyLen, info, err
 	}
-	return bodyLen, nil
+	return bodyLen, info, nil
 }
 
 // schema checks a Schema table: fields (1), custom_metadata (2),
@@ -176,18 +204,20 @@ func (fb flatbuf) field(t, depth int, budget *int) error {
 
 // recordBatch checks a RecordBatch table: nodes (1, 16-byte structs),
 // buffers (2, 16-byte structs), compression (3), variadicBufferCounts (4).
-func (fb flatbuf) recordBatch(t int) error {
+// It reports whether the batch's buffers are compressed.
+func (fb flatbuf) recordBatch(t int) (bool, error) {
 	if _, _, err := fb.vector(t, 1, 16); err != nil {
-		return err
+		return false, err
 	}
 	if _, _, err := fb.vector(t, 2, 16); err != nil {
-		return err
+		return false, err
 	}
-	if _, _, err := fb.tableField(t, 3); err != nil {
-		return err
+	_, compressed, err := fb.tableField(t, 3)
+	if err != nil {
+		return false, err
 	}
-	_, _, err := fb.vector(t, 4, 8)
-	return err
+	_, _, err = fb.vector(t, 4, 8)
+	return compressed, err
 }
 
 // keyValues checks a vector of KeyValue tables (two strings each).
