@@ -207,13 +207,14 @@ func newReader(mr *sliceMessageReader, mem memory.Allocator) (rdr *ipc.Reader, e
 	return ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(mem))
 }
 
-// putReader keeps cr idle, or closes it when maxCachedReaders are.
+// putReader keeps cr idle, closing another idle reader when
+// maxCachedReaders are (the readers of a schema no longer sent go first
+// as often as any).
 func putReader(mem memory.Allocator, cr *cachedReader) {
 	readerCache.Lock()
+	var evicted *cachedReader
 	if readerCache.n >= maxCachedReaders {
-		readerCache.Unlock()
-		cr.close()
-		return
+		evicted = takeAny()
 	}
 	bySchema := readerCache.idle[mem]
 	if bySchema == nil {
@@ -223,6 +224,27 @@ func putReader(mem memory.Allocator, cr *cachedReader) {
 	bySchema[cr.schema] = append(bySchema[cr.schema], cr)
 	readerCache.n++
 	readerCache.Unlock()
+	if evicted != nil {
+		evicted.close()
+	}
+}
+
+// takeAny removes and returns an idle reader, the oldest of a schema picked
+// at random. readerCache must be locked and hold one.
+func takeAny() *cachedReader {
+	for mem, bySchema := range readerCache.idle {
+		for schema, idle := range bySchema {
+			cr := idle[0]
+			if idle = idle[1:]; len(idle) > 0 {
+				bySchema[schema] = idle
+			} else if delete(bySchema, schema); len(bySchema) == 0 {
+				delete(readerCache.idle, mem)
+			}
+			readerCache.n--
+			return cr
+		}
+	}
+	return nil
 }
 
 func (cr *cachedReader) close() {

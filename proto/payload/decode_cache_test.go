@@ -165,6 +165,11 @@ func TestDecodeCachedConcurrent(t *testing.T) {
 	want := make([][]arrow.RecordBatch, len(ps))
 	for i, p := range ps {
 		want[i] = arrowRead(t, p)
+		for _, rec := range want[i] {
+			// Build the dictionary arrays arrow builds lazily on first
+			// use, before the goroutines share them.
+			array.RecordEqual(rec, rec)
+		}
 	}
 	var wg sync.WaitGroup
 	for g := range 6 {
