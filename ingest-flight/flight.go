@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/conform"
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/seedspans"
+	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -179,7 +179,8 @@ func (f *flightServer) checkBatch(rec arrow.RecordBatch) error {
 	if rec.NumRows() > f.maxRows {
 		return fmt.Errorf("flight batch of %d rows: %w: max_batch_rows is %d", rec.NumRows(), ErrTooLarge, f.maxRows)
 	}
-	if err := array.ValidateRecordFull(rec); err != nil {
+	// array.ValidateRecordFull, without rebuilding nested children.
+	if err := payload.ValidateColumns(rec); err != nil {
 		return fmt.Errorf("flight batch: %w: %w", ErrInvalid, err)
 	}
 	return nil

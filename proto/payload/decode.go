@@ -26,11 +26,11 @@ import (
 // that would decode to more than MinDecodeBudget+MaxExpansion*len(b)
 // bytes, or whose batches claim more than 8 rows a byte, returns an error wrapping [ErrMalformed] and no batches.
 func Decode(b []byte, mem memory.Allocator) (*arrow.Schema, []arrow.RecordBatch, error) {
-	return decode(b, mem, validateRecord)
+	return decode(b, mem, ValidateColumns)
 }
 
 // decode is Decode with validate checking each batch; tests pass
-// array.ValidateRecordFull to compare validateRecord with it.
+// array.ValidateRecordFull to compare ValidateColumns with it.
 func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) error) (schema *arrow.Schema, recs []arrow.RecordBatch, err error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator

@@ -184,14 +184,14 @@ func tracesPayload(b testing.TB, rows int) []byte {
 }
 
 // BenchmarkDecodeTraces decodes traces payloads; "arrow" is the old path,
-// with array.ValidateRecordFull in place of validateRecord.
+// with array.ValidateRecordFull in place of ValidateColumns.
 func BenchmarkDecodeTraces(b *testing.B) {
 	for _, rows := range []int{1, 100, 1000} {
 		p := tracesPayload(b, rows)
 		for _, v := range []struct {
 			name     string
 			validate func(arrow.RecordBatch) error
-		}{{"arrow", array.ValidateRecordFull}, {"fast", validateRecord}} {
+		}{{"arrow", array.ValidateRecordFull}, {"fast", ValidateColumns}} {
 			b.Run(fmt.Sprintf("rows=%d/validate=%s", rows, v.name), func(b *testing.B) {
 				b.SetBytes(int64(len(p)))
 				b.ReportAllocs()

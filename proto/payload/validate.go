@@ -9,19 +9,20 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 )
 
-// validateRecord returns what array.ValidateRecordFull(rec) returns, faster.
+// ValidateColumns returns what array.ValidateRecordFull(rec) returns (the
+// first column array.ValidateFull finds invalid), faster.
 //
 // array.ValidateFull rebuilds every child array from its data at every level
 // of nesting (the subtree under a node is built once per ancestor) and
 // formats a path string for every child, valid or not: for our schemas, with
 // their dozens of map<string, …> and struct columns, that is most of its
-// cost. validateRecord first runs fastValid, which checks each struct, list
+// cost. ValidateColumns first runs fastValid, which checks each struct, list
 // and map node from its data without building arrays and hands every other
 // node to array.ValidateFull. fastValid is only ever stricter than
 // array.ValidateFull: when it accepts a column, array.ValidateFull accepts it
 // too. When it does not, array.ValidateFull decides, so the result and the
 // error are exactly array.ValidateRecordFull's.
-func validateRecord(rec arrow.RecordBatch) error {
+func ValidateColumns(rec arrow.RecordBatch) error {
 	for i, col := range rec.Columns() {
 		if fastValid(col) {
 			continue

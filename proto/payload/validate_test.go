@@ -57,12 +57,12 @@ func schemaMessage(t testing.TB, p []byte) []byte {
 	return p[8 : 8+n]
 }
 
-// sameDecode fails unless decoding p with validateRecord and with
+// sameDecode fails unless decoding p with ValidateColumns and with
 // array.ValidateRecordFull give the same schema, batches or error.
 func sameDecode(t *testing.T, name string, p []byte) (ok bool) {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	s1, r1, err1 := decode(p, mem, validateRecord)
+	s1, r1, err1 := decode(p, mem, ValidateColumns)
 	s2, r2, err2 := decode(p, mem, array.ValidateRecordFull)
 	defer func() {
 		releaseRecs(r1)
@@ -75,7 +75,7 @@ func sameDecode(t *testing.T, name string, p []byte) (ok bool) {
 		}
 	}()
 	if (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
-		t.Fatalf("%s: validateRecord: %v; ValidateRecordFull: %v", name, err1, err2)
+		t.Fatalf("%s: ValidateColumns: %v; ValidateRecordFull: %v", name, err1, err2)
 	}
 	if err1 != nil {
 		return false
@@ -144,7 +144,7 @@ func TestValidateRecordSameAsArrow(t *testing.T) {
 
 // TestValidateRecordMutated corrupts payloads byte by byte: null counts,
 // lengths, offsets, bitmaps and flatbuffers. Whatever array.ValidateRecordFull
-// says of the result, validateRecord must say the same, and fastValid must
+// says of the result, ValidateColumns must say the same, and fastValid must
 // never accept a column array.ValidateFull rejects.
 func TestValidateRecordMutated(t *testing.T) {
 	n := 1500
@@ -199,7 +199,7 @@ func checkFastSound(t testing.TB, p []byte) {
 	releaseRecs(recs)
 }
 
-// FuzzValidateRecord checks that validateRecord and array.ValidateRecordFull
+// FuzzValidateRecord checks that ValidateColumns and array.ValidateRecordFull
 // agree on anything the reader decodes.
 func FuzzValidateRecord(f *testing.F) {
 	payloads := diffPayloads(f)
