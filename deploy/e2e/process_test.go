@@ -54,14 +54,31 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// handedPorts are the ports freePort returned: the kernel may hand a
+// closed listener's port out again before the process it was meant for
+// listens on it (once the NATS and the HTTP port of one test were the same).
+var handedPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
+
+// freePort returns a free loopback port that no earlier call returned.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedPorts.Lock()
+	defer handedPorts.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !handedPorts.m[port] {
+			handedPorts.m[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // proc is one otlp-arrow process.

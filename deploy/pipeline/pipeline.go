@@ -531,15 +531,34 @@ func waitDrained(ctx context.Context, js jetstream.JetStream, w *writer.Writer) 
 		}
 		left := uint64(0)
 		for _, sig := range schema.Signals {
-			cons, err := js.Consumer(ctx, bus.StreamName(sig), bus.DurableWriter)
+			name := bus.StreamName(sig)
+			// The stream first: a message stored after this reading is
+			// not waited for, one stored before it is.
+			stream, err := js.Stream(ctx, name)
 			if err != nil {
-				return fmt.Errorf("consumer %s: %w", bus.StreamName(sig), err)
+				return fmt.Errorf("stream %s: %w", name, err)
+			}
+			sinfo, err := stream.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("stream %s: %w", name, err)
+			}
+			cons, err := js.Consumer(ctx, name, bus.DurableWriter)
+			if err != nil {
+				return fmt.Errorf("consumer %s: %w", name, err)
 			}
 			info, err := cons.Info(ctx)
 			if err != nil {
-				return fmt.Errorf("consumer %s: %w", bus.StreamName(sig), err)
+				return fmt.Errorf("consumer %s: %w", name, err)
 			}
 			left += info.NumPending + uint64(info.NumAckPending)
+			// The server counts a stored message as pending for the
+			// consumer a moment after it acknowledged the publish, so a
+			// message just published can show as neither pending nor
+			// delivered: wait until the consumer was handed the stream's
+			// last message, unless the stream holds none.
+			if sinfo.State.Msgs > 0 && info.Delivered.Stream < sinfo.State.LastSeq {
+				left += sinfo.State.LastSeq - info.Delivered.Stream
+			}
 		}
 		if left == 0 {
 			return nil
