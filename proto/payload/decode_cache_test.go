@@ -198,3 +198,41 @@ func TestDecodeCachedConcurrent(t *testing.T) {
 		t.Errorf("%d idle readers, want at most %d", n, maxCachedReaders)
 	}
 }
+
+// FuzzDecodeCached decodes arbitrary bytes after a valid payload of the
+// same schema, so that they reach a cached reader, and checks that what
+// Decode accepts is what arrow's own reader reads from the same bytes.
+func FuzzDecodeCached(f *testing.F) {
+	base := signalPayloads(f, "logs", 4)
+	for _, p := range base {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, warm, err := Decode(base[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range warm {
+			rec.Release()
+		}
+		_, got, err := Decode(b, nil)
+		if err != nil {
+			return
+		}
+		defer func() {
+			for _, rec := range got {
+				rec.Release()
+			}
+		}()
+		r, err := ipc.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("Decode accepted what arrow's reader refuses: %v", err)
+		}
+		defer r.Release()
+		for i := 0; r.Next(); i++ {
+			if i >= len(got) || !array.RecordEqual(got[i], r.RecordBatch()) {
+				t.Fatalf("batch %d differs from arrow's", i)
+			}
+		}
+	})
+}
