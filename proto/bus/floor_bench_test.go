@@ -47,11 +47,11 @@ func BenchmarkBusFloor(b *testing.B) {
 	}{{"sync", 0}, {"interval", 2 * time.Minute}} {
 		for _, size := range []int{35 << 10, 142 << 10, 349 << 10, 1253 << 10} {
 			for _, tcp := range []bool{false, true} {
-				name := store.name + "/" + byteSize(size) + "/in_process"
+				conn := "in_process"
 				if tcp {
-					name = store.name + "/" + byteSize(size) + "/tcp"
+					conn = "tcp"
 				}
-				b.Run(name, func(b *testing.B) { busFloor(b, store.interval, size, tcp, 0) })
+				b.Run(store.name+"/"+byteSize(size)+"/"+conn, func(b *testing.B) { busFloor(b, store.interval, size, tcp, 0) })
 			}
 		}
 	}

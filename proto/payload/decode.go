@@ -35,8 +35,6 @@ func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) err
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	orig := mem
-	mem = &budgetAllocator{mem: mem, limit: MinDecodeBudget + MaxExpansion*int64(len(b))}
 	defer func() {
 		if r := recover(); r != nil {
 			for _, rec := range recs {
@@ -55,9 +53,10 @@ func decode(b []byte, mem memory.Allocator, validate func(arrow.RecordBatch) err
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode payload: %w: %w", ErrMalformed, err)
 	}
-	if schema, recs, ok := decodeCached(b, frames, orig, validate); ok {
+	if schema, recs, ok := decodeCached(b, frames, mem, validate); ok {
 		return schema, recs, nil
 	}
+	mem = &budgetAllocator{mem: mem, limit: MinDecodeBudget + MaxExpansion*int64(len(b))}
 	// No message can be larger than the payload holding it: the limits stop
 	// a corrupt length from allocating far more than len(b).
 	limit := int64(len(b))

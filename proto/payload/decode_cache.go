@@ -3,6 +3,7 @@ package payload
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -154,14 +155,8 @@ func takeReader(mem memory.Allocator, frames []frame) *cachedReader {
 	readerCache.Lock()
 	idle := readerCache.idle[mem][string(frames[0].meta)]
 	for i := len(idle) - 1; i >= 0; i-- {
-		if cr := idle[i]; dictIDsMatch(frames, cr.dicts) {
-			idle[i] = idle[len(idle)-1]
-			if idle = idle[:len(idle)-1]; len(idle) > 0 {
-				readerCache.idle[mem][cr.schema] = idle
-			} else if delete(readerCache.idle[mem], cr.schema); len(readerCache.idle[mem]) == 0 {
-				delete(readerCache.idle, mem)
-			}
-			readerCache.n--
+		if dictIDsMatch(frames, idle[i].dicts) {
+			cr := removeIdle(mem, idle[i].schema, i)
 			readerCache.Unlock()
 			return cr
 		}
@@ -233,18 +228,26 @@ func putReader(mem memory.Allocator, cr *cachedReader) {
 // at random. readerCache must be locked and hold one.
 func takeAny() *cachedReader {
 	for mem, bySchema := range readerCache.idle {
-		for schema, idle := range bySchema {
-			cr := idle[0]
-			if idle = idle[1:]; len(idle) > 0 {
-				bySchema[schema] = idle
-			} else if delete(bySchema, schema); len(bySchema) == 0 {
-				delete(readerCache.idle, mem)
-			}
-			readerCache.n--
-			return cr
+		for schema := range bySchema {
+			return removeIdle(mem, schema, 0)
 		}
 	}
 	return nil
+}
+
+// removeIdle removes and returns the i-th idle reader of mem and schema,
+// dropping the map entries it leaves empty. readerCache must be locked.
+func removeIdle(mem memory.Allocator, schema string, i int) *cachedReader {
+	bySchema := readerCache.idle[mem]
+	idle := bySchema[schema]
+	cr := idle[i]
+	if idle = slices.Delete(idle, i, i+1); len(idle) > 0 {
+		bySchema[schema] = idle
+	} else if delete(bySchema, schema); len(bySchema) == 0 {
+		delete(readerCache.idle, mem)
+	}
+	readerCache.n--
+	return cr
 }
 
 func (cr *cachedReader) close() {

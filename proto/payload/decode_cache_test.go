@@ -45,9 +45,7 @@ func signalPayloads(t testing.TB, sig string, n int) [][]byte {
 			recs = append(recs, signalBatch(t, memory.DefaultAllocator, sig, 5, uint64(100+i), "other"))
 		}
 		ps, err := Encode(recs, 0)
-		for _, rec := range recs {
-			rec.Release()
-		}
+		releaseRecs(recs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,9 +123,7 @@ func TestDecodeCachedNoStaleDictionaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range recs {
-		r.Release()
-	}
+	releaseRecs(recs)
 	frames, err := verifyStream(ps[1])
 	if err != nil {
 		t.Fatal(err)
@@ -147,9 +143,7 @@ func TestDecodeCachedNoStaleDictionaries(t *testing.T) {
 	bad := streamOf(kept)
 	for range 2 {
 		if _, recs, err := Decode(bad, nil); err == nil {
-			for _, r := range recs {
-				r.Release()
-			}
+			releaseRecs(recs)
 			t.Fatal("a payload without one of its dictionaries decoded")
 		}
 	}
@@ -212,18 +206,12 @@ func FuzzDecodeCached(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, rec := range warm {
-			rec.Release()
-		}
+		releaseRecs(warm)
 		_, got, err := Decode(b, nil)
 		if err != nil {
 			return
 		}
-		defer func() {
-			for _, rec := range got {
-				rec.Release()
-			}
-		}()
+		defer releaseRecs(got)
 		r, err := ipc.NewReader(bytes.NewReader(b))
 		if err != nil {
 			t.Fatalf("Decode accepted what arrow's reader refuses: %v", err)

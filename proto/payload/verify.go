@@ -16,7 +16,7 @@ type frame struct {
 
 // msgInfo is what the cached decode path needs of a message's header.
 type msgInfo struct {
-	kind       uint8 // headerSchema, headerDictionaryBatch, headerRecordBatch, or 0
+	kind       uint8 // the header type (headerSchema, ...), 0 without a header
 	dictID     int64 // a dictionary batch's id
 	delta      bool  // a dictionary batch that adds to its dictionary
 	compressed bool  // a record or dictionary batch with compressed buffers
@@ -103,20 +103,18 @@ func verifyMessage(buf []byte) (int64, msgInfo, error) {
 	if err != nil || !ok {
 		return bodyLen, info, err
 	}
+	info.kind = headerType
 	switch headerType {
 	case headerSchema:
-		info.kind = headerType
 		// Every field table takes more than 4 bytes, so a tree of fields
 		// cannot have more nodes than that; more means shared subtables.
 		budget := len(buf) / 4
 		return bodyLen, info, fb.schema(header, &budget)
 	case headerRecordBatch:
-		info.kind = headerType
 		info.compressed, err = fb.recordBatch(header)
 		return bodyLen, info, err
 	case headerDictionaryBatch:
 		// DictionaryBatch: id (0), data (1), isDelta (2).
-		info.kind = headerType
 		if info.dictID, err = fb.int64Field(header, 0); err != nil {
 			return bodyLen, info, err
 		}
