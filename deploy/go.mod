@@ -6,6 +6,7 @@ require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/nats-io/nats.go v1.55.0
+	github.com/otlp-arrow/otlp-arrow/dashboard v0.0.0
 	github.com/otlp-arrow/otlp-arrow/forwarder v0.0.0
 	github.com/otlp-arrow/otlp-arrow/ingest-flight v0.0.0
 	github.com/otlp-arrow/otlp-arrow/ingest-grpc v0.0.0
@@ -131,6 +132,7 @@ require (
 )
 
 replace (
+	github.com/otlp-arrow/otlp-arrow/dashboard => ../dashboard
 	github.com/otlp-arrow/otlp-arrow/forwarder => ../forwarder
 	github.com/otlp-arrow/otlp-arrow/ingest-flight => ../ingest-flight
 	github.com/otlp-arrow/otlp-arrow/ingest-grpc => ../ingest-grpc

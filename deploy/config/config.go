@@ -52,6 +52,7 @@ type Config struct {
 	// endpoint; its keys are documented in the forwarder package.
 	Forwarder forward.Config `yaml:"forwarder"`
 	Admin     Admin          `yaml:"admin"`
+	Dashboard Dashboard      `yaml:"dashboard"`
 }
 
 // Log configures logging.
@@ -65,6 +66,19 @@ type Admin struct {
 	Addr string `yaml:"addr"` // host:port, default 127.0.0.1:8080; "" turns it off
 	// Pprof serves /debug/pprof/ on the admin address (for profiling).
 	Pprof bool `yaml:"pprof"`
+}
+
+// Dashboard configures the dashboard: `run` serves it on the admin address
+// at /, the `dashboard` command on its own address.
+type Dashboard struct {
+	// Enabled serves the dashboard from `run` (default true).
+	Enabled bool `yaml:"enabled"`
+	// Addr is the `dashboard` command's listen address (default
+	// 127.0.0.1:8090).
+	Addr string `yaml:"addr"`
+	// Token is required from browsers when the dashboard is reachable off
+	// loopback (there it refuses to start without one).
+	Token Secret `yaml:"token"`
 }
 
 // Bus configures the message bus: an external NATS server, or the embedded one.
@@ -242,6 +256,7 @@ func Default() Config {
 		DataDir:   "./data",
 		Log:       Log{Level: "info", Format: "text"},
 		Admin:     Admin{Addr: "127.0.0.1:8080"},
+		Dashboard: Dashboard{Enabled: true, Addr: "127.0.0.1:8090"},
 		Bus: Bus{
 			Host:               "127.0.0.1",
 			Port:               4222,
@@ -474,6 +489,10 @@ var EnvVars = []envVar{
 	{"OTLP_ADMIN_PORT", "admin.addr", setPort(func(c *Config) *string { return &c.Admin.Addr })},
 	{"OTLP_ADMIN_ADDR", "admin.addr", setString(func(c *Config) *string { return &c.Admin.Addr })},
 	{"OTLP_ADMIN_PPROF", "admin.pprof", setBool(func(c *Config) *bool { return &c.Admin.Pprof })},
+	{"OTLP_DASHBOARD_ENABLED", "dashboard.enabled", setBool(func(c *Config) *bool { return &c.Dashboard.Enabled })},
+	{"OTLP_DASHBOARD_PORT", "dashboard.addr", setPort(func(c *Config) *string { return &c.Dashboard.Addr })},
+	{"OTLP_DASHBOARD_ADDR", "dashboard.addr", setString(func(c *Config) *string { return &c.Dashboard.Addr })},
+	{"OTLP_DASHBOARD_TOKEN", "dashboard.token", func(c *Config, v string) error { c.Dashboard.Token = Secret(v); return nil }},
 	{"OTLP_MEMORY_LIMIT", "memory_limit", setInt64(func(c *Config) *int64 { return &c.MemoryLimit })},
 	{"OTLP_DATA_DIR", "data_dir", setString(func(c *Config) *string { return &c.DataDir })},
 	{"OTLP_LOG_LEVEL", "log.level", setString(func(c *Config) *string { return &c.Log.Level })},
@@ -552,7 +571,7 @@ var EnvVars = []envVar{
 	{"OTLP_WRITER_FORMAT", "writer.format", setString(func(c *Config) *string { return &c.Writer.Format })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
 	{"OTLP_LISTEN_HOST", "every listener's host", func(c *Config, v string) error {
-		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Flight.Addr, &c.Admin.Addr} {
+		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Flight.Addr, &c.Admin.Addr, &c.Dashboard.Addr} {
 			if _, port, err := net.SplitHostPort(*a); err == nil {
 				*a = net.JoinHostPort(v, port)
 			}
@@ -634,6 +653,7 @@ func (c Config) Validate() error {
 		}
 	}
 	addr("admin.addr", c.Admin.Addr, true)
+	addr("dashboard.addr", c.Dashboard.Addr, false)
 	if c.Ingest.GRPCEnabled {
 		addr("ingest_grpc.grpc_addr", c.Ingest.GRPCAddr, false)
 	}

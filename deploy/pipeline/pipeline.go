@@ -414,6 +414,9 @@ func (p *Pipeline) BusURL() string {
 	return p.srv.ClientURL()
 }
 
+// NATSConn returns the pipeline's bus connection (nil without a bus).
+func (p *Pipeline) NATSConn() *nats.Conn { return p.nc }
+
 // OutputDir is where the files go.
 func (p *Pipeline) OutputDir() string { return p.o.cfg.OutputDir }
 
@@ -652,6 +655,16 @@ func StartBus(ctx context.Context, c config.Config, log *slog.Logger) (*bus.Serv
 		return nil, nil, err
 	}
 	return srv, nc, nil
+}
+
+// ConnectBus reaches the bus of c as a client named name, without
+// declaring anything: for read-only stages such as the dashboard.
+func ConnectBus(ctx context.Context, c config.Config, name string, log *slog.Logger) (*nats.Conn, error) {
+	nc, _, err := bus.Connect(ctx, connConfig(c, name, nil), log)
+	if err != nil {
+		return nil, fmt.Errorf("connect to bus: %w", err)
+	}
+	return nc, nil
 }
 
 // connConfig maps the bus section onto a connection; inproc, when set, is

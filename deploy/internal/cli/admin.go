@@ -23,6 +23,7 @@ type admin struct {
 	reg *prometheus.Registry
 	ln  net.Listener
 	srv *http.Server
+	mux *http.ServeMux
 
 	mu     sync.Mutex
 	checks []pipeline.Check
@@ -44,6 +45,7 @@ func newAdmin(addr string, pprof bool) (*admin, error) {
 	}
 	a.ln = ln
 	mux := http.NewServeMux()
+	a.mux = mux
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -58,6 +60,13 @@ func newAdmin(addr string, pprof bool) (*admin, error) {
 	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return a, nil
+}
+
+// mount serves h at / beside the admin endpoints (before serve).
+func (a *admin) mount(h http.Handler) {
+	if a.mux != nil {
+		a.mux.Handle("/", h)
+	}
 }
 
 // setChecks installs the readiness checks once every stage has started.

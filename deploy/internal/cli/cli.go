@@ -38,6 +38,7 @@ func init() {
 		"ingest-flight": {"run the Arrow Flight and OTel-Arrow receiver", cmdIngestFlight},
 		"forwarder":     {"relay the bus to a remote OTLP or Arrow Flight endpoint", cmdForwarder},
 		"janitor":       {"run retention over the output files", cmdJanitor},
+		"dashboard":     {"serve the dashboard over the output files (and the bus's live tail)", cmdDashboard},
 		"cat":           {"print the rows of Arrow files as JSON lines", cmdCat},
 		"config":        {"config print | config validate FILE", cmdConfig},
 		"bench": {"send OTLP/gRPC, OTLP/HTTP or Arrow Flight load and report", func(ctx context.Context, env *cmdEnv, args []string) error {

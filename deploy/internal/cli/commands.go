@@ -43,7 +43,7 @@ func stage(name string, prepare func(*config.Config) error, opts ...pipeline.Opt
 		}
 		log := newLogger(env.stderr, c.Log)
 		logStart(log, name, c)
-		return runPipeline(ctx, c, log, opts...)
+		return runPipeline(ctx, c, log, name == "run", opts...)
 	}
 }
 
@@ -70,7 +70,7 @@ var (
 
 // runPipeline runs a pipeline with the admin server until ctx is done or a
 // stage fails, then shuts it down.
-func runPipeline(ctx context.Context, c config.Config, log *slog.Logger, opts ...pipeline.Option) error {
+func runPipeline(ctx context.Context, c config.Config, log *slog.Logger, withDashboard bool, opts ...pipeline.Option) error {
 	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
 	if err != nil {
 		return err
@@ -84,12 +84,17 @@ func runPipeline(ctx context.Context, c config.Config, log *slog.Logger, opts ..
 		return err
 	}
 	adm.setChecks(p.Checks())
+	stopDashboard := func() {}
+	if withDashboard {
+		stopDashboard = startDashboard(ctx, c, adm, p.NATSConn(), log)
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-p.Failed():
 		log.Error("a stage failed; stopping", "err", runErr)
 	}
+	stopDashboard()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := errors.Join(runErr, p.Shutdown(sctx)); err != nil {

@@ -1,0 +1,127 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/otlp-arrow/otlp-arrow/dashboard/web"
+	"github.com/otlp-arrow/otlp-arrow/proto/fileindex"
+)
+
+// Dashboard serves the dashboard. Create it with New; it is an http.Handler
+// whose handlers are safe for concurrent use.
+type Dashboard struct {
+	cfg     Config
+	log     *slog.Logger
+	index   *fileindex.Index
+	handler http.Handler
+	sql     sqlState
+}
+
+var _ http.Handler = (*Dashboard)(nil)
+
+// New validates cfg and prepares the dashboard; it reads no file and
+// listens nowhere until Run.
+func New(cfg Config) (*Dashboard, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	d := &Dashboard{
+		cfg:   cfg,
+		log:   cfg.Logger.With("stage", "dashboard"),
+		index: fileindex.New(cfg.OutputDir, fileindex.WithInterval(cfg.IndexInterval), fileindex.WithLogger(cfg.Logger)),
+	}
+	if err := d.initSQL(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	d.routes(mux)
+	d.handler = d.secure(mux)
+	return d, nil
+}
+
+// Index returns the dashboard's file index.
+func (d *Dashboard) Index() *fileindex.Index { return d.index }
+
+// ServeHTTP serves the pages and the API.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.handler.ServeHTTP(w, r) }
+
+// routes registers every handler.
+func (d *Dashboard) routes(mux *http.ServeMux) {
+	mux.Handle("GET /", d.static())
+	d.sqlRoutes(mux)
+}
+
+// Run keeps the file index up to date and, unless NoListen, serves on Addr,
+// until ctx is done; it returns nil then, or the error that stopped it.
+func (d *Dashboard) Run(ctx context.Context) error {
+	defer d.closeSQL()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.index.Run(ctx) })
+	if !d.cfg.NoListen {
+		ln, err := net.Listen("tcp", d.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("dashboard listen %s: %w", d.cfg.Addr, err)
+		}
+		srv := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
+		d.log.Info("dashboard listening", "url", "http://"+ln.Addr().String()+"/")
+		g.Go(func() error {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("dashboard serve: %w", err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	d.log.Info("dashboard stopped")
+	return err
+}
+
+// static serves the embedded pages; a path with no file and no extension
+// (a view's URL) gets index.html.
+func (d *Dashboard) static() http.Handler {
+	files := http.FileServerFS(web.FS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if p != "" && path.Ext(p) == "" {
+			if _, err := fs.Stat(web.FS, p); err != nil {
+				r2 := r.Clone(r.Context())
+				r2.URL.Path = "/"
+				files.ServeHTTP(w, r2)
+				return
+			}
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// writeJSON writes v as a JSON response with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes {"error": msg}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
