@@ -212,7 +212,9 @@ func (p *Pipeline) start(ctx context.Context) error {
 		return err
 	}
 	if p.o.writer {
-		p.w, err = writer.New(writerConfig(c), js, p.log.With(bus.LogKeyStage, "writer"), p.o.reg)
+		// The writer, ingest-grpc, ingest-flight and the forwarder name their
+		// stage in their own logger; the janitor and the bus are named here.
+		p.w, err = writer.New(writerConfig(c), js, p.log, p.o.reg)
 		if err != nil {
 			return fmt.Errorf("writer: %w", err)
 		}
@@ -227,7 +229,7 @@ func (p *Pipeline) start(ctx context.Context) error {
 		}()
 	}
 	if p.o.ingest {
-		p.ing, err = ingest.New(ingestConfig(c), js, p.log.With(bus.LogKeyStage, "ingest-grpc"), p.o.reg)
+		p.ing, err = ingest.New(ingestConfig(c), js, p.log, p.o.reg)
 		if err != nil {
 			return fmt.Errorf("ingest-grpc: %w", err)
 		}
@@ -419,6 +421,10 @@ func (p *Pipeline) NATSConn() *nats.Conn { return p.nc }
 
 // OutputDir is where the files go.
 func (p *Pipeline) OutputDir() string { return p.o.cfg.OutputDir }
+
+// Writes reports whether this pipeline runs the writer, that is whether
+// files go to OutputDir from this process.
+func (p *Pipeline) Writes() bool { return p.w != nil }
 
 func (p *Pipeline) live() error {
 	p.mu.Lock()

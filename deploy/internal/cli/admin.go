@@ -24,6 +24,8 @@ type admin struct {
 	ln  net.Listener
 	srv *http.Server
 	mux *http.ServeMux
+	// root is set when something (the dashboard) is served at /.
+	root bool
 
 	mu     sync.Mutex
 	checks []pipeline.Check
@@ -62,11 +64,21 @@ func newAdmin(addr string, pprof bool) (*admin, error) {
 	return a, nil
 }
 
-// mount serves h at / beside the admin endpoints (before serve).
+// mount serves h at / beside the admin endpoints (before serve): the
+// dashboard, which the start lines then name.
 func (a *admin) mount(h http.Handler) {
 	if a.mux != nil {
 		a.mux.Handle("/", h)
+		a.root = true
 	}
+}
+
+// addr is the address the admin server listens on, nil when there is none.
+func (a *admin) addr() net.Addr {
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
 }
 
 // setChecks installs the readiness checks once every stage has started.

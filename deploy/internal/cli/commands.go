@@ -12,10 +12,12 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/deploy/pipeline"
 )
 
-// logStart writes the one start line with the effective configuration;
-// secrets are redacted by config.Secret.
+// logStart logs the start of cmd, and at debug level the effective
+// configuration (`otlp-arrow config print` shows it too); secrets are
+// redacted by config.Secret.
 func logStart(log *slog.Logger, cmd string, c config.Config) {
-	log.Info("starting", "command", cmd, "config", c)
+	log.Info("starting", "command", cmd)
+	log.Debug("configuration", "config", c)
 }
 
 // serveAdmin starts the admin server in the background; the returned func
@@ -43,7 +45,7 @@ func stage(name string, prepare func(*config.Config) error, opts ...pipeline.Opt
 		}
 		log := newLogger(env.stderr, c.Log)
 		logStart(log, name, c)
-		return runPipeline(ctx, c, log, name == "run", opts...)
+		return runPipeline(ctx, env, name, c, log, name == "run", opts...)
 	}
 }
 
@@ -69,8 +71,9 @@ var (
 )
 
 // runPipeline runs a pipeline with the admin server until ctx is done or a
-// stage fails, then shuts it down.
-func runPipeline(ctx context.Context, c config.Config, log *slog.Logger, withDashboard bool, opts ...pipeline.Option) error {
+// stage fails, then shuts it down. Once every stage is ready it says where
+// to send and where to look (printStart).
+func runPipeline(ctx context.Context, env *cmdEnv, name string, c config.Config, log *slog.Logger, withDashboard bool, opts ...pipeline.Option) error {
 	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
 	if err != nil {
 		return err
@@ -88,12 +91,16 @@ func runPipeline(ctx context.Context, c config.Config, log *slog.Logger, withDas
 	if withDashboard {
 		stopDashboard = startDashboard(ctx, c, adm, p.NATSConn(), log)
 	}
+	stopAnnounce := whenReady(ctx, p.Checks(), func() {
+		printStart(env.stdout, log, c.Log.Format, name, startLines(p, adm))
+	})
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-p.Failed():
 		log.Error("a stage failed; stopping", "err", runErr)
 	}
+	stopAnnounce()
 	stopDashboard()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()

@@ -15,7 +15,7 @@ func TestConfigPrintAndStartLogRedactSecrets(t *testing.T) {
 	}
 	for _, format := range []string{"text", "json"} {
 		var logs bytes.Buffer
-		c, _, err := loadConfig("x", &cmdEnv{stderr: &logs, environ: append(env, "OTLP_LOG_FORMAT="+format)}, nil)
+		c, _, err := loadConfig("x", &cmdEnv{stderr: &logs, environ: append(env, "OTLP_LOG_FORMAT="+format, "OTLP_LOG_LEVEL=debug")}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
