@@ -45,7 +45,7 @@ func init() {
 			return bench.Run(ctx, args, env.stdout, env.stderr)
 		}},
 		"demo": {"generate sample telemetry with the OpenTelemetry SDK", func(ctx context.Context, env *cmdEnv, args []string) error {
-			return demo.Run(ctx, args, env.stdout, env.stderr)
+			return demo.Run(ctx, args, env.environ, env.stdout, env.stderr)
 		}},
 		"health": {"health URL: exit 0 when URL answers 200 (container health checks)", cmdHealth},
 	}

@@ -20,6 +20,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otlp-arrow/otlp-arrow/deploy/config"
 	"github.com/otlp-arrow/otlp-arrow/deploy/pipeline"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -29,6 +30,7 @@ const shutdownTimeout = 30 * time.Second
 
 // options are the demo's flags.
 type options struct {
+	config             string
 	outputDir, dataDir string
 	endpoint           string
 	rate               float64
@@ -45,8 +47,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprintln(stderr, "Generates traces, metrics and logs of a small shop with the OpenTelemetry SDK.")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.outputDir, "output-dir", "./output_dir", "where the embedded pipeline writes files")
-	fs.StringVar(&o.dataDir, "data-dir", "./data", "where the embedded bus keeps its store")
+	fs.StringVar(&o.config, "config", "", "YAML configuration file, as for run (OTLP_* variables apply over it)")
+	fs.StringVar(&o.outputDir, "output-dir", "", "where the embedded pipeline writes files, over the configuration's output_dir (default ./output_dir)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "where the embedded bus keeps its store, over the configuration's data_dir (default ./data)")
 	fs.StringVar(&o.endpoint, "endpoint", "", "send over OTLP/gRPC (plaintext) to a running otlp-arrow at host:port, e.g. 127.0.0.1:4317, instead of an embedded pipeline")
 	fs.Float64Var(&o.rate, "rate", 20, "spans per second")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to run (0: until interrupted)")
@@ -111,12 +114,26 @@ func (s grpcSink) logExporter(ctx context.Context) (sdklog.Exporter, error) {
 // exports what the SDK holds, flushes the files and returns nil. With
 // --endpoint it sends to a running otlp-arrow instead of starting a
 // pipeline.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+//
+// The embedded pipeline takes its configuration as `run` does: --config,
+// then the OTLP_* variables of environ (os.Environ form; nil: the process
+// environment), then the demo's own --output-dir and --data-dir.
+func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := config.Load(o.config, environ)
+	if err != nil {
+		return err
+	}
+	if o.outputDir != "" {
+		cfg.OutputDir = o.outputDir
+	}
+	if o.dataDir != "" {
+		cfg.DataDir = o.dataDir
+	}
+	log := newLogger(stderr, cfg.Log)
 
 	var (
 		s sink
@@ -126,13 +143,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		s = grpcSink{endpoint: o.endpoint}
 		fmt.Fprintf(stdout, "demo: sending OTLP/gRPC to %s at about %v spans/s\n", o.endpoint, o.rate)
 	} else {
-		p, err = pipeline.Start(ctx, pipeline.WithOutputDir(o.outputDir), pipeline.WithDataDir(o.dataDir),
-			pipeline.WithLogger(log), pipeline.WithConnName("demo"))
+		p, err = pipeline.Start(ctx, pipeline.WithConfig(cfg), pipeline.WithLogger(log), pipeline.WithConnName("demo"))
 		if err != nil {
 			return fmt.Errorf("start pipeline: %w", err)
 		}
 		s = pipelineSink{p: p}
-		fmt.Fprintf(stdout, "demo: writing to %s at about %v spans/s\n", filepath.Join(absPath(o.outputDir), "otlp"), o.rate)
+		fmt.Fprintf(stdout, "demo: writing to %s at about %v spans/s\n", filepath.Join(absPath(cfg.OutputDir), "otlp"), o.rate)
 	}
 	if o.duration > 0 {
 		fmt.Fprintf(stdout, "demo: running for %v (Ctrl+C stops earlier)\n", o.duration)
@@ -172,11 +188,25 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "demo: sent %d traces, %d spans, %d log records\n", stats.traces, stats.spans, stats.logs)
 	if p != nil {
-		printFiles(stdout, o.outputDir)
+		printFiles(stdout, cfg.OutputDir)
 	} else {
 		fmt.Fprintln(stdout, "demo: the receiving otlp-arrow writes the files; read them there with: otlp-arrow cat FILE")
 	}
 	return errors.Join(errs...)
+}
+
+// newLogger logs in the configured format; the demo's own lines say what
+// happens, so its log holds warnings and errors, and more only with
+// log.level debug.
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelWarn}
+	if c.Level == "debug" {
+		opts.Level = slog.LevelDebug
+	}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // printFiles lists the files of each signal and how to read them.

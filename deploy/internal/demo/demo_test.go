@@ -3,8 +3,10 @@ package demo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,7 +167,7 @@ func TestRunEmbedded(t *testing.T) {
 	// 1000 spans/s for a second is about 100 orders: one in ten fails, so
 	// errors are all but certain.
 	err := Run(context.Background(), []string{"--output-dir", out, "--data-dir", filepath.Join(dir, "data"),
-		"--rate", "1000", "--duration", "1s"}, &stdout, &stderr)
+		"--rate", "1000", "--duration", "1s"}, noEnv, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
 	}
@@ -183,7 +185,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := Run(ctx, []string{"--output-dir", filepath.Join(dir, "out"), "--data-dir", filepath.Join(dir, "data")}, &stdout, &stderr)
+	err := Run(ctx, []string{"--output-dir", filepath.Join(dir, "out"), "--data-dir", filepath.Join(dir, "data")}, noEnv, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, &stderr)
 	}
@@ -204,7 +206,7 @@ func TestRunToEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	err = Run(ctx, []string{"--endpoint", p.GRPCAddr().String(), "--rate", "1000", "--duration", "1s"}, &stdout, &stderr)
+	err = Run(ctx, []string{"--endpoint", p.GRPCAddr().String(), "--rate", "1000", "--duration", "1s"}, noEnv, &stdout, &stderr)
 	if serr := p.Shutdown(ctx); serr != nil {
 		t.Errorf("pipeline shutdown: %v", serr)
 	}
@@ -231,10 +233,69 @@ func TestRunFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := Run(context.Background(), tt.args, &stdout, &stderr)
+			err := Run(context.Background(), tt.args, noEnv, &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// noEnv keeps the process's OTLP_* variables out of a test's demo.
+var noEnv = []string{}
+
+// The demo's pipeline takes --config and the OTLP_* variables as run does,
+// its own --output-dir over them.
+func TestRunTakesTheConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	yaml := "output_dir: " + filepath.Join(dir, "from-file") + "\nwriter:\n  writer_id: from-file\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      []string
+		out      string // where the files must be
+		writerID string
+	}{
+		{"environment", nil, []string{"OTLP_OUTPUT_DIR=" + filepath.Join(dir, "from-env"), "OTLP_WRITER_ID=from-env"}, "from-env", "from-env"},
+		{"file, environment over it", []string{"--config", file}, []string{"OTLP_OUTPUT_DIR=" + filepath.Join(dir, "env-over-file")}, "env-over-file", "from-file"},
+		{"flag over both", []string{"--config", file, "--output-dir", filepath.Join(dir, "from-flag")}, []string{"OTLP_OUTPUT_DIR=" + filepath.Join(dir, "x")}, "from-flag", "from-file"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append([]string{"OTLP_DATA_DIR=" + filepath.Join(dir, "data", strconv.Itoa(i))}, tt.env...)
+			var stdout, stderr bytes.Buffer
+			args := append(tt.args, "--rate", "200", "--duration", "300ms")
+			if err := Run(context.Background(), args, env, &stdout, &stderr); err != nil {
+				t.Fatalf("run: %v\n%s", err, &stderr)
+			}
+			out := filepath.Join(dir, tt.out)
+			if !strings.Contains(stdout.String(), "demo: writing to "+filepath.Join(out, "otlp")) {
+				t.Errorf("stdout does not name %s:\n%s", out, &stdout)
+			}
+			entries, err := os.ReadDir(filepath.Join(out, "otlp", "traces"))
+			if err != nil || len(entries) == 0 {
+				t.Fatalf("no trace files in %s: %v", out, err)
+			}
+			for _, e := range entries {
+				if !strings.Contains(e.Name(), "-"+tt.writerID+"-") {
+					t.Errorf("file %s is not the configured writer %s's", e.Name(), tt.writerID)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat("output_dir"); err == nil {
+		t.Errorf("the demo wrote to ./output_dir")
+	}
+}
+
+func TestRunBadConfiguration(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := Run(context.Background(), []string{"--duration", "1ms"}, []string{"OTLP_LOG_FORMAT=xml"}, &stdout, &stderr)
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "log.format") {
+		t.Errorf("err = %v, want one naming log.format", err)
 	}
 }
