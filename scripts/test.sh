@@ -17,4 +17,15 @@ go vet $pkgs
 for m in $modules; do
 	(cd "$m" && GOWORK=off go build ./...)
 done
+
+# The dashboard's browser tests drive Debian's chromium (headless): install it
+# on a fresh machine, and make its absence a failure rather than a skip.
+if [ ! -x /usr/bin/chromium ] && [ -z "${OTLP_CHROMIUM:-}" ]; then
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+	$sudo apt-get update
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+export OTLP_BROWSER_REQUIRED=1
+
 go test -race -timeout 20m "$@" $pkgs

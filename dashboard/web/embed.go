@@ -1,9 +1,11 @@
-// Package web holds the dashboard's browser pages, embedded.
+// Package web holds the dashboard's browser front-end: plain HTML, CSS and
+// JavaScript modules, with no build step, embedded into the binary.
 package web
 
 import "embed"
 
-// FS holds the pages, served at the dashboard's root.
+// FS is the front-end's files, rooted at this directory (index.html,
+// favicon.svg, css/, js/).
 //
-//go:embed index.html
+//go:embed index.html favicon.svg css js
 var FS embed.FS
