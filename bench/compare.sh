@@ -5,13 +5,18 @@
 #
 # It builds the Collector (bench/collector/builder-config.yaml: otlpreceiver,
 # batchprocessor, fileexporter with zstd) and otlp-arrow into bench/.build/
-# (git-ignored), then for each request size in BATCHES runs, one after the
-# other: otlp-arrow end to end over OTLP/gRPC, otlp-arrow over Arrow Flight,
-# and the Collector over OTLP/gRPC. CPU and RSS come from /proc/<pid> of the
+# (git-ignored), then for each workload in WORKLOADS and each of its request
+# sizes runs, one after the other: otlp-arrow end to end over OTLP/gRPC,
+# otlp-arrow over Arrow Flight, and the Collector over OTLP/gRPC. The "sdk"
+# workload (one service per request, as an instrumented service's SDK sends)
+# runs every size in BATCHES; the "gateway" workload (a Collector gateway in
+# front: requests of GATEWAY_BATCH spans across 20 services, several in
+# flight per connection) runs GATEWAY_BATCH. CPU and RSS come from /proc/<pid> of the
 # server process (the load tool's own CPU is reported apart); bytes on disk
 # from the writer's counters and from the Collector's output directory.
 #
 # Environment (defaults in brackets):
+#   WORKLOADS ["sdk gateway"]                   GATEWAY_BATCH [8192]
 #   BATCHES ["100 1000"]  rows per request      SIGNAL [traces]
 #   DURATION [20s]  WARMUP [3s]                 RATE [0] rows/s, 0 = full speed
 #   CONNECTIONS [2] WORKERS [8]                 COLLECTOR_FORMAT [proto] or json
@@ -27,7 +32,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/bench/.build}
+WORKLOADS=${WORKLOADS:-"sdk gateway"}
 BATCHES=${BATCHES:-"100 1000"}
+GATEWAY_BATCH=${GATEWAY_BATCH:-8192}
 SIGNAL=${SIGNAL:-traces}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
@@ -104,44 +111,56 @@ start_collector() { # dir
 	wait_port 127.0.0.1 25317
 }
 
-load() { # name protocol endpoint batch [extra bench flags]
+load() { # name protocol endpoint batch [extra bench flags]; WORKLOAD sdk or gateway
 	local name=$1 proto=$2 endpoint=$3 batch=$4
 	shift 4
-	log "$name: $proto $SIGNAL, $batch rows/request (loadavg $(cut -d' ' -f1 /proc/loadavg))"
+	log "$name: $WORKLOAD workload, $proto $SIGNAL, $batch rows/request (loadavg $(cut -d' ' -f1 /proc/loadavg))"
 	# shellcheck disable=SC2086
-	$BENCH -label "$name" -protocol "$proto" -endpoint "$endpoint" -signal "$SIGNAL" \
+	$BENCH -label "$name" -workload "$WORKLOAD" -protocol "$proto" -endpoint "$endpoint" -signal "$SIGNAL" \
 		-batch "$batch" -connections "$CONNECTIONS" -workers "$WORKERS" -rate "$RATE" \
 		-duration "$DURATION" -warmup "$WARMUP" -pid "$PID" -json "$RESULTS/$name.json" "$@"
 }
 
+# RUNS holds "workload batch suffix" per run: a run's files are
+# <target>-<suffix>.json, e.g. otlp-arrow-grpc-100, collector-grpc-gateway-8192.
+RUNS=()
+for w in $WORKLOADS; do
+	case $w in
+	sdk) for b in $BATCHES; do RUNS+=("sdk $b $b"); done ;;
+	gateway) RUNS+=("gateway $GATEWAY_BATCH gateway-$GATEWAY_BATCH") ;;
+	*) log "unknown workload $w (want sdk or gateway)" && exit 2 ;;
+	esac
+done
+
 build_collector
 build_otlp_arrow
 log "results in $RESULTS"
-for b in $BATCHES; do
+for run in "${RUNS[@]}"; do
+	read -r WORKLOAD b sfx <<<"$run"
 	start_otlp_arrow "$BUILD/run/otlp-arrow"
-	load "otlp-arrow-grpc-$b" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	load "otlp-arrow-grpc-$sfx" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
 	stop
 	if [ "$HALF" = 1 ] && [ "$RATE" = 0 ]; then
-		half=$(jq '.rows_per_second/2|floor' "$RESULTS/otlp-arrow-grpc-$b.json")
+		half=$(jq '.rows_per_second/2|floor' "$RESULTS/otlp-arrow-grpc-$sfx.json")
 		start_otlp_arrow "$BUILD/run/otlp-arrow"
-		RATE=$half load "otlp-arrow-grpc-$b-half" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+		RATE=$half load "otlp-arrow-grpc-$sfx-half" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
 		stop
 	fi
 	if [ "$PARQUET" = 1 ]; then
 		start_otlp_arrow "$BUILD/run/otlp-arrow" OTLP_WRITER_FORMAT=parquet
-		load "otlp-arrow-grpc-$b-parquet" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+		load "otlp-arrow-grpc-$sfx-parquet" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
 		stop
 	fi
 	start_otlp_arrow "$BUILD/run/otlp-arrow"
-	load "otlp-arrow-flight-$b" flight 127.0.0.1:24318 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	load "otlp-arrow-flight-$sfx" flight 127.0.0.1:24318 "$b" -metrics-url http://127.0.0.1:28080/metrics
 	stop
 	start_collector "$BUILD/run/collector"
-	load "collector-grpc-$b" grpc 127.0.0.1:25317 "$b" -disk-dir "$BUILD/run/collector/out" -settle 3s
+	load "collector-grpc-$sfx" grpc 127.0.0.1:25317 "$b" -disk-dir "$BUILD/run/collector/out" -settle 3s
 	stop
 done
 
 echo
-printf '%-24s %10s %9s %9s %12s %9s %11s %8s %s\n' run rows/s p50_ms p99_ms cpu_s/Mrows rss_MiB disk_B/row otlp_B errors
+printf '%-36s %10s %9s %9s %12s %9s %11s %8s %s\n' run rows/s p50_ms p99_ms cpu_s/Mrows rss_MiB disk_B/row otlp_B errors
 for f in "$RESULTS"/*.json; do
 	jq -r '[.config.label, (.rows_per_second|floor), .latency_ms.p50, .latency_ms.p99,
 		(.processes_total.cpu_seconds_per_million_rows*100|round/100),
@@ -150,7 +169,7 @@ for f in "$RESULTS"/*.json; do
 		(.otlp_bytes_per_row*10|round/10),
 		((.errors // {}) | to_entries | map("\(.key)=\(.value)") | join(","))] | @tsv' "$f"
 done | while IFS=$'\t' read -r name rps p50 p99 cpu rss disk otlp errs; do
-	printf '%-24s %10s %9s %9s %12s %9s %11s %8s %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$rss" "$disk" "$otlp" "$errs"
+	printf '%-36s %10s %9s %9s %12s %9s %11s %8s %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$rss" "$disk" "$otlp" "$errs"
 done
 
 # jq definitions of the ratios below: CPU seconds per million rows, bytes on
@@ -159,19 +178,23 @@ JQ_DEFS='def cpu(x): x.processes_total.cpu_seconds_per_million_rows;
 	def disk(x): (x.target.disk_bytes_per_row // x.disk_bytes_per_row);'
 
 echo
-for b in $BATCHES; do
-	jq -rn --slurpfile o "$RESULTS/otlp-arrow-grpc-$b.json" --slurpfile f "$RESULTS/otlp-arrow-flight-$b.json" \
-		--slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" "$JQ_DEFS"'
-		"\($b) rows/request: CPU per row otlp-arrow/Collector \((cpu($o[0])/cpu($c[0])*100|round/100))x (target <= 0.5), " +
-		"Flight/OTLP-gRPC \((cpu($f[0])/cpu($o[0])*100|round/100))x (target <= 0.2), " +
-		"disk per row otlp-arrow/Collector \((disk($o[0])/disk($c[0])*100|round/100))x (target <= 0.6)"'
-	if [ -f "$RESULTS/otlp-arrow-grpc-$b-parquet.json" ]; then
-		jq -rn --slurpfile p "$RESULTS/otlp-arrow-grpc-$b-parquet.json" --slurpfile c "$RESULTS/collector-grpc-$b.json" --arg b "$b" "$JQ_DEFS"'
+for run in "${RUNS[@]}"; do
+	read -r w b sfx <<<"$run"
+	jq -rn --slurpfile o "$RESULTS/otlp-arrow-grpc-$sfx.json" --slurpfile f "$RESULTS/otlp-arrow-flight-$sfx.json" \
+		--slurpfile c "$RESULTS/collector-grpc-$sfx.json" --arg b "$w $b" "$JQ_DEFS"'
+		"\($b) rows/request: CPU per row otlp-arrow/Collector \((cpu($o[0])/cpu($c[0])*100|round/100))x, " +
+		"rows/s otlp-arrow/Collector \(($o[0].rows_per_second/$c[0].rows_per_second*100|round/100))x, " +
+		"Flight/Collector CPU per row \((cpu($f[0])/cpu($c[0])*100|round/100))x (Flight/OTLP-gRPC \((cpu($f[0])/cpu($o[0])*100|round/100))x), " +
+		"disk per row otlp-arrow/Collector \((disk($o[0])/disk($c[0])*100|round/100))x, " +
+		"RSS max \(($o[0].processes_total.rss_bytes_max/1048576|floor)) MiB"'
+	if [ -f "$RESULTS/otlp-arrow-grpc-$sfx-parquet.json" ]; then
+		jq -rn --slurpfile p "$RESULTS/otlp-arrow-grpc-$sfx-parquet.json" --slurpfile c "$RESULTS/collector-grpc-$sfx.json" --arg b "$w $b" "$JQ_DEFS"'
 			"\($b) rows/request, Parquet files: disk per row otlp-arrow/Collector \((disk($p[0])/disk($c[0])*100|round/100))x (target <= 0.6), " +
 			"CPU per row otlp-arrow/Collector \((cpu($p[0])/cpu($c[0])*100|round/100))x"'
 	fi
-	if [ -f "$RESULTS/otlp-arrow-grpc-$b-half.json" ]; then
-		jq -r --arg b "$b" '"\($b) rows/request: p99 at half throughput (\(.rows_per_second|floor) rows/s) \(.latency_ms.p99) ms (target < 20)"' \
-			"$RESULTS/otlp-arrow-grpc-$b-half.json"
+	if [ -f "$RESULTS/otlp-arrow-grpc-$sfx-half.json" ]; then
+		jq -rn --slurpfile h "$RESULTS/otlp-arrow-grpc-$sfx-half.json" --slurpfile o "$RESULTS/otlp-arrow-grpc-$sfx.json" --arg b "$w $b" "$JQ_DEFS"'
+			"\($b) rows/request: p99 at half throughput (\($h[0].rows_per_second|floor) rows/s) \($h[0].latency_ms.p99) ms (target < 20), " +
+			"CPU per row at half/full \((cpu($h[0])/cpu($o[0])*100|round/100))x (target <= 1)"'
 	fi
 done

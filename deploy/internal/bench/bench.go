@@ -59,10 +59,7 @@ func Load(ctx context.Context, cfg Config, stderr io.Writer) (*Report, error) {
 	// Enough distinct requests that a compressor does not see the same rows
 	// again within a batch of minPoolRows.
 	n := max(cfg.Distinct, cfg.Workers, (minPoolRows+cfg.Batch-1)/cfg.Batch)
-	reqs, schemaMsg, err := buildRequests(build{
-		signal: cfg.Signal, flight: cfg.Protocol == ProtoFlight, rows: cfg.Batch,
-		resources: cfg.Resources, services: cfg.Services, seed: cfg.Seed,
-	}, n)
+	reqs, schemaMsg, err := buildRequests(cfg.build(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +67,8 @@ func Load(ctx context.Context, cfg Config, stderr io.Writer) (*Report, error) {
 	for _, r := range reqs {
 		pbBytes += int64(len(r.pb))
 	}
-	fmt.Fprintf(stderr, "bench: %d distinct %s requests of %d rows, %.1f OTLP protobuf bytes per row\n",
-		len(reqs), cfg.Signal, cfg.Batch, float64(pbBytes)/float64(len(reqs)*cfg.Batch))
+	fmt.Fprintf(stderr, "bench: %s workload: %d distinct %s requests of %d rows over %d resources, %.1f OTLP protobuf bytes per row\n",
+		cfg.Workload, len(reqs), cfg.Signal, cfg.Batch, cfg.Resources, float64(pbBytes)/float64(len(reqs)*cfg.Batch))
 
 	conns := make([]conn, 0, cfg.Connections)
 	defer func() {

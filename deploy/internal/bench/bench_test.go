@@ -305,3 +305,69 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkloads checks that the requests of each workload hold what its flag
+// says: rows, resources per request, and the services they come from.
+func TestWorkloads(t *testing.T) {
+	for _, tt := range []struct {
+		name                      string
+		args                      []string
+		rows, resources, services int
+		workers                   int
+	}{
+		{"sdk", nil, 100, 1, 8, 8},
+		{"gateway", []string{"-workload", "gateway"}, 8192, 20, 20, 8},
+		{"gateway, explicit batch", []string{"-workload", "gateway", "-batch", "500", "-connections", "3"}, 500, 20, 20, 12},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := ParseFlags(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Batch != tt.rows || cfg.Resources != tt.resources || cfg.Services != tt.services || cfg.Workers != tt.workers {
+				t.Fatalf("batch %d, resources %d, services %d, workers %d; want %d, %d, %d, %d",
+					cfg.Batch, cfg.Resources, cfg.Services, cfg.Workers, tt.rows, tt.resources, tt.services, tt.workers)
+			}
+			// As many requests as it takes to cycle through the services.
+			n := (tt.services + tt.resources - 1) / tt.resources
+			reqs, _, err := buildRequests(cfg.build(), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for i, r := range reqs {
+				var req coltracepb.ExportTraceServiceRequest
+				if err := proto.Unmarshal(r.pb, &req); err != nil {
+					t.Fatal(err)
+				}
+				if got := len(req.ResourceSpans); got != tt.resources {
+					t.Errorf("request %d: %d resources, want %d", i, got, tt.resources)
+				}
+				inReq := map[string]bool{}
+				rows := 0
+				for _, rs := range req.ResourceSpans {
+					svc := schema.ServiceName(rs.Resource)
+					if inReq[svc] {
+						t.Errorf("request %d: service %q in two resources", i, svc)
+					}
+					inReq[svc], seen[svc] = true, true
+					for _, ss := range rs.ScopeSpans {
+						rows += len(ss.Spans)
+					}
+				}
+				if len(r.ids) < 2*tt.rows {
+					t.Errorf("request %d: %d trace and span ids to rewrite, want at least two per span", i, len(r.ids))
+				}
+				if rows != tt.rows || r.rows != tt.rows {
+					t.Errorf("request %d: %d spans (counted %d), want %d", i, rows, r.rows, tt.rows)
+				}
+			}
+			if got := len(seen); got != tt.services {
+				t.Errorf("%d services over %d requests, want %d", got, n, tt.services)
+			}
+		})
+	}
+	if _, err := ParseFlags([]string{"-workload", "agent"}, io.Discard); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("-workload agent: err = %v, want ErrInvalidConfig", err)
+	}
+}

@@ -22,8 +22,28 @@ const (
 	ProtoFlight = "flight"
 )
 
+// Workloads: what one request holds and how many are in flight.
+const (
+	// WorkloadSDK is an instrumented service's SDK exporting: one service
+	// (resource) per request, 100 spans, one request in flight per service.
+	WorkloadSDK = "sdk"
+	// WorkloadGateway is a Collector gateway in front: requests of 8192
+	// spans (the batch processor's default send_batch_size) holding 20
+	// services each, several requests in flight per connection.
+	WorkloadGateway = "gateway"
+)
+
+// workloadDefaults are the flags a workload sets unless given explicitly.
+var workloadDefaults = map[string]struct {
+	batch, resources, services, workersPerConn int
+}{
+	WorkloadSDK:     {batch: 100, resources: 1, services: 8, workersPerConn: 4},
+	WorkloadGateway: {batch: 8192, resources: 20, services: 20, workersPerConn: 4},
+}
+
 // Config is one load run; see the flags in [ParseFlags].
 type Config struct {
+	Workload    string // WorkloadSDK or WorkloadGateway; sets the defaults below
 	Protocol    string
 	Signal      schema.Signal
 	Endpoint    string
@@ -60,6 +80,8 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&c.Workload, "workload", WorkloadSDK, "sdk (one service per request, -batch 100 -services 8) or gateway "+
+		"(a Collector gateway in front: -batch 8192 -resources 20 -services 20); explicit flags override its defaults")
 	fs.StringVar(&c.Protocol, "protocol", ProtoGRPC, "grpc (OTLP/gRPC), http (OTLP/HTTP protobuf) or flight (Arrow Flight DoPut)")
 	sig := fs.String("signal", "traces", "traces, metrics or logs")
 	fs.StringVar(&c.Endpoint, "endpoint", "", "host:port (default 127.0.0.1:4317 grpc, :4319 http, :4318 flight)")
@@ -69,9 +91,9 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured load duration")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "load before the measurement starts")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
-	fs.IntVar(&c.Batch, "batch", 100, "rows (spans, data points, log records) per request")
-	fs.IntVar(&c.Resources, "resources", 1, "resources (services) per request")
-	fs.IntVar(&c.Services, "services", 8, "distinct services")
+	fs.IntVar(&c.Batch, "batch", 0, "rows (spans, data points, log records) per request (default: the workload's)")
+	fs.IntVar(&c.Resources, "resources", 0, "resources (services) per request (default: the workload's)")
+	fs.IntVar(&c.Services, "services", 0, "distinct services (default: the workload's)")
 	fs.IntVar(&c.Distinct, "distinct", 16, "distinct pre-encoded requests (at least one per worker and 16384 rows in all)")
 	seed := fs.Uint64("seed", 1, "generator seed")
 	fs.StringVar(&c.MetricsURL, "metrics-url", "", "the target's Prometheus /metrics URL (e.g. http://127.0.0.1:8080/metrics)")
@@ -106,10 +128,29 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	if c.Endpoint == "" {
 		c.Endpoint = defaultEndpoints[c.Protocol]
 	}
-	if c.Workers == 0 {
-		c.Workers = 4 * c.Connections
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if d, ok := workloadDefaults[c.Workload]; ok {
+		if !given["batch"] {
+			c.Batch = d.batch
+		}
+		if !given["resources"] {
+			c.Resources = min(d.resources, max(c.Batch, 1))
+		}
+		if !given["services"] {
+			c.Services = max(d.services, c.Resources)
+		}
+		if !given["workers"] {
+			c.Workers = d.workersPerConn * c.Connections
+		}
 	}
 	return c, c.Validate()
+}
+
+// build is what the requests of cfg hold.
+func (c Config) build() build {
+	return build{signal: c.Signal, flight: c.Protocol == ProtoFlight, rows: c.Batch,
+		resources: c.Resources, services: c.Services, seed: c.Seed}
 }
 
 // Validate reports every invalid setting.
@@ -117,6 +158,9 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(flag string, v any, want string) {
 		errs = append(errs, fmt.Errorf("%w: -%s %v: %s", ErrInvalidConfig, flag, v, want))
+	}
+	if _, ok := workloadDefaults[c.Workload]; !ok {
+		bad("workload", strconv.Quote(c.Workload), "want sdk or gateway")
 	}
 	if _, ok := defaultEndpoints[c.Protocol]; !ok {
 		bad("protocol", strconv.Quote(c.Protocol), "want grpc, http or flight")

@@ -45,6 +45,7 @@ type Report struct {
 // ReportConfig echoes the run's settings.
 type ReportConfig struct {
 	Label       string  `json:"label,omitempty"`
+	Workload    string  `json:"workload"`
 	Protocol    string  `json:"protocol"`
 	Signal      string  `json:"signal"`
 	Endpoint    string  `json:"endpoint"`
@@ -53,6 +54,7 @@ type ReportConfig struct {
 	Rate        float64 `json:"rate_rows_per_second"`
 	Batch       int     `json:"batch_rows"`
 	Resources   int     `json:"resources_per_request"`
+	Services    int     `json:"services"`
 	Duration    string  `json:"duration"`
 }
 
@@ -91,7 +93,7 @@ type ProcFigures struct {
 }
 
 func reportConfig(c Config) ReportConfig {
-	return ReportConfig{Label: c.Label, Protocol: c.Protocol, Signal: string(c.Signal), Endpoint: c.Endpoint,
+	return ReportConfig{Label: c.Label, Workload: c.Workload, Services: c.Services, Protocol: c.Protocol, Signal: string(c.Signal), Endpoint: c.Endpoint,
 		Connections: c.Connections, Workers: c.Workers, Rate: c.Rate, Batch: c.Batch, Resources: c.Resources,
 		Duration: c.Duration.String()}
 }

@@ -78,17 +78,24 @@ func mix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// findAll returns the offsets of every occurrence of id in b.
-func findAll(b, id []byte, msg int) []mark {
-	var out []mark
-	for start := 0; ; {
-		i := bytes.Index(b[start:], id)
-		if i < 0 {
-			return out
-		}
-		out = append(out, mark{msg: msg, off: start + i})
-		start += i + len(id)
+// findIDs returns the offsets of every occurrence of the ids (each at least
+// 8 bytes) in b, in one pass over b: a request of 8192 spans holds about
+// 20 000 ids in 6 MB, too many to search for one by one.
+func findIDs(b []byte, ids [][]byte, msg int) []mark {
+	byPrefix := make(map[uint64][]byte, len(ids))
+	for _, id := range ids {
+		byPrefix[binary.LittleEndian.Uint64(id)] = id
 	}
+	var out []mark
+	for i := 0; i+8 <= len(b); i++ {
+		id, ok := byPrefix[binary.LittleEndian.Uint64(b[i:])]
+		if !ok || !bytes.HasPrefix(b[i:], id) {
+			continue
+		}
+		out = append(out, mark{msg: msg, off: i})
+		i += len(id) - 1
+	}
+	return out
 }
 
 // idsOf lists the distinct trace and span ids of a request's rows.
@@ -198,9 +205,7 @@ func buildRequests(b build, n int) ([]*request, *flight.FlightData, error) {
 		r := &request{rows: b.rows, pb: pb}
 		ids := idsOf(pbm)
 		if !b.flight {
-			for _, id := range ids {
-				r.ids = append(r.ids, findAll(pb, id, -1)...)
-			}
+			r.ids = findIDs(pb, ids, -1)
 			for _, v := range vals {
 				off, ok := findOnce(pb, *v)
 				if !ok {
@@ -227,9 +232,7 @@ func buildRequests(b build, n int) ([]*request, *flight.FlightData, error) {
 				}
 				r.marks = append(r.marks, mark{msg: last, off: off, orig: *v})
 			}
-			for _, id := range ids {
-				r.ids = append(r.ids, findAll(r.msgs[last].DataBody, id, last)...)
-			}
+			r.ids = findIDs(r.msgs[last].DataBody, ids, last)
 		}
 		out = append(out, r)
 	}
