@@ -10,7 +10,10 @@
 // missing and narrows its filter to Config.SubjectFilter when that filter
 // lies inside the signal's subjects. Messages of a signal that is not
 // enabled, or whose subject does not match SubjectFilter, are acknowledged
-// and skipped, so the interest stream never keeps them for the forwarder.
+// and skipped, so the stream never keeps them for the forwarder. The
+// forwarder's bus.Purger, told of every acknowledgement, removes from the
+// streams what every durable consumer acknowledged (limits retention: an
+// acknowledgement alone removes nothing).
 //
 // Each signal is one lane that handles one message at a time in stream
 // order and acknowledges it (DoubleAck) only after the target accepted it,

@@ -54,6 +54,7 @@ type lane struct {
 	log     *slog.Logger
 	breaker circuitbreaker.CircuitBreaker[any]
 	keep    time.Duration // InProgress interval for held messages
+	purger  *bus.Purger   // told of every acknowledgement
 
 	mu      sync.Mutex
 	held    []jetstream.Msg // fetched, not settled: kept alive with InProgress
@@ -62,10 +63,10 @@ type lane struct {
 }
 
 func newLane(sig schema.Signal, enabled bool, cfg Config, cons jetstream.Consumer, pub jetstream.Publisher,
-	tgt target, m *metrics, log *slog.Logger) *lane {
+	tgt target, m *metrics, purger *bus.Purger, log *slog.Logger) *lane {
 	l := &lane{
 		sig: sig, enabled: enabled, filter: cfg.SubjectFilter, cfg: cfg,
-		cons: cons, pub: pub, tgt: tgt, m: m,
+		cons: cons, pub: pub, tgt: tgt, m: m, purger: purger,
 		log: log.With("signal", string(sig)),
 	}
 	l.keep = max(minKeepAlive, bus.DefaultAckWait/3)
@@ -292,6 +293,7 @@ func (l *lane) ack(ctx context.Context, msg jetstream.Msg) error {
 		err = msg.DoubleAck(actx)
 		cancel()
 		if err == nil || errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+			l.purger.Acked(l.sig)
 			return nil
 		}
 	}
@@ -344,6 +346,7 @@ func (l *lane) deadLetter(ctx context.Context, msg jetstream.Msg, reason string)
 	if err := msg.TermWithReason(reason); err != nil {
 		l.log.Warn("terminate dead-lettered message failed", bus.LogKeySubject, msg.Subject(), "error", err)
 	}
+	l.purger.Acked(l.sig)
 	l.m.dead.WithLabelValues(string(l.sig)).Inc()
 	l.log.Warn("message rejected permanently, moved to the dead letter subject", bus.LogKeySubject, msg.Subject(),
 		"dead_subject", dm.Subject, "reason", reason)

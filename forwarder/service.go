@@ -117,6 +117,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 
 	lanes := map[schema.Signal]*lane{}
+	purger := bus.NewPurger(f.js, schema.Signals, f.log)
 	for _, sig := range schema.Signals {
 		enabled := slices.Contains(f.cfg.Signals, sig) &&
 			(f.cfg.SubjectFilter == "" || filterOverlaps(f.cfg.SubjectFilter, sig))
@@ -130,7 +131,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if cons == nil {
 			continue
 		}
-		lanes[sig] = newLane(sig, enabled, f.cfg, cons, f.js, f.target, f.metrics, f.log)
+		lanes[sig] = newLane(sig, enabled, f.cfg, cons, f.js, f.target, f.metrics, purger, f.log)
 	}
 	f.mu.Lock()
 	f.lanes = lanes
@@ -144,6 +145,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	for _, l := range lanes {
 		wg.Go(func() { l.run(ctx) })
 	}
+	// The streams remove what every durable consumer acknowledged only
+	// when purged (limits retention): the stages that consume purge.
+	wg.Go(func() { purger.Run(ctx) })
 	wg.Wait()
 	f.log.Info("forwarder stopped")
 	return nil

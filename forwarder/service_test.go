@@ -297,7 +297,7 @@ func TestSubjectFilter(t *testing.T) {
 	if ids := r.spanIDs(); ids[0] != 0 || ids[1] != 1 || ids[2] != 1 {
 		t.Errorf("span ids: got %v, want only 1 and 2", ids)
 	}
-	// Neither the cart message nor the log stays in the interest streams.
+	// Neither the cart message nor the log stays in the streams (purged).
 	for _, sig := range []schema.Signal{schema.Traces, schema.Logs} {
 		waitFor(t, string(sig)+" stream empty", func() bool {
 			s, err := js.Stream(ctx, bus.StreamName(sig))

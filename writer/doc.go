@@ -41,10 +41,11 @@
 //     of every message in the flush, and fsyncs the journal; only then are
 //     the messages handed to the lane's acker, which acknowledges them with
 //     DoubleAck (waiting for the server) one after the other, more at once
-//     only when a backlog builds up: with the bus syncing every write, each
-//     acknowledgement of an interest stream costs the bus a synced tombstone
-//     under the lock its publishes need, and a flush's hundreds sent at once
-//     stalled ingest's publishes. Flush (the method) waits for them.
+//     only when a backlog builds up (see the acker). Flush (the method)
+//     waits for them. An acknowledgement only moves the consumer's ack
+//     floor: the writer's bus.Purger, told of each group, removes from the
+//     stream what every durable consumer acknowledged, at most every
+//     bus.PurgeInterval.
 //  3. A rotation first commits as in 2, then writes the end-of-stream marker
 //     (closing the IPC writer), fsyncs, renames .partial to .arrows and
 //     fsyncs the directory.

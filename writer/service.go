@@ -137,8 +137,11 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 
 	lanes := make(map[schema.Signal]*consume.Lane, len(w.cfg.Signals))
+	purger := bus.NewPurger(w.js, w.cfg.Signals, w.log)
 	for _, sig := range w.cfg.Signals {
-		lanes[sig] = consume.New(w.laneConfig(sig, next[string(sig)]), conss[sig], j, w.metrics, w.log)
+		lcfg := w.laneConfig(sig, next[string(sig)])
+		lcfg.Acked = func() { purger.Acked(sig) }
+		lanes[sig] = consume.New(lcfg, conss[sig], j, w.metrics, w.log)
 	}
 	w.mu.Lock()
 	w.lanes = lanes
@@ -151,6 +154,9 @@ func (w *Writer) Run(ctx context.Context) error {
 	for i, sig := range w.cfg.Signals {
 		wg.Go(func() { errs[i] = lanes[sig].Run(ctx) })
 	}
+	// The streams remove what every durable consumer acknowledged only
+	// when purged (limits retention): the stages that consume purge.
+	wg.Go(func() { purger.Run(ctx) })
 	wg.Wait()
 	err = errors.Join(errs...)
 	w.log.Info("writer stopped", "err", err)

@@ -176,6 +176,12 @@ func TestClusterR3(t *testing.T) {
 		t.Fatalf("EnsureStreams on the restarted node: %v", err)
 	}
 
+	// Nothing acknowledged yet: a purge keeps every message.
+	if _, err := bus.PurgeAcknowledged(ctx, js, bus.StreamName(schema.Traces)); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	wantMsgs(t, js, schema.Traces, 20)
+
 	got := map[string]int{}
 	c, err := js.Consumer(ctx, bus.StreamName(schema.Traces), bus.DurableWriter)
 	if err != nil {
@@ -201,6 +207,11 @@ func TestClusterR3(t *testing.T) {
 			t.Errorf("%s acknowledged %d times", data, n)
 		}
 	}
+	// Everything acknowledged: purged (asked through the restarted node).
+	if _, err := bus.PurgeAcknowledged(ctx, js2, bus.StreamName(schema.Traces)); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	wantMsgs(t, js, schema.Traces, 0)
 }
 
 // TestEnsureStreamsGivesUp: a lone cluster node never elects a meta leader;

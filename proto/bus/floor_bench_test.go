@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,6 +32,12 @@ import (
 // JetStream's periodic sync (bus.sync_interval 2m), to tell the fsyncs'
 // share from the rest.
 //
+// "limits" is the streams' retention (acknowledged messages removed by a
+// bus.Purger that the consumer tells of its acknowledgements, the last purge
+// included in the time); "interest" the retention before issue 19, where the
+// server removes each message on its acknowledgement (a synced tombstone
+// write with the default store).
+//
 // cpu_us/msg is the process's CPU (server and both clients, getrusage) per
 // message, from the first publish to the last acknowledgement. The sizes are
 // the payloads of the load tool's realistic spans (docs/BENCHMARKS.md):
@@ -41,33 +48,55 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkBusFloor -benchtime 1000x ./bus/
 func BenchmarkBusFloor(b *testing.B) {
-	for _, store := range []struct {
-		name     string
-		interval time.Duration
-	}{{"sync", 0}, {"interval", 2 * time.Minute}} {
-		for _, size := range []int{35 << 10, 142 << 10, 349 << 10, 1253 << 10} {
-			for _, tcp := range []bool{false, true} {
-				conn := "in_process"
-				if tcp {
-					conn = "tcp"
+	for _, ret := range []jetstream.RetentionPolicy{jetstream.LimitsPolicy, jetstream.InterestPolicy} {
+		name := strings.ToLower(ret.String()) + "/"
+		for _, store := range []struct {
+			name     string
+			interval time.Duration
+		}{{"sync", 0}, {"interval", 2 * time.Minute}} {
+			for _, size := range []int{35 << 10, 142 << 10, 349 << 10, 1253 << 10} {
+				for _, tcp := range []bool{false, true} {
+					conn := "in_process"
+					if tcp {
+						conn = "tcp"
+					}
+					b.Run(name+store.name+"/"+byteSize(size)+"/"+conn, func(b *testing.B) { busFloor(b, ret, store.interval, size, tcp, 0) })
 				}
-				b.Run(store.name+"/"+byteSize(size)+"/"+conn, func(b *testing.B) { busFloor(b, store.interval, size, tcp, 0) })
 			}
 		}
+		// Half the throughput of 100-span requests end to end (about 24 000
+		// spans/s on the machine of docs/BENCHMARKS.md).
+		b.Run(name+"sync/142KiB/in_process/240_per_s", func(b *testing.B) { busFloor(b, ret, 0, 142<<10, false, 240) })
+		b.Run(name+"sync/142KiB/tcp/240_per_s", func(b *testing.B) { busFloor(b, ret, 0, 142<<10, true, 240) })
 	}
-	// Half the throughput of 100-span requests end to end (about 24 000
-	// spans/s on the machine of docs/BENCHMARKS.md).
-	b.Run("sync/142KiB/in_process/240_per_s", func(b *testing.B) { busFloor(b, 0, 142<<10, false, 240) })
-	b.Run("sync/142KiB/tcp/240_per_s", func(b *testing.B) { busFloor(b, 0, 142<<10, true, 240) })
 }
 
-// busFloor measures one configuration: the store's sync interval, the
-// payload size, the connection (in-process, or one TCP loopback connection
-// as a stage outside the bus's process has) and the rate (0: full speed).
-func busFloor(b *testing.B, interval time.Duration, size int, tcp bool, rate float64) {
+// setRetention updates the traces stream to retention r.
+func setRetention(b *testing.B, js jetstream.JetStream, r jetstream.RetentionPolicy) {
+	ctx := context.Background()
+	s, err := js.Stream(ctx, bus.StreamName(schema.Traces))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	if cfg.Retention == r {
+		return
+	}
+	cfg.Retention = r
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// busFloor measures one configuration: the streams' retention, the store's
+// sync interval, the payload size, the connection (in-process, or one TCP
+// loopback connection as a stage outside the bus's process has) and the rate
+// (0: full speed).
+func busFloor(b *testing.B, ret jetstream.RetentionPolicy, interval time.Duration, size int, tcp bool, rate float64) {
 	srv, _, js := bustest.RunJetStream(b, bustest.WithListen(),
 		bustest.WithServerConfig(func(c *bus.ServerConfig) { c.SyncInterval = interval }),
 		bustest.WithMaxBytes(8<<30), bustest.WithDurables("w"))
+	setRetention(b, js, ret)
 	if tcp {
 		js = bustest.ConnectTCP(b, srv.ClientURL())
 	}
@@ -76,6 +105,11 @@ func busFloor(b *testing.B, interval time.Duration, size int, tcp bool, rate flo
 	cons, err := js.Consumer(ctx, bus.StreamName(schema.Traces), "w")
 	if err != nil {
 		b.Fatal(err)
+	}
+	var purger *bus.Purger // nil (no purge) on an interest stream
+	if ret == jetstream.LimitsPolicy {
+		purger = bus.NewPurger(js, []schema.Signal{schema.Traces}, nil)
+		go purger.Run(ctx)
 	}
 	var acked atomic.Int64
 	done := make(chan struct{})
@@ -89,6 +123,7 @@ func busFloor(b *testing.B, interval time.Duration, size int, tcp bool, rate flo
 			for m := range batch.Messages() {
 				if err := m.DoubleAck(ctx); err == nil {
 					acked.Add(1)
+					purger.Acked(schema.Traces)
 				}
 			}
 		}
@@ -106,6 +141,11 @@ func busFloor(b *testing.B, interval time.Duration, size int, tcp bool, rate flo
 	case <-done:
 	case <-time.After(2 * time.Minute):
 		b.Fatalf("acknowledged %d of %d messages", acked.Load(), b.N)
+	}
+	if purger != nil { // the last purge
+		if _, err := bus.PurgeAcknowledged(ctx, js, bus.StreamName(schema.Traces)); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.StopTimer()
 	cpu := cpuTime() - cpu0

@@ -99,14 +99,19 @@ func (cfg StreamsConfig) placement() *jetstream.Placement {
 	return &jetstream.Placement{Cluster: cfg.PlacementCluster, Tags: slices.Clone(cfg.PlacementTags)}
 }
 
-// StreamConfig returns the configuration of the stream of sig.
+// StreamConfig returns the configuration of the stream of sig: limits
+// retention with discard new (a full stream refuses publishes: ingest's
+// backpressure); what every durable consumer acknowledged is removed by the
+// stages' Purger, not by the server on each acknowledgement. A stream
+// declared with interest retention by an earlier version is updated to it
+// (nats-server allows interest to limits and back).
 func StreamConfig(sig schema.Signal, cfg StreamsConfig) jetstream.StreamConfig {
 	cfg = cfg.withDefaults()
 	return jetstream.StreamConfig{
 		Name:         StreamName(sig),
 		Description:  "otlp-arrow " + string(sig) + " (Arrow IPC stream payloads)",
 		Subjects:     []string{SubjectFilter(sig)},
-		Retention:    jetstream.InterestPolicy,
+		Retention:    jetstream.LimitsPolicy, // acknowledged messages go by PurgeAcknowledged
 		Discard:      jetstream.DiscardNew,
 		MaxBytes:     cfg.MaxBytes,
 		MaxAge:       cfg.MaxAge,
@@ -161,14 +166,15 @@ func ConsumerConfig(durable string, sig schema.Signal, cfg StreamsConfig) jetstr
 
 // EnsureStreams creates or updates the streams of every signal, their
 // durable consumers named in cfg.Durables, and the dead letter stream.
-// Consumers are declared with the streams so that an interest stream keeps
-// what is published before a stage starts. EnsureStreams is idempotent and
+// Consumers are declared with the streams so that the streams keep what is
+// published before a stage starts (a Purger removes only what every
+// durable consumer has acknowledged). EnsureStreams is idempotent and
 // safe to call from several processes at once. While JetStream is not
 // available yet (a cluster electing its meta leader, fewer nodes joined than
 // Replicas, a node reconnecting) it retries each call with a backoff of up
 // to 2 s until ctx is done; other errors return at once. It never deletes a consumer
 // that is no longer listed; remove one with the nats CLI, or the stream
-// keeps messages for it until they age out.
+// keeps messages for it until they age out (or fill it).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
 	cfg = cfg.withDefaults()
 	for _, sig := range schema.Signals {

@@ -6,19 +6,21 @@ import (
 	"sync/atomic"
 )
 
-// Acknowledgements are paced. With the bus syncing every write (the
-// default), JetStream answers each acknowledgement of an interest stream
-// with a tombstone written and synced to the stream's last block, under the
-// lock its publishes need. A flush's few hundred acknowledgements sent at
-// once queue that many syncs ahead of the publishes ingest is waiting for,
-// which showed as a 100-300 ms stall of every request once per flush. The
-// acker sends them one after the other instead (more at once only when a
-// backlog builds up), so publishes interleave with them. The messages are
-// durable and journaled before they are queued, so a late or lost
-// acknowledgement costs nothing but a redelivery that is acknowledged
-// without being written again. The acker keeps only the messages' reply
-// subjects, not the messages, whose payloads would stay in memory while
-// their acknowledgements wait.
+// Acknowledgements are paced. The signal streams use limits retention: an
+// acknowledgement only moves the consumer's ack floor, and a bus.Purger
+// removes what every durable consumer acknowledged, one purge for many
+// messages (Config.Acked tells it). Until then (interest retention) JetStream
+// answered each acknowledgement with a tombstone written and synced to the
+// stream's last block, under the lock its publishes need, and a flush's few
+// hundred acknowledgements sent at once stalled every request for 100-300 ms
+// once per flush; a stream still declared that way by an earlier version
+// does so until the stages update it. The acker sends them one after the
+// other (more at once only when a backlog builds up), so publishes
+// interleave with them. The messages are durable and journaled before they
+// are queued, so a late or lost acknowledgement costs nothing but a
+// redelivery that is acknowledged without being written again. The acker
+// keeps only the messages' reply subjects, not the messages, whose payloads
+// would stay in memory while their acknowledgements wait.
 const (
 	ackBacklogStep = 32 // one more acknowledgement in flight per this many queued
 )
@@ -174,6 +176,9 @@ func (a *acker) send(ctx context.Context, replies []string, par int) {
 	l := a.l
 	n := int64(len(replies)) - failed.Load()
 	l.m.MessagesAcked.WithLabelValues(l.cfg.Signal).Add(float64(n))
+	if n > 0 && l.cfg.Acked != nil {
+		l.cfg.Acked()
+	}
 	if f := failed.Load(); f > 0 {
 		l.log.Warn("acknowledge messages; they are journaled and will be acknowledged on redelivery",
 			"failed", f, "err", last.Load())

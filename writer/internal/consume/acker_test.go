@@ -54,7 +54,7 @@ func testLane(t *testing.T, nc *nats.Conn) *Lane {
 
 // TestAckerBarrier: everything queued before a barrier is acknowledged on
 // the server when the barrier opens, batches of every size, a backlog
-// included; the interest stream is then empty.
+// included; a purge then empties the stream.
 func TestAckerBarrier(t *testing.T) {
 	_, nc, js := bustest.RunJetStream(t, bustest.WithDurables("w"))
 	cons, msgs := fetchAll(t, js, 700)
@@ -79,6 +79,9 @@ func TestAckerBarrier(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(l.m.MessagesAcked.WithLabelValues("traces")); got != 700 {
 		t.Errorf("messages_acked_total = %v, want 700", got)
+	}
+	if _, err := bus.PurgeAcknowledged(context.Background(), js, bus.StreamName(schema.Traces)); err != nil {
+		t.Fatal(err)
 	}
 	s, err := js.Stream(context.Background(), bus.StreamName(schema.Traces))
 	if err != nil {

@@ -76,7 +76,10 @@ type Config struct {
 	Decode       Decoder
 	// Conn carries the acknowledgements (see acker); it is the consumer's
 	// connection.
-	Conn  *nats.Conn
+	Conn *nats.Conn
+	// Acked, when not nil, is called after acknowledgements were sent: the
+	// stream removes acknowledged messages only when purged (bus.Purger).
+	Acked func()
 	Mem   memory.Allocator
 	Now   func() time.Time // optional; default time.Now
 	Hooks *Hooks           // optional; tests only
