@@ -41,7 +41,7 @@ type Config struct {
 	// caps the buffers that grow with load to shares of it (ingest bytes in
 	// flight, the writer's batches and pulls; see docs/operations.md), so
 	// overload turns into retryable answers, not growth.
-	MemoryLimit int64   `yaml:"memory_limit"`
+	MemoryLimit int64   `yaml:"memory_limit" unit:"bytes"`
 	Log         Log     `yaml:"log"`
 	Bus         Bus     `yaml:"bus"`
 	Ingest      Ingest  `yaml:"ingest_grpc"`
@@ -115,13 +115,13 @@ type Bus struct {
 	// stores less). See docs/bus.md.
 	PayloadCompression string `yaml:"payload_compression"`
 	// MaxPayload is the embedded server's max message size in bytes.
-	MaxPayload int `yaml:"max_payload"`
+	MaxPayload int `yaml:"max_payload" unit:"bytes"`
 	// MaxStore bounds the embedded server's JetStream file store in bytes
 	// (0: the server's default, most of the disk): with it the bus pushes
 	// back before the disk fills.
-	MaxStore int64 `yaml:"max_store"`
+	MaxStore int64 `yaml:"max_store" unit:"bytes"`
 	// Streams are the limits of each signal's stream.
-	MaxBytes        int64         `yaml:"stream_max_bytes"`
+	MaxBytes        int64         `yaml:"stream_max_bytes" unit:"bytes"`
 	MaxAge          time.Duration `yaml:"stream_max_age"`
 	Replicas        int           `yaml:"stream_replicas"`
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
@@ -166,7 +166,7 @@ type Ingest struct {
 	// MaxAttributes per attribute set (more are dropped); 0: no limit.
 	MaxAttributes int `yaml:"max_attributes"`
 	// MaxAttributeValueLength in bytes (longer values are truncated); 0: no limit.
-	MaxAttributeValueLength int `yaml:"max_attribute_value_length"`
+	MaxAttributeValueLength int `yaml:"max_attribute_value_length" unit:"bytes"`
 	// MaxConcurrentStreams per gRPC or HTTP/2 connection; 0: no limit.
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
 	// PublishTimeout bounds a request's wait for the bus (and 9/10 of a
@@ -325,7 +325,7 @@ func Load(path string, env []string) (Config, error) {
 		}
 		defer f.Close()
 		if err := Parse(f, &cfg); err != nil {
-			return cfg, fmt.Errorf("%s: %w", path, err)
+			return cfg, inFile(path, err)
 		}
 	}
 	if env == nil {
@@ -337,7 +337,23 @@ func Load(path string, env []string) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// Parse decodes YAML over cfg; unknown keys are errors.
+// inFile names the file in each of the errors err joins.
+func inFile(path string, err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for i, e := range errs {
+		errs[i] = fmt.Errorf("%s: %w", path, e)
+	}
+	return errors.Join(errs...)
+}
+
+// Parse decodes YAML over cfg; unknown keys are errors, and so are values of
+// the wrong type or outside an enum key's words, each reported with its
+// line, the key's full name and an example of what to write.
 func Parse(r io.Reader, cfg *Config) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -345,6 +361,15 @@ func Parse(r io.Reader, cfg *Config) error {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	// Type errors said in the configuration's words (key, expected value,
+	// example) rather than the decoder's.
+	if err := checkYAML(&doc); err != nil {
+		return err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -634,16 +659,13 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir", `""`, "want a directory")
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log.level", strconv.Quote(c.Log.Level), "want debug, info, warn or error")
+	oneOf := func(key, v string) {
+		if e := enums[key]; !e.valid(v) {
+			bad(key, strconv.Quote(v), "want "+e.want())
+		}
 	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		bad("log.format", strconv.Quote(c.Log.Format), "want text or json")
-	}
+	oneOf("log.level", c.Log.Level)
+	oneOf("log.format", c.Log.Format)
 	addr := func(key, a string, allowEmpty bool) {
 		if a == "" && allowEmpty {
 			return
@@ -725,8 +747,9 @@ func (c Config) Validate() error {
 	if _, err := c.Bus.Sync(); err != nil {
 		bad("bus.sync_interval", strconv.Quote(c.Bus.SyncInterval), `want "always" or a duration such as 2m`)
 	}
-	if _, err := payload.Compression(c.Bus.PayloadCompression); err != nil {
-		bad("bus.payload_compression", strconv.Quote(c.Bus.PayloadCompression), "want none, lz4 or zstd")
+	oneOf("bus.payload_compression", c.Bus.PayloadCompression)
+	if _, err := payload.Compression(c.Bus.PayloadCompression); err != nil && enums["bus.payload_compression"].valid(c.Bus.PayloadCompression) {
+		bad("bus.payload_compression", strconv.Quote(c.Bus.PayloadCompression), err.Error())
 	}
 	if c.Bus.MaxPayload < 1<<20 || c.Bus.MaxPayload > 64<<20 {
 		bad("bus.max_payload", c.Bus.MaxPayload, "want 1 MiB to 64 MiB")
@@ -790,16 +813,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: forwarder: %w", ErrInvalid, err))
 		}
 	}
-	switch c.Writer.Compression {
-	case "zstd", "lz4", "none":
-	default:
-		bad("writer.compression", strconv.Quote(c.Writer.Compression), "want zstd, lz4 or none")
-	}
-	switch c.Writer.Format {
-	case "arrow", "parquet":
-	default:
-		bad("writer.format", strconv.Quote(c.Writer.Format), "want arrow or parquet")
-	}
+	oneOf("writer.compression", c.Writer.Compression)
+	oneOf("writer.format", c.Writer.Format)
 	return errors.Join(errs...)
 }
 
