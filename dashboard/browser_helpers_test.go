@@ -274,18 +274,21 @@ func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // open navigates to the dashboard at hash (e.g. "#/traces?service=a") and
-// waits until the view has mounted.
+// waits until the view has mounted and loaded its data.
 func (p *page) open(hash string) {
 	p.t.Helper()
-	p.do(chromedp.Navigate(p.base+"/"+hash), chromedp.WaitReady(chromedp.CSS(`#view > .view`)))
+	p.do(chromedp.Navigate(p.base+"/"+hash), chromedp.WaitReady(chromedp.CSS(`#view[data-ready]`)))
 }
 
-// goHash changes the hash in the loaded page, as a link would, and waits
-// for the view to mount.
+// goHash changes the URL's hash in the loaded page, as a link does, and
+// waits until the view has mounted or applied it.
 func (p *page) goHash(hash string) {
 	p.t.Helper()
-	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('view').textContent = ''; location.hash = %q`, hash)),
-		chromedp.WaitReady(chromedp.CSS(`#view > .view`)))
+	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		document.getElementById('view').removeAttribute('data-ready');
+		if (location.hash === %[1]q) window.dispatchEvent(new HashChangeEvent('hashchange'));
+		else location.hash = %[1]q;
+	})()`, hash)), chromedp.WaitReady(chromedp.CSS(`#view[data-ready]`)))
 }
 
 func (p *page) errors() []string {
@@ -295,10 +298,14 @@ func (p *page) errors() []string {
 }
 
 // noErrors fails the test if the page logged errors (exceptions, CSP
-// violations, failed loads).
+// violations, failed loads) since the last call.
 func (p *page) noErrors() {
 	p.t.Helper()
-	if errs := p.errors(); len(errs) > 0 {
+	p.mu.Lock()
+	errs := p.errs
+	p.errs = nil
+	p.mu.Unlock()
+	if len(errs) > 0 {
 		p.t.Errorf("page errors:\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -28,24 +28,29 @@ export function parseHash(hash) {
   return { name, args: parts, params };
 }
 
+// route mounts the view of the URL. #view gets data-ready once the view has
+// mounted (its data loaded) or applied the new URL itself.
 async function route() {
   const r = parseHash(location.hash);
   const my = ++seq;
+  main.removeAttribute('data-ready');
+  const ready = () => { if (my === seq) main.dataset.ready = String(my); };
   for (const a of document.querySelectorAll('#nav a')) {
     a.classList.toggle('active', a.dataset.view === (NAV_ALIAS[r.name] || r.name));
   }
   document.title = 'otlp-arrow · ' + r.name;
-  if (current && current.name === r.name && current.handle && current.handle.update && current.handle.update(r)) return;
+  if (current && current.name === r.name && current.handle && current.handle.update && current.handle.update(r)) { ready(); return; }
   if (current && current.handle && current.handle.unmount) {
     try { current.handle.unmount(); } catch (e) { console.error(e); }
   }
   current = null;
-  if (!/^[a-z][a-z0-9_-]*$/.test(r.name)) { show404(r.name); return; }
+  if (!/^[a-z][a-z0-9_-]*$/.test(r.name)) { show404(r.name); ready(); return; }
   let mod;
   try {
     mod = await import(`./views/${r.name}.js`);
   } catch (e) {
     if (my === seq) show404(r.name, e);
+    ready();
     return;
   }
   if (my !== seq) return;
@@ -61,6 +66,7 @@ async function route() {
   }
   if (my !== seq) { if (handle && handle.unmount) handle.unmount(); return; }
   current = { name: r.name, handle };
+  ready();
   refreshStatus();
 }
 
@@ -71,7 +77,7 @@ function show404(name, err) {
 
 let lastStatus = 0;
 async function refreshStatus() {
-  if (Date.now() - lastStatus < 10000) return;
+  if (Date.now() - lastStatus < 3000) return;
   lastStatus = Date.now();
   try {
     const o = await api('/api/overview');

@@ -51,7 +51,7 @@ export function timeChart(container, series, opts = {}) {
   }
   root.append(svg('line', { class: 'axis', x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom }),
     svg('line', { class: 'axis', x1: M.left, x2: M.left, y1: M.top, y2: H - M.bottom }));
-  if (opts.unit) root.append(svg('text', { x: 4, y: M.top + 4 }, opts.unit));
+  if (opts.unit) root.append(svg('text', { x: 4, y: H - 8 }, opts.unit));
   series.forEach((s, i) => {
     const color = s.color || PALETTE[i % PALETTE.length];
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
@@ -63,7 +63,8 @@ export function timeChart(container, series, opts = {}) {
     root.append(g);
   });
   for (const e of ex) {
-    const c = svg('circle', { class: 'exemplar', cx: x(e.time_ms), cy: y(e.value), r: 4.5, 'data-trace-id': e.trace_id || '' },
+    const ex0 = x(e.time_ms), ey = y(e.value);
+    const c = svg('path', { class: 'exemplar', d: `M${ex0} ${ey - 6}L${ex0 + 6} ${ey}L${ex0} ${ey + 6}L${ex0 - 6} ${ey}Z`, 'data-trace-id': e.trace_id || '' },
       svg('title', null, `exemplar ${fmtNum(e.value)} at ${fmtTime(e.time_ms)}` + (e.trace_id ? ` · trace ${e.trace_id} (click to open)` : '')));
     if (e.trace_id && opts.exemplarHref) c.addEventListener('click', () => { location.hash = opts.exemplarHref(e); });
     root.append(c);
@@ -123,6 +124,6 @@ export function heatmap(container, hm, opts = {}) {
     const i = Math.round(k * (times.length - 1) / nx);
     root.append(svg('text', { x: M.left + i * cw + cw / 2, y: H - 8, 'text-anchor': 'middle' }, timeLabel(times[i], times[times.length - 1] - times[0])));
   }
-  if (opts.unit) root.append(svg('text', { x: 4, y: M.top + 4 }, opts.unit));
+  if (opts.unit) root.append(svg('text', { x: 4, y: H - 8 }, opts.unit));
   fill(container, root);
 }

@@ -103,10 +103,30 @@ export function sevName(n, text) {
   return ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'][Math.floor((n - 1) / 4)] + (((n - 1) % 4) ? ((n - 1) % 4 + 1) : '');
 }
 
+// plain turns values in OTLP/JSON's AnyValue form ({"kvlistValue": {"values": [...]}}, {"stringValue": ...})
+// into plain JSON values; anything else is returned as it is.
+export function plain(v) {
+  if (Array.isArray(v)) return v.map(plain);
+  if (!v || typeof v !== 'object') return v;
+  const keys = Object.keys(v);
+  if (keys.length === 0) return v;
+  if (keys.length === 1) {
+    const k = keys[0], x = v[k];
+    switch (k) {
+      case 'stringValue': case 'boolValue': case 'doubleValue': case 'bytesValue': return x;
+      case 'intValue': return typeof x === 'string' && Math.abs(Number(x)) <= Number.MAX_SAFE_INTEGER ? Number(x) : x;
+      case 'arrayValue': return ((x && x.values) || []).map(plain);
+      case 'kvlistValue': return Object.fromEntries(((x && x.values) || []).map((kv) => [kv.key, plain(kv.value)]));
+      default:
+    }
+  }
+  return Object.fromEntries(keys.map((k) => [k, plain(v[k])]));
+}
+
 // valueText renders an OTLP value (from {type, value}) as text.
 export function valueText(type, v) {
   if (v === null || v === undefined) return '';
-  if (type === 'array' || type === 'kvlist' || typeof v === 'object') return JSON.stringify(v);
+  if (type === 'array' || type === 'kvlist' || typeof v === 'object') return JSON.stringify(plain(v));
   return String(v);
 }
 
@@ -242,8 +262,9 @@ export function sortHeader(label, key, p, onSort, cls = '') {
 export function bodyView(body, compact = false) {
   if (!body || body.type === 'empty' || body.value === undefined || body.value === null) return h('span', { class: 'muted' }, '(empty)');
   if (body.type === 'string') return h('span', { class: 'body-str' }, body.value);
-  const text = compact ? JSON.stringify(body.value) : JSON.stringify(body.value, null, 2);
-  if (compact || typeof body.value !== 'object') {
+  const v = plain(body.value);
+  const text = compact ? JSON.stringify(v) : JSON.stringify(v, null, 2);
+  if (compact || typeof v !== 'object' || v === null) {
     return h('span', { class: 'body-struct mono' }, text, h('span', { class: 'type' }, body.type));
   }
   return h('div', { class: 'body-struct' }, h('span', { class: 'type' }, body.type), h('pre', null, text));

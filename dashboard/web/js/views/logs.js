@@ -50,7 +50,7 @@ export async function mount(el, route) {
         if (open) { open.remove(); open = null; } else { open = detailRow(l); row.after(open); }
       },
     },
-    h('td', { class: 'mono' }, fmtTime(l.time_ms || l.observed_ms)),
+    h('td', { class: 'mono time' }, fmtTime(l.time_ms || l.observed_ms)),
     h('td', { class: sevClass(l.severity_number) }, sevName(l.severity_number, l.severity_text)),
     h('td', null, l.service_name || ''),
     h('td', { class: 'wrap' }, bodyView(l.body, true)),

@@ -47,7 +47,7 @@ export async function mount(el, route) {
       h('th', { class: 'num' }, 'errors'),
       h('th', null, 'trace id'))),
     h('tbody', null, traces.map((t) => h('tr', { class: 'row', dataset: { traceId: t.trace_id }, onclick: (e) => { if (!e.target.closest('a')) location.hash = traceHref(t.trace_id); } },
-      h('td', { class: 'mono' }, fmtTime(t.start_ms)),
+      h('td', { class: 'mono time' }, fmtTime(t.start_ms)),
       h('td', null, h('a', { href: traceHref(t.trace_id), 'data-open': true }, t.root_name || '(missing root)'),
         h('span', { class: 'muted' }, ' · ' + (t.root_service || ''))),
       h('td', { class: 'wrap' }, (t.services || []).map((s) => h('span', { class: 'tag' }, s))),
