@@ -45,6 +45,13 @@ func TestWriteAndReadBack(t *testing.T) {
 	if err := w.Ready(); err != nil {
 		t.Fatalf("Ready while running = %v", err)
 	}
+	// The writer purges what it acknowledged (its durable is the only one).
+	for _, sig := range schema.Signals {
+		waitFor(t, string(sig)+" stream purged", func() bool {
+			s, err := js.Stream(context.Background(), bus.StreamName(sig))
+			return err == nil && s.CachedInfo().State.Msgs == 0
+		})
+	}
 	for _, sig := range schema.Signals {
 		names := files(t, cfg, sig)
 		if len(names) != 1 || !strings.HasSuffix(names[0], ".arrows.partial") {

@@ -48,27 +48,37 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkBusFloor -benchtime 1000x ./bus/
 func BenchmarkBusFloor(b *testing.B) {
-	for _, ret := range []jetstream.RetentionPolicy{jetstream.LimitsPolicy, jetstream.InterestPolicy} {
-		name := strings.ToLower(ret.String()) + "/"
-		for _, store := range []struct {
-			name     string
-			interval time.Duration
-		}{{"sync", 0}, {"interval", 2 * time.Minute}} {
-			for _, size := range []int{35 << 10, 142 << 10, 349 << 10, 1253 << 10} {
-				for _, tcp := range []bool{false, true} {
-					conn := "in_process"
-					if tcp {
-						conn = "tcp"
-					}
-					b.Run(name+store.name+"/"+byteSize(size)+"/"+conn, func(b *testing.B) { busFloor(b, ret, store.interval, size, tcp, 0) })
+	// retentions runs one configuration under each retention, one after
+	// the other, so that the two are compared on a machine in the same state.
+	retentions := func(b *testing.B, name string, f func(*testing.B, jetstream.RetentionPolicy)) {
+		for _, ret := range []jetstream.RetentionPolicy{jetstream.LimitsPolicy, jetstream.InterestPolicy} {
+			b.Run(name+"/"+strings.ToLower(ret.String()), func(b *testing.B) { f(b, ret) })
+		}
+	}
+	for _, store := range []struct {
+		name     string
+		interval time.Duration
+	}{{"sync", 0}, {"interval", 2 * time.Minute}} {
+		for _, size := range []int{35 << 10, 142 << 10, 349 << 10, 1253 << 10} {
+			for _, tcp := range []bool{false, true} {
+				conn := "in_process"
+				if tcp {
+					conn = "tcp"
 				}
+				retentions(b, store.name+"/"+byteSize(size)+"/"+conn, func(b *testing.B, ret jetstream.RetentionPolicy) {
+					busFloor(b, ret, store.interval, size, tcp, 0)
+				})
 			}
 		}
-		// Half the throughput of 100-span requests end to end (about 24 000
-		// spans/s on the machine of docs/BENCHMARKS.md).
-		b.Run(name+"sync/142KiB/in_process/240_per_s", func(b *testing.B) { busFloor(b, ret, 0, 142<<10, false, 240) })
-		b.Run(name+"sync/142KiB/tcp/240_per_s", func(b *testing.B) { busFloor(b, ret, 0, 142<<10, true, 240) })
 	}
+	// Half the throughput of 100-span requests end to end (about 24 000
+	// spans/s on the machine of docs/BENCHMARKS.md).
+	retentions(b, "sync/142KiB/in_process/240_per_s", func(b *testing.B, ret jetstream.RetentionPolicy) {
+		busFloor(b, ret, 0, 142<<10, false, 240)
+	})
+	retentions(b, "sync/142KiB/tcp/240_per_s", func(b *testing.B, ret jetstream.RetentionPolicy) {
+		busFloor(b, ret, 0, 142<<10, true, 240)
+	})
 }
 
 // setRetention updates the traces stream to retention r.

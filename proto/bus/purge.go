@@ -88,7 +88,7 @@ func (p *Purger) Acked(sig schema.Signal) {
 // Failures (the bus away, a leader election) are logged and retried on
 // the next round.
 func (p *Purger) Run(ctx context.Context) {
-	idle := time.NewTimer(p.idle)
+	idle := time.NewTicker(p.idle) // not reset by the rounds after acknowledgements
 	defer idle.Stop()
 	var last time.Time
 	for {
@@ -109,7 +109,6 @@ func (p *Purger) Run(ctx context.Context) {
 		}
 		p.round(ctx, all)
 		last = time.Now()
-		idle.Reset(p.idle)
 	}
 }
 
