@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -27,6 +28,9 @@ type Dashboard struct {
 	index   *fileindex.Index
 	handler http.Handler
 	sql     sqlState
+	cache   *cache
+
+	cacheVersion atomic.Uint64 // the index version the cache was last swept at
 }
 
 var _ http.Handler = (*Dashboard)(nil)
@@ -42,6 +46,7 @@ func New(cfg Config) (*Dashboard, error) {
 		cfg:   cfg,
 		log:   cfg.Logger.With("stage", "dashboard"),
 		index: fileindex.New(cfg.OutputDir, fileindex.WithInterval(cfg.IndexInterval), fileindex.WithLogger(cfg.Logger)),
+		cache: newCache(cfg.OutputDir, cfg.CacheBytes),
 	}
 	if err := d.initSQL(); err != nil {
 		return nil, err
@@ -61,6 +66,18 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.handle
 // routes registers every handler.
 func (d *Dashboard) routes(mux *http.ServeMux) {
 	mux.Handle("GET /", d.static())
+	mux.HandleFunc("GET /api/overview", d.handleOverview)
+	mux.HandleFunc("GET /api/traces", d.handleTraces)
+	mux.HandleFunc("GET /api/traces/{trace_id}", d.handleTrace)
+	mux.HandleFunc("GET /api/traces/{trace_id}/otlp", d.handleTraceOTLP)
+	mux.HandleFunc("GET /api/logs", d.handleLogs)
+	mux.HandleFunc("GET /api/metrics", d.handleMetrics)
+	mux.HandleFunc("GET /api/metrics/series", d.handleSeries)
+	mux.HandleFunc("GET /api/files", d.handleFiles)
+	mux.HandleFunc("GET /files/{path...}", d.handleDownload)
+	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
+	})
 	d.sqlRoutes(mux)
 }
 
@@ -68,6 +85,7 @@ func (d *Dashboard) routes(mux *http.ServeMux) {
 // until ctx is done; it returns nil then, or the error that stopped it.
 func (d *Dashboard) Run(ctx context.Context) error {
 	defer d.closeSQL()
+	defer d.cache.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.index.Run(ctx) })
 	if !d.cfg.NoListen {
@@ -119,6 +137,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serveSearch answers a search: parse reads the request (a parameter error
+// is a 400), run computes the JSON answer.
+func serveSearch[Q, R any](w http.ResponseWriter, r *http.Request, parse func(*http.Request) (Q, error), run func(context.Context, Q) (R, error)) {
+	q, err := parse(r)
+	if err != nil {
+		if !badRequest(w, err) {
+			writeError(w, http.StatusBadRequest, err.Error())
+		}
+		return
+	}
+	res, err := run(r.Context(), q)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // writeError writes {"error": msg}.

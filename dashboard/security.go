@@ -3,6 +3,7 @@ package dashboard
 import (
 	"crypto/subtle"
 	"net/http"
+	"path"
 	"strings"
 )
 
@@ -25,6 +26,11 @@ func (d *Dashboard) secure(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if traversal(r) {
+			d.log.Warn("dashboard request refused: path traversal", "path", r.URL.EscapedPath(), "remote", r.RemoteAddr)
+			http.NotFound(w, r)
+			return
+		}
 		if d.cfg.Token != "" && !d.authorized(w, r) {
 			d.log.Warn("dashboard request refused: no valid token", "path", r.URL.Path, "remote", r.RemoteAddr)
 			h.Set("WWW-Authenticate", `Bearer realm="otlp-arrow dashboard"`)
@@ -33,6 +39,26 @@ func (d *Dashboard) secure(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// traversal reports a path with a ".." segment (escaped or not) or a
+// backslash: answered 404 before the router could clean and redirect it.
+func traversal(r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/files/") && path.Clean(r.URL.Path) != r.URL.Path {
+		return true
+	}
+	for _, p := range []string{r.URL.Path, r.URL.EscapedPath(), r.RequestURI} {
+		p, _, _ = strings.Cut(p, "?")
+		if strings.Contains(p, "\\") || strings.Contains(strings.ToLower(p), "%5c") {
+			return true
+		}
+		for _, seg := range strings.Split(p, "/") {
+			if seg == ".." || strings.EqualFold(seg, "%2e%2e") || strings.EqualFold(seg, ".%2e") || strings.EqualFold(seg, "%2e.") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // authorized checks the bearer header, the cookie, or ?token= (which then
