@@ -134,7 +134,7 @@ func TestTraceSearch(t *testing.T) {
 		{"limit=1", "03"},
 	} {
 		var got tracesAnswer
-		if code := getJSON(t, srv.URL+"/api/traces?"+tt.query, &got); code != 200 {
+		if code := fetchJSON(t, srv.URL+"/api/traces?"+tt.query, &got); code != 200 {
 			t.Errorf("%s: status %d", tt.query, code)
 			continue
 		}
@@ -143,7 +143,7 @@ func TestTraceSearch(t *testing.T) {
 		}
 	}
 	var got tracesAnswer
-	getJSON(t, srv.URL+"/api/traces?trace_id="+hex.EncodeToString(id16(2)), &got)
+	fetchJSON(t, srv.URL+"/api/traces?trace_id="+hex.EncodeToString(id16(2)), &got)
 	tr := got.Traces[0]
 	if tr.RootService != "front" || tr.RootName != "GET /b" || tr.SpanCount != 2 || tr.ErrorCount != 1 ||
 		tr.DurationMs != 500 || tr.StartNs != itoa(base.Add(10*time.Millisecond).UnixNano()) ||
@@ -151,12 +151,12 @@ func TestTraceSearch(t *testing.T) {
 		t.Errorf("trace 2: %+v", tr)
 	}
 	// Only the files of the window are read.
-	getJSON(t, srv.URL+"/api/traces?from="+itoa(base.Add(30*time.Minute).UnixMilli()), &got)
+	fetchJSON(t, srv.URL+"/api/traces?from="+itoa(base.Add(30*time.Minute).UnixMilli()), &got)
 	if got.ScannedFiles != 1 {
 		t.Errorf("window after the first two files: %d files scanned, want 1", got.ScannedFiles)
 	}
 	for _, q := range []string{"sort=name", "limit=0", "min_ms=x", "from=yesterday", "attr=novalue", "trace_id=xyz"} {
-		if code := getJSON(t, srv.URL+"/api/traces?"+q, nil); code != http.StatusBadRequest {
+		if code := fetchJSON(t, srv.URL+"/api/traces?"+q, nil); code != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400", q, code)
 		}
 	}
@@ -167,7 +167,7 @@ func itoa(n int64) string { return nsString(n) }
 func TestTraceDetail(t *testing.T) {
 	_, srv := newTestDashboard(t, fixture(t), nil)
 	var got traceJSON
-	if code := getJSON(t, srv.URL+"/api/traces/"+hex.EncodeToString(id16(2)), &got); code != 200 {
+	if code := fetchJSON(t, srv.URL+"/api/traces/"+hex.EncodeToString(id16(2)), &got); code != 200 {
 		t.Fatalf("status %d", code)
 	}
 	if len(got.Spans) != 2 {
@@ -190,10 +190,10 @@ func TestTraceDetail(t *testing.T) {
 	if len(got.Logs) != 1 || got.Logs[0].Body.Type != "kvlist" || got.Logs[0].SpanID != hex.EncodeToString(id8(4)) {
 		t.Errorf("logs %+v", got.Logs)
 	}
-	if code := getJSON(t, srv.URL+"/api/traces/"+hex.EncodeToString(id16(9)), nil); code != http.StatusNotFound {
+	if code := fetchJSON(t, srv.URL+"/api/traces/"+hex.EncodeToString(id16(9)), nil); code != http.StatusNotFound {
 		t.Errorf("unknown trace: %d", code)
 	}
-	if code := getJSON(t, srv.URL+"/api/traces/0102", nil); code != http.StatusBadRequest {
+	if code := fetchJSON(t, srv.URL+"/api/traces/0102", nil); code != http.StatusBadRequest {
 		t.Errorf("short id: %d", code)
 	}
 
@@ -236,7 +236,7 @@ func TestLogSearch(t *testing.T) {
 		{"limit=1", []string{"string"}},
 	} {
 		var got logSearchResult
-		if code := getJSON(t, srv.URL+"/api/logs?"+tt.query, &got); code != 200 {
+		if code := fetchJSON(t, srv.URL+"/api/logs?"+tt.query, &got); code != 200 {
 			t.Errorf("%s: %d", tt.query, code)
 			continue
 		}
@@ -249,7 +249,7 @@ func TestLogSearch(t *testing.T) {
 		}
 	}
 	var got logSearchResult
-	getJSON(t, srv.URL+"/api/logs?q=handling", &got)
+	fetchJSON(t, srv.URL+"/api/logs?q=handling", &got)
 	if l := got.Logs[0]; l.Body.Value != "handling GET /a" || l.SeverityNumber != 9 || l.SeverityText != "INFO" ||
 		l.ServiceName != "front" || l.TraceID != hex.EncodeToString(id16(1)) || l.TimeNs != itoa(base.Add(5*time.Millisecond).UnixNano()) {
 		t.Errorf("log %+v", l)
@@ -259,7 +259,7 @@ func TestLogSearch(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	_, srv := newTestDashboard(t, fixture(t), nil)
 	var list struct{ Metrics []metricInfo }
-	getJSON(t, srv.URL+"/api/metrics", &list)
+	fetchJSON(t, srv.URL+"/api/metrics", &list)
 	if len(list.Metrics) != 3 {
 		t.Fatalf("metrics %+v", list.Metrics)
 	}
@@ -269,7 +269,7 @@ func TestMetrics(t *testing.T) {
 	}
 
 	var sum seriesResult
-	getJSON(t, srv.URL+"/api/metrics/series?name=requests", &sum)
+	fetchJSON(t, srv.URL+"/api/metrics/series?name=requests", &sum)
 	if sum.Display != "rate" || len(sum.Series) != 1 || sum.Series[0].Label != "front: route=/a" {
 		t.Fatalf("requests %+v", sum)
 	}
@@ -278,12 +278,12 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("rates %v", p)
 	}
 	var gauge seriesResult
-	getJSON(t, srv.URL+"/api/metrics/series?name=queue", &gauge)
+	fetchJSON(t, srv.URL+"/api/metrics/series?name=queue", &gauge)
 	if p := gauge.Series[0].Points; gauge.Display != "value" || len(p) != 3 || p[2][1] != 3 {
 		t.Errorf("gauge %+v", gauge)
 	}
 	var hist seriesResult
-	getJSON(t, srv.URL+"/api/metrics/series?name=latency&max_points=2", &hist)
+	fetchJSON(t, srv.URL+"/api/metrics/series?name=latency&max_points=2", &hist)
 	s := hist.Series[0]
 	if hist.Display != "histogram" || hist.Heatmap == nil || len(hist.Heatmap.Bounds) != 3 || len(hist.Heatmap.Times) != 2 {
 		t.Fatalf("histogram %+v", hist)
@@ -306,7 +306,7 @@ func TestMetrics(t *testing.T) {
 	if len(hist.Exemplars) != 3 || hist.Exemplars[0].TraceID != hex.EncodeToString(id16(1)) || hist.Exemplars[0].Value != 5 {
 		t.Errorf("exemplars %+v", hist.Exemplars)
 	}
-	if code := getJSON(t, srv.URL+"/api/metrics/series?name=nothing", nil); code != http.StatusNotFound {
+	if code := fetchJSON(t, srv.URL+"/api/metrics/series?name=nothing", nil); code != http.StatusNotFound {
 		t.Errorf("unknown metric: %d", code)
 	}
 }
@@ -319,7 +319,7 @@ func TestOverviewAndFiles(t *testing.T) {
 		Files    int
 		MinMs    float64 `json:"min_ms"`
 	}
-	getJSON(t, srv.URL+"/api/overview", &ov)
+	fetchJSON(t, srv.URL+"/api/overview", &ov)
 	if ov.Files != 5 || ov.Rows["traces"] != 5 || ov.Rows["logs"] != 3 || ov.Rows["metrics"] != 9 ||
 		strings.Join(ov.Services["traces"], ",") != "db,front,worker" || ov.MinMs != ms(base.UnixNano()) {
 		t.Errorf("overview %+v", ov)
@@ -329,7 +329,7 @@ func TestOverviewAndFiles(t *testing.T) {
 		Consumers     []consumerJSON
 		OutputDirName string `json:"output_dir_name"`
 	}
-	getJSON(t, srv.URL+"/api/files", &files)
+	fetchJSON(t, srv.URL+"/api/files", &files)
 	if len(files.Files) != 5 || files.Consumers == nil {
 		t.Fatalf("files %+v", files)
 	}

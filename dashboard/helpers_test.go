@@ -137,8 +137,8 @@ func newTestDashboard(t testing.TB, dir string, mod func(*Config)) (*Dashboard, 
 	return d, srv
 }
 
-// getJSON GETs url and decodes the JSON answer into v; it returns the status.
-func getJSON(t testing.TB, url string, v any) int {
+// fetchJSON GETs url and decodes the JSON answer into v; it returns the status.
+func fetchJSON(t testing.TB, url string, v any) int {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
