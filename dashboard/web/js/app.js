@@ -77,7 +77,7 @@ function show404(name, err) {
 
 let lastStatus = 0;
 async function refreshStatus() {
-  if (Date.now() - lastStatus < 3000) return;
+  if (Date.now() - lastStatus < 1000) return;
   lastStatus = Date.now();
   try {
     const o = await api('/api/overview');
