@@ -28,4 +28,12 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${OTLP_CHROMIUM:-}" ]; then
 fi
 export OTLP_BROWSER_REQUIRED=1
 
+# deploy/pipeline's TestArrowJSReads reads the files and bus payloads with
+# Arrow JS under node: install its pinned npm packages (package-lock.json),
+# and make their absence a failure rather than a skip.
+if [ ! -d deploy/pipeline/testdata/arrowjs/node_modules/apache-arrow ]; then
+	npm ci --prefix deploy/pipeline/testdata/arrowjs --no-audit --no-fund
+fi
+export OTLP_ARROWJS_REQUIRED=1
+
 go test -race -timeout 20m "$@" $pkgs
