@@ -12,6 +12,7 @@ require (
 	github.com/otlp-arrow/otlp-arrow/ingest-grpc v0.0.0
 	github.com/otlp-arrow/otlp-arrow/janitor v0.0.0
 	github.com/otlp-arrow/otlp-arrow/proto v0.0.0
+	github.com/otlp-arrow/otlp-arrow/query v0.0.0
 	github.com/otlp-arrow/otlp-arrow/writer v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	go.opentelemetry.io/otel v1.47.0
@@ -53,6 +54,8 @@ require (
 	github.com/distribution/reference v0.5.0 // indirect
 	github.com/docker/go-connections v0.4.0 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
+	github.com/duckdb/duckdb-go-bindings v0.20000.0 // indirect
+	github.com/duckdb/duckdb-go/v2 v2.20000.0 // indirect
 	github.com/failsafe-go/failsafe-go v0.9.8 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/go-errors/errors v1.5.1 // indirect
@@ -102,10 +105,16 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.1 // indirect
 	github.com/sirupsen/logrus v1.10.1 // indirect
+	github.com/stoewer/go-strcase v1.3.1 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xhit/go-str2duration/v2 v2.1.0 // indirect
 	github.com/xlab/treeprint v1.2.0 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
+	go.duckdb.org/libduckdb/darwin-amd64 v0.20000.0 // indirect
+	go.duckdb.org/libduckdb/darwin-arm64 v0.20000.0 // indirect
+	go.duckdb.org/libduckdb/linux-amd64 v0.20000.0 // indirect
+	go.duckdb.org/libduckdb/linux-arm64 v0.20000.0 // indirect
+	go.duckdb.org/libduckdb/windows-amd64 v0.20000.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/collector/featuregate v1.49.0 // indirect
 	go.opentelemetry.io/collector/pdata v1.49.0 // indirect
@@ -138,5 +147,6 @@ replace (
 	github.com/otlp-arrow/otlp-arrow/ingest-grpc => ../ingest-grpc
 	github.com/otlp-arrow/otlp-arrow/janitor => ../janitor
 	github.com/otlp-arrow/otlp-arrow/proto => ../proto
+	github.com/otlp-arrow/otlp-arrow/query => ../query
 	github.com/otlp-arrow/otlp-arrow/writer => ../writer
 )

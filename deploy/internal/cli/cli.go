@@ -40,6 +40,7 @@ func init() {
 		"janitor":       {"run retention over the output files", cmdJanitor},
 		"dashboard":     {"serve the dashboard over the output files (and the bus's live tail)", cmdDashboard},
 		"cat":           {"print the rows of Arrow files as JSON lines", cmdCat},
+		"query":         {"run SQL over the output directory's files (tables traces, metrics, logs)", cmdQuery},
 		"config":        {"config print | config validate FILE", cmdConfig},
 		"bench": {"send OTLP/gRPC, OTLP/HTTP or Arrow Flight load and report", func(ctx context.Context, env *cmdEnv, args []string) error {
 			return bench.Run(ctx, args, env.stdout, env.stderr)
