@@ -66,7 +66,11 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if d, err := filepath.EvalSymlinks(tmp); err == nil {
 		tmp = d
 	}
-	e := &Engine{opts: opts, dir: dir, tmp: tmp, ix: fileindex.New(dir), files: map[string]*loaded{}}
+	ix := opts.Index
+	if ix == nil {
+		ix = fileindex.New(dir)
+	}
+	e := &Engine{opts: opts, dir: dir, tmp: tmp, ix: ix, files: map[string]*loaded{}}
 	if err := e.setup(ctx); err != nil {
 		e.Close()
 		return nil, err

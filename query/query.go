@@ -21,6 +21,8 @@ package query
 import (
 	"errors"
 	"time"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/fileindex"
 )
 
 // Options configure an [Engine].
@@ -35,6 +37,10 @@ type Options struct {
 	// (span start, data point time, log time); zero is unbounded. Only the
 	// files that overlap the window are read.
 	Since, Until time.Time
+	// Index is an index of OutputDir kept by the caller (the dashboard's);
+	// nil: the engine keeps its own. Either way the engine refreshes it
+	// before each query.
+	Index *fileindex.Index
 }
 
 // Defaults for [Options].
