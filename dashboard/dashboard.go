@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,12 +24,14 @@ import (
 // Dashboard serves the dashboard. Create it with New; it is an http.Handler
 // whose handlers are safe for concurrent use.
 type Dashboard struct {
-	cfg     Config
-	log     *slog.Logger
-	index   *fileindex.Index
-	handler http.Handler
-	sql     sqlState
-	cache   *cache
+	cfg      Config
+	log      *slog.Logger
+	index    *fileindex.Index
+	handler  http.Handler
+	sql      sqlState
+	cache    *cache
+	tail     *tailHub      // nil without a bus
+	stopping chan struct{} // closed when Run returns: event streams end
 
 	cacheVersion atomic.Uint64 // the index version the cache was last swept at
 }
@@ -43,10 +46,14 @@ func New(cfg Config) (*Dashboard, error) {
 	}
 	cfg = cfg.withDefaults()
 	d := &Dashboard{
-		cfg:   cfg,
-		log:   cfg.Logger.With("stage", "dashboard"),
-		index: fileindex.New(cfg.OutputDir, fileindex.WithInterval(cfg.IndexInterval), fileindex.WithLogger(cfg.Logger)),
-		cache: newCache(cfg.OutputDir, cfg.CacheBytes),
+		cfg:      cfg,
+		log:      cfg.Logger.With("stage", "dashboard"),
+		index:    fileindex.New(cfg.OutputDir, fileindex.WithInterval(cfg.IndexInterval), fileindex.WithLogger(cfg.Logger)),
+		cache:    newCache(cfg.OutputDir, cfg.CacheBytes),
+		stopping: make(chan struct{}),
+	}
+	if cfg.Conn != nil {
+		d.tail = newTailHub(cfg.Conn, cfg.TailQueue, d.log)
 	}
 	if err := d.initSQL(); err != nil {
 		return nil, err
@@ -75,6 +82,7 @@ func (d *Dashboard) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/metrics/series", d.handleSeries)
 	mux.HandleFunc("GET /api/files", d.handleFiles)
 	mux.HandleFunc("GET /files/{path...}", d.handleDownload)
+	mux.HandleFunc("GET /api/tail", d.handleTail)
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
 	})
@@ -86,8 +94,19 @@ func (d *Dashboard) routes(mux *http.ServeMux) {
 func (d *Dashboard) Run(ctx context.Context) error {
 	defer d.closeSQL()
 	defer d.cache.close()
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			close(d.stopping)
+			if d.tail != nil {
+				d.tail.stop()
+			}
+		})
+	}
+	defer stop()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.index.Run(ctx) })
+	g.Go(func() error { <-ctx.Done(); stop(); return nil })
 	if !d.cfg.NoListen {
 		ln, err := net.Listen("tcp", d.cfg.Addr)
 		if err != nil {
