@@ -96,11 +96,11 @@ func sendTelemetry(t *testing.T, st *stack) sent {
 	return s
 }
 
-// sendSpan sends one span of service "frontend" named name.
+// sendSpan sends one span of service "tail-test" named name.
 func sendSpan(t *testing.T, st *stack, name string) {
 	t.Helper()
 	ctx := context.Background()
-	tp := tracerProvider(t, st, "frontend")
+	tp := tracerProvider(t, st, "tail-test")
 	_, span := tp.Tracer("dashboard-test").Start(ctx, name)
 	span.End()
 	if err := tp.Shutdown(ctx); err != nil {
@@ -210,8 +210,33 @@ func TestBrowser(t *testing.T) {
 	st := startStack(t)
 	p := newPage(t, st.URL)
 
-	p.open("#/traces")
+	// Live tail: open it before anything is sent.
+	p.open("#/tail?signal=traces")
+	p.waitText("#tail-state", "live")
 	s := sendTelemetry(t, st)
+
+	t.Run("tail", func(t *testing.T) {
+		p.t = t
+		for _, name := range []string{"GET /cart", "cart.load", "db.query", "render", "GET /home"} {
+			p.waitJS(`[...document.querySelectorAll('#tail-rows tr')].some(r => r.dataset.name === `+jsString(name)+`)`, "tail row "+name)
+		}
+		ids := p.attrs("#tail-rows tr", "data-span-id")
+		if !slices.Contains(ids, s.dbQuery) || !slices.Contains(ids, s.cartLoad) {
+			t.Errorf("tail span ids %v lack cart.load %s or db.query %s", ids, s.cartLoad, s.dbQuery)
+		}
+		p.screenshot("tail")
+		// Pause holds new rows back; resume shows them.
+		p.click("#tail-pause")
+		sendSpan(t, st, "while paused")
+		p.waitText("#tail-count", "1 held while paused")
+		if n := eval[int](p, `[...document.querySelectorAll('#tail-rows tr')].filter(r => r.dataset.name === 'while paused').length`); n != 0 {
+			t.Errorf("a span sent while paused is shown before resume")
+		}
+		p.click("#tail-pause")
+		p.waitJS(`[...document.querySelectorAll('#tail-rows tr')].some(r => r.dataset.name === 'while paused')`, "the held span after resume")
+		p.noErrors()
+	})
+
 
 	// Wait until the files hold everything sent.
 	waitAPI(t, st, "/api/traces?trace_id="+s.checkout, func(v traceList) bool {
@@ -239,7 +264,7 @@ func TestBrowser(t *testing.T) {
 		if got := found("#/traces?errors=1"); !slices.Equal(got, []string{s.failed}) {
 			t.Errorf("errors only: traces %v, want only failed %s", got, s.failed)
 		}
-		if got := found("#/traces?sort=spans&order=desc"); len(got) != 3 || got[0] != s.checkout {
+		if got := found("#/traces?service=frontend&sort=spans&order=desc"); len(got) != 3 || got[0] != s.checkout {
 			t.Errorf("all by span count: traces %v, want 3 with checkout %s first", got, s.checkout)
 		}
 		p.screenshot("traces")

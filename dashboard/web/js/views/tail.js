@@ -115,7 +115,7 @@ function rowEl(signal, r) {
       h('td', { class: sevClass(r.severity_number) }, sevName(r.severity_number, r.severity_text)),
       h('td', null, r.service_name || ''), h('td', { class: 'wrap' }, bodyView(r.body, true)), traceCell(r));
   }
-  const v = r.value ?? (r.sum !== undefined ? `count ${r.count} · sum ${fmtNum(r.sum)}` : '');
+  const v = r.value != null ? r.value : r.count != null ? `count ${fmtNum(r.count)}` + (r.sum != null ? ` · sum ${fmtNum(r.sum)}` : '') : '';
   const attrs = Array.isArray(r.attributes) ? r.attributes.map((a) => `${a.key}=${typeof a.value === 'object' ? JSON.stringify(a.value) : a.value}`).join(' ')
     : r.attributes ? Object.entries(r.attributes).map(([k, x]) => `${k}=${x}`).join(' ') : '';
   return h('tr', { class: 'row', dataset: { name: r.name || r.metric_name || '' } },
