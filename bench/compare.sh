@@ -27,6 +27,11 @@
 #             full-speed run, for the p99-at-half-throughput target (0: skip)
 #   PARQUET [1]  also run otlp-arrow over OTLP/gRPC writing Parquet files
 #             (writer.format: parquet), for the disk target (0: skip)
+#   PROFILE [0]  seconds of CPU profile to take from otlp-arrow (admin
+#             /debug/pprof) during each full-speed OTLP/gRPC run, into the
+#             results as <run>.cpu.prof, with `go tool pprof -top` beside it
+#   OTLP_ARROW_BIN  an otlp-arrow binary to measure instead of building
+#             this tree's (e.g. an older commit's, for before/after runs)
 # Needs go, jq and curl. Ports 24317-24319, 28080, 25317-25318 on loopback.
 set -euo pipefail
 
@@ -45,6 +50,8 @@ FORMAT=${COLLECTOR_FORMAT:-proto}
 OTLP_ARROW_ENV=${OTLP_ARROW_ENV:-}
 HALF=${HALF:-1}
 PARQUET=${PARQUET:-1}
+PROFILE=${PROFILE:-0}
+BIN=${OTLP_ARROW_BIN:-$BUILD/otlp-arrow}
 BENCH=${BENCH:-"$BUILD/otlp-arrow bench"}
 RESULTS=$BUILD/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$BUILD/bin" "$RESULTS"
@@ -67,7 +74,8 @@ build_collector() {
 }
 
 build_otlp_arrow() {
-	log "building otlp-arrow"
+	# the load tool is this tree's even when OTLP_ARROW_BIN is measured
+	log "building otlp-arrow (measuring $BIN)"
 	(cd "$ROOT/deploy" && go build -o "$BUILD/otlp-arrow" ./cmd/otlp-arrow)
 }
 
@@ -95,9 +103,9 @@ start_otlp_arrow() { # dir [extra env]
 	local dir=$1
 	shift
 	# shellcheck disable=SC2086
-	env -u OTLP_ARROW_ENV "$@" OTLP_OUTPUT_DIR="$dir/out" OTLP_DATA_DIR="$dir/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
+	env -u OTLP_ARROW_ENV -u OTLP_ARROW_BIN "$@" OTLP_OUTPUT_DIR="$dir/out" OTLP_DATA_DIR="$dir/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
 		OTLP_ARROW_FLIGHT_PORT=24318 OTLP_ADMIN_PORT=28080 OTLP_NATS_PORT=0 OTLP_JANITOR_ENABLED=false \
-		$OTLP_ARROW_ENV "$BUILD/otlp-arrow" run >"$dir/run.log" 2>&1 &
+		OTLP_ADMIN_PPROF=true $OTLP_ARROW_ENV "$BIN" run >"$dir/run.log" 2>&1 &
 	PID=$!
 	wait_port 127.0.0.1 24317
 	wait_port 127.0.0.1 28080
@@ -135,10 +143,31 @@ done
 build_collector
 build_otlp_arrow
 log "results in $RESULTS"
+# profile name: a CPU profile of otlp-arrow from the middle of a run
+# (PROFILE seconds, from 3 s after the warm-up, which starts when the first
+# rows arrive), in the background.
+PROF_PID=""
+profile() {
+	PROF_PID=""
+	if [ "$PROFILE" = 0 ]; then return; fi
+	(
+		for _ in $(seq 1 600); do
+			if curl -sf http://127.0.0.1:28080/metrics | grep -q '^otlp_arrow_ingest_rows_received_total.* [1-9]'; then break; fi
+			sleep 0.5
+		done
+		sleep "$((${WARMUP%s} + 3))"
+		curl -sf -o "$RESULTS/$1.cpu.prof" "http://127.0.0.1:28080/debug/pprof/profile?seconds=$PROFILE" &&
+			go tool pprof -top -nodecount 40 "$BIN" "$RESULTS/$1.cpu.prof" >"$RESULTS/$1.cpu.top" 2>/dev/null
+	) &
+	PROF_PID=$!
+}
+
 for run in "${RUNS[@]}"; do
 	read -r WORKLOAD b sfx <<<"$run"
 	start_otlp_arrow "$BUILD/run/otlp-arrow"
+	profile "otlp-arrow-grpc-$sfx"
 	load "otlp-arrow-grpc-$sfx" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	if [ -n "$PROF_PID" ]; then wait "$PROF_PID" || log "no profile of otlp-arrow-grpc-$sfx"; fi
 	stop
 	if [ "$HALF" = 1 ] && [ "$RATE" = 0 ]; then
 		half=$(jq '.rows_per_second/2|floor' "$RESULTS/otlp-arrow-grpc-$sfx.json")
