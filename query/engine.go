@@ -209,16 +209,23 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	if strings.TrimSpace(query) == "" {
 		return nil, fmt.Errorf("%w: empty query", ErrBadQuery)
 	}
-	if err := e.Sync(ctx); err != nil {
-		return nil, err
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, e.queryErr(ctx, ctx, err)
+	}
+	defer conn.Close()
+	if err := conn.Raw(func(dc any) error { return check(dc.(driver.Conn), query) }); err != nil {
+		return nil, e.queryErr(ctx, ctx, err)
+	}
+	// Only the tables the query names are brought up to date: the first
+	// query over traces does not wait for the logs to load.
+	if tables := e.tablesOf(conn, query); len(tables) > 0 {
+		if err := e.sync(ctx, tables); err != nil {
+			return nil, err
+		}
 	}
 	qctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	conn, err := e.db.Conn(qctx)
-	if err != nil {
-		return nil, e.queryErr(ctx, qctx, err)
-	}
-	defer conn.Close()
 	res := &Result{}
 	err = conn.Raw(func(dc any) error {
 		return e.run(qctx, cancel, dc.(driver.Conn), query, res)
@@ -233,29 +240,67 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	return res, nil
 }
 
-// run prepares, checks and runs query on dc, filling res.
-func (e *Engine) run(ctx context.Context, cancel func(), dc driver.Conn, query string, res *Result) error {
+// tablesOf returns the tables of ours that query reads; all of them when
+// DuckDB cannot tell (the query's own error comes later).
+func (e *Engine) tablesOf(conn *sql.Conn, query string) []string {
+	names, err := duckdb.GetTableNames(conn, query, false)
+	if err != nil {
+		return Tables
+	}
+	var out []string
+	for _, n := range names {
+		n = strings.TrimPrefix(strings.ToLower(n), "_")
+		if slices.Contains(Tables, n) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// prepare prepares query on dc after checking it is one read-only
+// statement without parameters.
+func prepare(dc driver.Conn, query string) (*duckdb.Stmt, error) {
 	// Prepare (not PrepareContext) refuses a string of several
 	// statements instead of running all but the last.
 	ds, err := dc.Prepare(query)
 	if err != nil {
 		if strings.Contains(err.Error(), "multi-statement") {
-			return fmt.Errorf("%w: one statement per query", ErrNotAllowed)
+			return nil, fmt.Errorf("%w: one statement per query", ErrNotAllowed)
 		}
-		return err
+		return nil, err
 	}
-	defer ds.Close()
 	stmt := ds.(*duckdb.Stmt)
 	typ, err := stmt.StatementType()
+	switch {
+	case err != nil:
+	case !allowed[typ]:
+		err = fmt.Errorf("%w: only SELECT statements run here; %s", ErrNotAllowed, describeStmt(query))
+	case stmt.NumInput() > 0:
+		err = fmt.Errorf("%w: the query has parameters ($1, ?): write the values into it", ErrBadQuery)
+	}
+	if err != nil {
+		stmt.Close()
+		return nil, err
+	}
+	return stmt, nil
+}
+
+// check returns the error prepare finds in query.
+func check(dc driver.Conn, query string) error {
+	stmt, err := prepare(dc, query)
 	if err != nil {
 		return err
 	}
-	if !allowed[typ] {
-		return fmt.Errorf("%w: only SELECT statements run here; %s", ErrNotAllowed, describeStmt(query))
+	return stmt.Close()
+}
+
+// run prepares, checks and runs query on dc, filling res.
+func (e *Engine) run(ctx context.Context, cancel func(), dc driver.Conn, query string, res *Result) error {
+	stmt, err := prepare(dc, query)
+	if err != nil {
+		return err
 	}
-	if stmt.NumInput() > 0 {
-		return fmt.Errorf("%w: the query has parameters ($1, ?): write the values into it", ErrBadQuery)
-	}
+	defer stmt.Close()
 	// DuckDB computes the whole result before the first row is read: a
 	// LIMIT around the query keeps a huge result from being built.
 	if capped, err := dc.Prepare(fmt.Sprintf("SELECT * FROM (\n%s\n) LIMIT %d", strings.TrimRight(strings.TrimSpace(query), ";"), e.opts.MaxRows+1)); err == nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,17 +38,20 @@ func (l *loaded) close() {
 	}
 }
 
-// Sync brings the tables up to date with the output directory: rows of new
-// files and of what .partial files gained are added, rows of removed files
-// dropped. Query calls it; it is cheap when nothing changed.
-func (e *Engine) Sync(ctx context.Context) error {
+// Sync brings the tables up to date with the output directory: rows of
+// new files and of what .partial files gained are added, rows of removed
+// files dropped. Query does it for the tables the query names; it is cheap
+// when nothing changed.
+func (e *Engine) Sync(ctx context.Context) error { return e.sync(ctx, Tables) }
+
+func (e *Engine) sync(ctx context.Context, tables []string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.ix.Refresh(ctx); err != nil {
 		return fmt.Errorf("scan %s: %w", e.dir, err)
 	}
 	seen := map[string]bool{}
-	for _, sig := range Tables {
+	for _, sig := range tables {
 		for _, f := range e.ix.Files(sig, e.opts.Since, e.opts.Until) {
 			if f.Format == "parquet" && f.State == "partial" {
 				continue // never readable before it is renamed
@@ -72,7 +76,7 @@ func (e *Engine) Sync(ctx context.Context) error {
 		}
 	}
 	for key, l := range e.files {
-		if seen[key] {
+		if seen[key] || !slices.Contains(tables, l.signal) {
 			continue
 		}
 		if _, err := e.loader.ExecContext(ctx, fmt.Sprintf("DELETE FROM _%s WHERE _file = %d", l.signal, l.id)); err != nil {

@@ -321,11 +321,20 @@ func TestAttributesAndSchema(t *testing.T) {
 	dir := t.TempDir()
 	querytest.Write(t, dir, "arrow", querytest.Generate(5, 200))
 	e := open(t, Options{OutputDir: dir})
+	run(t, e, "SELECT 1")
+	if len(e.files) != 0 {
+		t.Errorf("SELECT 1 loaded %d files", len(e.files))
+	}
 	res := run(t, e, `SELECT attributes_str['http.route'] AS route, attributes_int['http.response.status_code'] AS code,
 		resource_attributes_str['service.name'] = service_name AS same, lower(hex(trace_id)) = trace_id::VARCHAR AS x
 		FROM traces WHERE parent_span_id IS NULL LIMIT 1`)
 	if len(res.Rows) != 1 {
 		t.Fatalf("rows %v", res.Rows)
+	}
+	for key, l := range e.files { // a query over traces loads no other table
+		if l.signal != "traces" {
+			t.Errorf("a query of traces loaded %s", key)
+		}
 	}
 	row := res.Rows[0]
 	if !slices.Contains(querytest.Routes, row[0].(string)) || (row[1] != int64(200) && row[1] != int64(500)) || row[2] != true {
