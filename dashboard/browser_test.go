@@ -456,12 +456,12 @@ func TestBrowserShell(t *testing.T) {
 	st := startStack(t)
 	p := newPage(t, st.URL)
 	p.ignoreAPI = true // the API handlers are checked by TestBrowser
-	p.open("#/sql")
+	p.open("#/traces")
 	if nav := p.texts("#nav a"); !slices.Equal(nav, []string{"Live", "Traces", "Logs", "Metrics", "Files", "SQL"}) {
 		t.Errorf("navigation %q", nav)
 	}
-	if active := p.texts("#nav a.active"); !slices.Equal(active, []string{"SQL"}) {
-		t.Errorf("active view %q, want SQL", active)
+	if active := p.texts("#nav a.active"); !slices.Equal(active, []string{"Traces"}) {
+		t.Errorf("active view %q, want Traces", active)
 	}
 	n, list := p.staticBytes()
 	t.Logf("first load: %d bytes of pages, styles and scripts\n%s", n, strings.Join(list, "\n"))
