@@ -237,12 +237,23 @@ func TestBrowser(t *testing.T) {
 		p.noErrors()
 	})
 
-
 	// Wait until the files hold everything sent.
 	waitAPI(t, st, "/api/traces?trace_id="+s.checkout, func(v traceList) bool {
 		return len(v.Traces) == 1 && v.Traces[0].SpanCount == 4
 	})
 	waitAPI(t, st, "/api/traces?service=frontend", func(v traceList) bool { return len(v.Traces) == 3 })
+	waitAPI(t, st, "/api/logs", func(v struct {
+		Logs []json.RawMessage `json:"logs"`
+	}) bool {
+		return len(v.Logs) == 2
+	})
+	waitAPI(t, st, "/api/metrics", func(v struct {
+		Metrics []struct {
+			Name string `json:"name"`
+		} `json:"metrics"`
+	}) bool {
+		return len(v.Metrics) == 2
+	})
 
 	t.Run("traces", func(t *testing.T) {
 		p.t = t
