@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,54 +20,44 @@ const (
 	benchFiles         = 10
 )
 
-var (
-	benchOnce sync.Once
-	benchDir  string
-)
-
-// benchData writes the benchmark's files once per process.
+// benchData writes the benchmark's files into a directory removed when the
+// benchmark ends.
 func benchData(b *testing.B) string {
-	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dashboard-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchDir = dir
-		perFile := benchTraces / benchFiles
-		for f := range benchFiles {
-			var rss []*tracepb.ResourceSpans
-			bySvc := map[int]*tracepb.ResourceSpans{}
-			for tr := f * perFile; tr < (f+1)*perFile; tr++ {
-				start := base.Add(time.Duration(tr) * 10 * time.Millisecond)
-				tid := make([]byte, 16)
-				binary.BigEndian.PutUint64(tid[8:], uint64(tr+1))
-				for s := range benchSpansPerTrace {
-					svc := (tr + s) % 20
-					sp := &tracepb.Span{TraceId: tid, SpanId: binary.BigEndian.AppendUint64(nil, uint64(tr*benchSpansPerTrace+s+1)),
-						Name: fmt.Sprintf("op-%d", s), Kind: tracepb.Span_SPAN_KIND_SERVER,
-						StartTimeUnixNano: nanos(start.Add(time.Duration(s) * time.Millisecond)),
-						EndTimeUnixNano:   nanos(start.Add(time.Duration(s+1+tr%50) * time.Millisecond)),
-						Attributes: []*commonpb.KeyValue{kv("http.route", str(fmt.Sprintf("/r/%d", tr%100))),
-							kv("http.status_code", &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: int64(200 + tr%5)}})}}
-					if s > 0 {
-						sp.ParentSpanId = binary.BigEndian.AppendUint64(nil, uint64(tr*benchSpansPerTrace+1))
-					}
-					if tr%97 == 0 && s == 3 {
-						sp.Status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR}
-					}
-					r := bySvc[svc]
-					if r == nil {
-						r = rs(fmt.Sprintf("svc-%02d", svc))
-						bySvc[svc] = r
-						rss = append(rss, r)
-					}
-					r.ScopeSpans[0].Spans = append(r.ScopeSpans[0].Spans, sp)
+	dir := b.TempDir()
+	perFile := benchTraces / benchFiles
+	for f := range benchFiles {
+		var rss []*tracepb.ResourceSpans
+		bySvc := map[int]*tracepb.ResourceSpans{}
+		for tr := f * perFile; tr < (f+1)*perFile; tr++ {
+			start := base.Add(time.Duration(tr) * 10 * time.Millisecond)
+			tid := make([]byte, 16)
+			binary.BigEndian.PutUint64(tid[8:], uint64(tr+1))
+			for s := range benchSpansPerTrace {
+				svc := (tr + s) % 20
+				sp := &tracepb.Span{TraceId: tid, SpanId: binary.BigEndian.AppendUint64(nil, uint64(tr*benchSpansPerTrace+s+1)),
+					Name: fmt.Sprintf("op-%d", s), Kind: tracepb.Span_SPAN_KIND_SERVER,
+					StartTimeUnixNano: nanos(start.Add(time.Duration(s) * time.Millisecond)),
+					EndTimeUnixNano:   nanos(start.Add(time.Duration(s+1+tr%50) * time.Millisecond)),
+					Attributes: []*commonpb.KeyValue{kv("http.route", str(fmt.Sprintf("/r/%d", tr%100))),
+						kv("http.status_code", &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: int64(200 + tr%5)}})}}
+				if s > 0 {
+					sp.ParentSpanId = binary.BigEndian.AppendUint64(nil, uint64(tr*benchSpansPerTrace+1))
 				}
+				if tr%97 == 0 && s == 3 {
+					sp.Status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR}
+				}
+				r := bySvc[svc]
+				if r == nil {
+					r = rs(fmt.Sprintf("svc-%02d", svc))
+					bySvc[svc] = r
+					rss = append(rss, r)
+				}
+				r.ScopeSpans[0].Spans = append(r.ScopeSpans[0].Spans, sp)
 			}
-			writeFile(b, dir, "traces", tracesRecord(b, rss), false)
 		}
-	})
-	return benchDir
+		writeFile(b, dir, "traces", tracesRecord(b, rss), false)
+	}
+	return dir
 }
 
 // BenchmarkTraceSearch searches one million spans in files, the files'

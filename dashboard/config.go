@@ -34,8 +34,9 @@ type Config struct {
 	Durables []string
 	// IndexInterval is how often the file index polls. Default 2 s.
 	IndexInterval time.Duration
-	// CacheBytes bounds the decoded file contents kept in memory. Default
-	// 1 GiB.
+	// CacheBytes bounds the decoded file contents kept in memory (about
+	// 400 MiB hold one million spans with a few attributes each). Default
+	// 512 MiB.
 	CacheBytes int64
 	// TailQueue is the number of rows each live tail client may have
 	// queued before its oldest rows are dropped. Default 5000.
@@ -62,7 +63,7 @@ func DefaultConfig() Config {
 		Addr:          DefaultAddr,
 		Durables:      []string{"writer", "forwarder"},
 		IndexInterval: 2 * time.Second,
-		CacheBytes:    1 << 30,
+		CacheBytes:    512 << 20,
 		TailQueue:     5000,
 	}
 }

@@ -79,6 +79,9 @@ type Dashboard struct {
 	// Token is required from browsers when the dashboard is reachable off
 	// loopback (there it refuses to start without one).
 	Token Secret `yaml:"token"`
+	// CacheBytes bounds the decoded file contents the dashboard keeps in
+	// memory for its queries (default 512 MiB).
+	CacheBytes int64 `yaml:"cache_bytes"`
 }
 
 // Bus configures the message bus: an external NATS server, or the embedded one.
@@ -256,7 +259,7 @@ func Default() Config {
 		DataDir:   "./data",
 		Log:       Log{Level: "info", Format: "text"},
 		Admin:     Admin{Addr: "127.0.0.1:8080"},
-		Dashboard: Dashboard{Enabled: true, Addr: "127.0.0.1:8090"},
+		Dashboard: Dashboard{Enabled: true, Addr: "127.0.0.1:8090", CacheBytes: 512 << 20},
 		Bus: Bus{
 			Host:               "127.0.0.1",
 			Port:               4222,
@@ -518,6 +521,7 @@ var EnvVars = []envVar{
 	{"OTLP_DASHBOARD_PORT", "dashboard.addr", setPort(func(c *Config) *string { return &c.Dashboard.Addr })},
 	{"OTLP_DASHBOARD_ADDR", "dashboard.addr", setString(func(c *Config) *string { return &c.Dashboard.Addr })},
 	{"OTLP_DASHBOARD_TOKEN", "dashboard.token", func(c *Config, v string) error { c.Dashboard.Token = Secret(v); return nil }},
+	{"OTLP_DASHBOARD_CACHE_BYTES", "dashboard.cache_bytes", setInt64(func(c *Config) *int64 { return &c.Dashboard.CacheBytes })},
 	{"OTLP_MEMORY_LIMIT", "memory_limit", setInt64(func(c *Config) *int64 { return &c.MemoryLimit })},
 	{"OTLP_DATA_DIR", "data_dir", setString(func(c *Config) *string { return &c.DataDir })},
 	{"OTLP_LOG_LEVEL", "log.level", setString(func(c *Config) *string { return &c.Log.Level })},
@@ -676,6 +680,9 @@ func (c Config) Validate() error {
 	}
 	addr("admin.addr", c.Admin.Addr, true)
 	addr("dashboard.addr", c.Dashboard.Addr, false)
+	if c.Dashboard.CacheBytes <= 0 {
+		bad("dashboard.cache_bytes", c.Dashboard.CacheBytes, "want > 0")
+	}
 	if c.Ingest.GRPCEnabled {
 		addr("ingest_grpc.grpc_addr", c.Ingest.GRPCAddr, false)
 	}

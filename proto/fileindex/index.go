@@ -74,8 +74,9 @@ type Index struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	refresh sync.Mutex // one Refresh at a time; guards entries
+	refresh sync.Mutex // one Refresh at a time; guards entries and dirMod
 	entries map[string]*entry
+	dirMod  map[string]time.Time // per signal: the directory's time when last listed
 
 	mu      sync.RWMutex
 	files   []File // sorted by MinTime, then Path
@@ -93,7 +94,7 @@ type entry struct {
 
 // New returns an index of outputDir. It reads nothing until Refresh or Run.
 func New(outputDir string, opts ...Option) *Index {
-	ix := &Index{dir: outputDir, interval: DefaultInterval, entries: map[string]*entry{}}
+	ix := &Index{dir: outputDir, interval: DefaultInterval, entries: map[string]*entry{}, dirMod: map[string]time.Time{}}
 	for _, o := range opts {
 		o(ix)
 	}
@@ -175,22 +176,35 @@ func (ix *Index) Lookup(rel string) (File, bool) {
 // Refresh rescans the output directory: it adds new files, reads what grew
 // in .partial files, carries a renamed file's entry over and forgets removed
 // files. A file that cannot be read is logged and skipped until it changes.
-// It returns an error only when ctx is done.
+// New files are listed (with an unknown time range, so every window
+// includes them) before they are read, and the list is published again
+// every second while a long scan reads them. A directory whose modification
+// time is unchanged (and over a second old) is not listed again: only its
+// .partial files are looked at. It returns an error only when ctx is done.
 func (ix *Index) Refresh(ctx context.Context) error {
 	ix.refresh.Lock()
 	defer ix.refresh.Unlock()
 	changed := false
 	seen := make(map[string]bool, len(ix.entries))
+	var stale []string // entries to read, in listing order
 	for _, sig := range Signals {
 		rel := path.Join("otlp", sig)
-		des, err := os.ReadDir(filepath.Join(ix.dir, filepath.FromSlash(rel)))
+		dir := filepath.Join(ix.dir, filepath.FromSlash(rel))
+		st, err := os.Stat(dir)
 		if err != nil {
 			continue // not there yet
 		}
+		if mod, ok := ix.dirMod[sig]; ok && mod.Equal(st.ModTime()) && time.Since(mod) > time.Second {
+			stale = ix.checkPartials(sig, seen, stale)
+			continue
+		}
+		ix.dirMod[sig] = st.ModTime()
+		des, err := os.ReadDir(dir)
+		if err != nil {
+			delete(ix.dirMod, sig)
+			continue
+		}
 		for _, de := range des {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			name := de.Name()
 			format, partial, ok := parseName(name, sig)
 			if !ok || de.IsDir() {
@@ -218,19 +232,7 @@ func (ix *Index) Refresh(ctx context.Context) error {
 			}
 			e.file.Bytes = info.Size()
 			e.file.ModTime = info.ModTime()
-			changed = true
-			if err := ix.read(ctx, e); err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					ix.forget(key)
-					continue
-				}
-				if !e.broken {
-					ix.log.Warn("cannot read file", "file", p, "err", err)
-				}
-				e.broken = true
-				continue
-			}
-			e.broken = false
+			stale = append(stale, key)
 		}
 	}
 	for key := range ix.entries {
@@ -239,10 +241,66 @@ func (ix *Index) Refresh(ctx context.Context) error {
 			changed = true
 		}
 	}
+	if len(stale) > 0 {
+		ix.publish()
+		changed = false
+	}
+	published := time.Now()
+	for _, key := range stale {
+		if err := ctx.Err(); err != nil {
+			ix.publish()
+			return err
+		}
+		e := ix.entries[key]
+		if e == nil {
+			continue
+		}
+		changed = true
+		if err := ix.read(ctx, e); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				ix.forget(key)
+				continue
+			}
+			if !e.broken {
+				ix.log.Warn("cannot read file", "file", e.file.Path, "err", err)
+			}
+			e.broken = true
+			continue
+		}
+		e.broken = false
+		if time.Since(published) > time.Second {
+			ix.publish()
+			published, changed = time.Now(), false
+		}
+	}
 	if changed {
 		ix.publish()
 	}
 	return nil
+}
+
+// checkPartials marks the signal's entries seen and adds its .partial
+// files that changed to stale (the directory itself did not change).
+func (ix *Index) checkPartials(sig string, seen map[string]bool, stale []string) []string {
+	for key, e := range ix.entries {
+		if e.file.Signal != sig {
+			continue
+		}
+		seen[key] = true
+		if e.file.State != StatePartial {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(ix.dir, filepath.FromSlash(e.file.Path)))
+		if err != nil {
+			delete(ix.dirMod, sig) // list it again next time
+			continue
+		}
+		if info.Size() != e.file.Bytes || !info.ModTime().Equal(e.file.ModTime) {
+			e.file.Bytes, e.file.ModTime = info.Size(), info.ModTime()
+			stale = append(stale, key)
+		}
+	}
+	return stale
 }
 
 // forget drops an entry and closes its reader.

@@ -219,3 +219,57 @@ func TestRunStops(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A directory whose modification time has not changed is not listed again;
+// its .partial files are still followed.
+func TestRefreshUnchangedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	tdir := filepath.Join(dir, "otlp", "traces")
+	if err := os.MkdirAll(tdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stream := arrowStream(t, spans(t, "a", t0, 2), spans(t, "a", t0.Add(time.Hour), 3))
+	partial := filepath.Join(tdir, "traces-20261125T090000.000000000Z-w1-000001.arrows.partial")
+	half := len(stream) / 2
+	if err := os.WriteFile(partial, stream[:half], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(tdir, past, past); err != nil {
+		t.Fatal(err)
+	}
+	ix := New(dir)
+	first := refresh(t, ix)[0].Rows
+	f, err := os.OpenFile(partial, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(stream[half:]); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(tdir, past, past); err != nil { // unchanged, as appending leaves it
+		t.Fatal(err)
+	}
+	if got := refresh(t, ix); len(got) != 1 || got[0].Rows != 5 || first >= 5 {
+		t.Errorf("after the partial file grew: %+v (first %d rows)", got, first)
+	}
+	// A new file under an unchanged time is not seen; once the directory's
+	// time moves, it is.
+	if err := os.WriteFile(filepath.Join(tdir, "traces-20261125T100000.000000000Z-w1-000002.arrows"), stream, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tdir, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if got := refresh(t, ix); len(got) != 1 {
+		t.Errorf("unchanged directory listed again: %d files", len(got))
+	}
+	later := past.Add(time.Second)
+	if err := os.Chtimes(tdir, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if got := refresh(t, ix); len(got) != 2 {
+		t.Errorf("changed directory: %d files, want 2", len(got))
+	}
+}

@@ -23,6 +23,7 @@ func dashboardConfig(c config.Config, addr string, nc *nats.Conn, log *slog.Logg
 	dc.OutputDir = c.OutputDir
 	dc.Addr = addr
 	dc.Token = c.Dashboard.Token.Reveal()
+	dc.CacheBytes = c.Dashboard.CacheBytes
 	dc.Conn = nc
 	dc.Logger = log
 	return dc
@@ -75,8 +76,7 @@ func startDashboard(ctx context.Context, c config.Config, adm *admin, nc *nats.C
 		log.Warn("dashboard not served on the admin address", "err", err)
 		return func() {}
 	}
-	adm.mount(d)
-	log.Info("dashboard", "url", "http://"+browsable(adm.ln.Addr())+"/")
+	adm.mount(d) // the start lines name it
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
