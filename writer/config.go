@@ -44,6 +44,18 @@ type Config struct {
 	// readable only whole, so every flush writes its own file: MaxFileAge
 	// does not apply, and a longer WriteInterval gives fewer, larger files.
 	Format string
+	// Passthrough makes the writer append a payload's record batches to its
+	// Arrow file as they are, without decoding (beyond validation) and
+	// encoding them again, when each has at least PassthroughRows rows and
+	// its buffers are compressed as Compression says (bus.payload_compression
+	// equal to Compression). Smaller batches are merged as before. The files
+	// then hold a batch per such payload, each with its dictionaries
+	// (replacing the ones before, which every reader the README names
+	// reads). No effect on Parquet files. Default false.
+	Passthrough bool
+	// PassthroughRows is the smallest record batch Passthrough appends as
+	// it is. Default 1024.
+	PassthroughRows int
 	// WriterID names this writer in file names and its journal. It must be
 	// stable across restarts (a StatefulSet pod name, a host name) so a
 	// restarted writer finishes its own leftovers, and unique among writers
@@ -70,6 +82,7 @@ const (
 	DefaultMaxFileAge      = 5 * time.Minute
 	DefaultCompression     = "zstd"
 	DefaultFormat          = "arrow"
+	DefaultPassthroughRows = 1024
 	DefaultShutdownTimeout = 30 * time.Second
 	// MaxWriteInterval is the largest WriteInterval Validate accepts.
 	MaxWriteInterval = 30 * time.Second
@@ -91,6 +104,7 @@ func DefaultConfig() Config {
 		MaxFileAge:      DefaultMaxFileAge,
 		Compression:     DefaultCompression,
 		Format:          DefaultFormat,
+		PassthroughRows: DefaultPassthroughRows,
 		WriterID:        DefaultWriterID(),
 		Durable:         bus.DurableWriter,
 		Signals:         append([]schema.Signal(nil), schema.Signals...),
@@ -165,6 +179,9 @@ func (c Config) Validate() error {
 	case "arrow", "parquet":
 	default:
 		bad("Format", "must be arrow or parquet, got %q", c.Format)
+	}
+	if c.Passthrough && c.PassthroughRows <= 0 {
+		bad("PassthroughRows", "must be > 0 with Passthrough, got %d", c.PassthroughRows)
 	}
 	if !writerIDRe.MatchString(c.WriterID) {
 		bad("WriterID", "must be 1 to 64 of letters, digits, '.', '_', '-', not starting with '.' or '-', got %q", c.WriterID)

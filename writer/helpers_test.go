@@ -45,7 +45,7 @@ func (r row) String() string { return fmt.Sprintf("%s/%d/%s", r.Service, r.Value
 
 // runBus starts an embedded JetStream server, connects in-process and
 // declares the streams with the production code.
-func runBus(t *testing.T) jetstream.JetStream {
+func runBus(t testing.TB) jetstream.JetStream {
 	t.Helper()
 	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: t.TempDir(), Port: bus.NoListen}, nil)
 	if err != nil {
@@ -67,6 +67,21 @@ func runBus(t *testing.T) jetstream.JetStream {
 
 func encodeRows(t *testing.T, rows []row) []byte {
 	t.Helper()
+	rec := buildRows(t, rows)
+	defer rec.Release()
+	out, err := payload.Encode([]arrow.RecordBatch{rec}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 {
+		t.Fatalf("encode: %d payloads, want 1", len(out))
+	}
+	return out[0]
+}
+
+// buildRows builds a record batch of testSchema holding rows.
+func buildRows(t *testing.T, rows []row) arrow.RecordBatch {
+	t.Helper()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, testSchema)
 	defer b.Release()
 	for _, r := range rows {
@@ -80,16 +95,7 @@ func encodeRows(t *testing.T, rows []row) []byte {
 			b.Field(2).(*array.StringBuilder).Append(r.Name)
 		}
 	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	out, err := payload.Encode([]arrow.RecordBatch{rec}, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 1 {
-		t.Fatalf("encode: %d payloads, want 1", len(out))
-	}
-	return out[0]
+	return b.NewRecordBatch()
 }
 
 // publish publishes rows as one message of sig and returns them.
@@ -133,7 +139,7 @@ type running struct {
 	done   chan error
 }
 
-func start(t *testing.T, cfg Config, js jetstream.JetStream, mod func(*Writer)) *running {
+func start(t testing.TB, cfg Config, js jetstream.JetStream, mod func(*Writer)) *running {
 	t.Helper()
 	w, err := New(cfg, js, nil, nil)
 	if err != nil {
@@ -151,7 +157,7 @@ func start(t *testing.T, cfg Config, js jetstream.JetStream, mod func(*Writer)) 
 
 // stop cancels Run and waits for it; it returns Run's error. Safe to call
 // twice.
-func (r *running) stop(t *testing.T) error {
+func (r *running) stop(t testing.TB) error {
 	t.Helper()
 	r.cancel()
 	select {
@@ -168,7 +174,7 @@ func (r *running) stop(t *testing.T) error {
 
 // drain flushes the writers until the consumer has nothing pending and
 // nothing waiting for an ack on the streams of sigs.
-func drain(t *testing.T, js jetstream.JetStream, sigs []schema.Signal, ws ...*Writer) {
+func drain(t testing.TB, js jetstream.JetStream, sigs []schema.Signal, ws ...*Writer) {
 	t.Helper()
 	waitFor(t, "consumer drained", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -188,7 +194,7 @@ func drain(t *testing.T, js jetstream.JetStream, sigs []schema.Signal, ws ...*Wr
 	})
 }
 
-func consumerInfo(t *testing.T, js jetstream.JetStream, sig schema.Signal) *jetstream.ConsumerInfo {
+func consumerInfo(t testing.TB, js jetstream.JetStream, sig schema.Signal) *jetstream.ConsumerInfo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -203,7 +209,7 @@ func consumerInfo(t *testing.T, js jetstream.JetStream, sig schema.Signal) *jets
 	return info
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -364,6 +370,15 @@ func crashAfterJournal(t *testing.T, cfg Config, js jetstream.JetStream) ([]row,
 	for i := range 4 {
 		want = append(want, publish(t, js, schema.Traces, rowsOf("svc", int64(i*10), 3)...)...)
 	}
+	unacked, _ := crashWhenJournaled(t, cfg, js, 4)
+	return want, unacked
+}
+
+// crashWhenJournaled runs a writer that "dies" once n messages are
+// journaled, before acknowledging any, and returns the unacknowledged
+// messages and the writer.
+func crashWhenJournaled(t *testing.T, cfg Config, js jetstream.JetStream, n int) (*collector, *Writer) {
+	t.Helper()
 	unacked := &collector{}
 	crashed := start(t, cfg, js, func(w *Writer) {
 		w.hooks = &consume.Hooks{Crash: true, Unacked: unacked.add}
@@ -372,10 +387,10 @@ func crashAfterJournal(t *testing.T, cfg Config, js jetstream.JetStream) ([]row,
 		if err := crashed.w.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		return unacked.len() == 4
+		return unacked.len() == n
 	})
 	if err := crashed.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	return want, unacked
+	return unacked, crashed.w
 }

@@ -1,21 +1,16 @@
 package writer
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/otlp-arrow/otlp-arrow/proto/bus"
-	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -57,19 +52,7 @@ func TestRealTraceSchema(t *testing.T) {
 	for i, svc := range []string{"checkout", "cart", "checkout"} {
 		rss := spans(svc, 2+i, byte(i+1))
 		want = append(want, rss...)
-		rec, err := schema.TracesToArrow(memory.DefaultAllocator, rss)
-		if err != nil {
-			t.Fatal(err)
-		}
-		payloads, err := payload.Encode([]arrow.RecordBatch{rec}, 1<<20)
-		rec.Release()
-		if err != nil || len(payloads) != 1 {
-			t.Fatalf("encode: %d payloads, %v", len(payloads), err)
-		}
-		m := bus.Message{Signal: schema.Traces, Service: svc, Source: "test", Rows: 2 + i, Payload: payloads[0]}
-		if _, err := bus.Publish(context.Background(), js, m); err != nil {
-			t.Fatal(err)
-		}
+		publishTraces(t, js, rss)
 	}
 	r := start(t, cfg, js, nil)
 	drain(t, js, cfg.Signals, r.w)
@@ -108,13 +91,5 @@ func TestRealTraceSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = schema.NormalizeTraces(want)
-	if len(got) != len(want) {
-		t.Fatalf("got %d resource spans, want %d", len(got), len(want))
-	}
-	for i := range got {
-		if !proto.Equal(got[i], want[i]) {
-			t.Fatalf("resource spans %d:\n got %v\nwant %v", i, got[i], want[i])
-		}
-	}
+	equalTraces(t, got, want)
 }

@@ -215,6 +215,10 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 		}
 		pq = segment.ParquetProperties(codec, consume.MergeRows, w.mem)
 	}
+	var passthroughRows int64
+	if w.cfg.Passthrough {
+		passthroughRows = int64(w.cfg.PassthroughRows)
+	}
 	return consume.Config{
 		Signal:          string(sig),
 		Stream:          bus.StreamName(sig),
@@ -229,6 +233,8 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 		MaxFileAge:      w.cfg.MaxFileAge,
 		ShutdownTimeout: w.cfg.ShutdownTimeout,
 		IPCOptions:      opts,
+		Compression:     w.cfg.Compression,
+		PassthroughRows: passthroughRows,
 		Parquet:         pq,
 		HeaderSignal:    bus.HeaderSignal,
 		HeaderSchema:    bus.HeaderSchema,

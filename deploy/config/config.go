@@ -212,8 +212,14 @@ type Writer struct {
 	Compression   string        `yaml:"compression"` // zstd, lz4, none
 	// Format of the files: arrow (Arrow IPC streams, .arrows) or parquet
 	// (Apache Parquet, .parquet, one file per flush).
-	Format   string `yaml:"format"`
-	WriterID string `yaml:"writer_id"`
+	Format string `yaml:"format"`
+	// Passthrough appends a payload's record batches to the Arrow file as
+	// they are, without decoding and encoding them again, when each has at
+	// least PassthroughRows rows and bus.payload_compression equals
+	// compression (docs/configuration.md).
+	Passthrough     bool   `yaml:"passthrough"`
+	PassthroughRows int    `yaml:"passthrough_rows"`
+	WriterID        string `yaml:"writer_id"`
 }
 
 // Janitor configures retention over the writer's files.
@@ -307,11 +313,12 @@ func Default() Config {
 			AuthTokens:           []Secret{},
 		},
 		Writer: Writer{
-			WriteInterval: 5 * time.Second,
-			MaxFileBytes:  256 << 20,
-			MaxFileAge:    5 * time.Minute,
-			Compression:   "zstd",
-			Format:        "arrow",
+			WriteInterval:   5 * time.Second,
+			MaxFileBytes:    256 << 20,
+			MaxFileAge:      5 * time.Minute,
+			Compression:     "zstd",
+			Format:          "arrow",
+			PassthroughRows: 1024,
 		},
 	}
 }
@@ -598,6 +605,7 @@ var EnvVars = []envVar{
 	{"OTLP_WRITER_ID", "writer.writer_id", setString(func(c *Config) *string { return &c.Writer.WriterID })},
 	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
 	{"OTLP_WRITER_FORMAT", "writer.format", setString(func(c *Config) *string { return &c.Writer.Format })},
+	{"OTLP_WRITER_PASSTHROUGH", "writer.passthrough", setBool(func(c *Config) *bool { return &c.Writer.Passthrough })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
 	{"OTLP_LISTEN_HOST", "every listener's host", func(c *Config, v string) error {
 		for _, a := range []*string{&c.Ingest.GRPCAddr, &c.Ingest.HTTPAddr, &c.Flight.Addr, &c.Admin.Addr, &c.Dashboard.Addr} {
@@ -822,6 +830,9 @@ func (c Config) Validate() error {
 	}
 	oneOf("writer.compression", c.Writer.Compression)
 	oneOf("writer.format", c.Writer.Format)
+	if c.Writer.PassthroughRows <= 0 {
+		bad("writer.passthrough_rows", c.Writer.PassthroughRows, "want > 0")
+	}
 	return errors.Join(errs...)
 }
 

@@ -77,11 +77,19 @@ func TestArrowJSReads(t *testing.T) {
 	}
 
 	var paths []string
-	kinds := map[string]string{} // path: what it is
-	for _, cc := range []struct{ file, payload string }{{"zstd", "lz4"}, {"lz4", "zstd"}, {"none", "none"}} {
-		files, payload := arrowJSRun(t, cc.file, cc.payload, sent)
+	kinds := map[string]string{}     // path: what it is
+	passthrough := map[string]bool{} // files written with writer.passthrough
+	for _, cc := range []struct {
+		file, payload string
+		passthrough   bool
+	}{{"zstd", "lz4", false}, {"lz4", "zstd", false}, {"none", "none", false}, {"zstd", "zstd", true}} {
+		files, payload := arrowJSRun(t, cc.file, cc.payload, cc.passthrough, sent)
 		for _, f := range files {
 			kinds[f] = "file written with writer.compression " + cc.file
+			if cc.passthrough {
+				kinds[f] += " and writer.passthrough (the payloads' batches appended as they are)"
+				passthrough[f] = true
+			}
 		}
 		kinds[payload] = "bus payload with bus.payload_compression " + cc.payload
 		paths = append(paths, files...)
@@ -116,6 +124,9 @@ func TestArrowJSReads(t *testing.T) {
 		if f.NumRows != len(f.Rows) || f.NumRows == 0 {
 			t.Errorf("%s (%s): %d rows, %d listed", path, kinds[path], f.NumRows, len(f.Rows))
 		}
+		if passthrough[path] && f.Batches < 2 {
+			t.Errorf("%s (%s): %d batches, want one per payload", path, kinds[path], f.Batches)
+		}
 		for _, r := range f.Rows {
 			s, ok := want[r.SpanID]
 			if !ok {
@@ -142,8 +153,8 @@ func TestArrowJSReads(t *testing.T) {
 			}
 		}
 	}
-	if len(fileRows) != 3 {
-		t.Errorf("files of %d compressions read, want 3", len(fileRows))
+	if len(fileRows) != 4 {
+		t.Errorf("files of %d kinds read, want 4", len(fileRows))
 	}
 }
 
@@ -214,10 +225,11 @@ func arrowJSRequests() []*coltracepb.ExportTraceServiceRequest {
 }
 
 // arrowJSRun runs a pipeline with the given file and bus payload
-// compression, sends reqs over OTLP/gRPC, and returns the signal's files and
+// compression, and with writer.passthrough for every payload when
+// passthrough is set, sends reqs over OTLP/gRPC, and returns the signal's files and
 // one captured bus payload (written to a file), once the pipeline is shut
 // down.
-func arrowJSRun(t *testing.T, fileCompression, payloadCompression string, reqs []*coltracepb.ExportTraceServiceRequest) (files []string, payload string) {
+func arrowJSRun(t *testing.T, fileCompression, payloadCompression string, passthrough bool, reqs []*coltracepb.ExportTraceServiceRequest) (files []string, payload string) {
 	t.Helper()
 	dir := t.TempDir()
 	c := config.Default()
@@ -228,6 +240,8 @@ func arrowJSRun(t *testing.T, fileCompression, payloadCompression string, reqs [
 	c.Bus.Port = 0
 	c.Bus.PayloadCompression = payloadCompression
 	c.Writer.Compression = fileCompression
+	c.Writer.Passthrough = passthrough
+	c.Writer.PassthroughRows = 1
 	c.Writer.WriteInterval = 50 * time.Millisecond
 	c.Janitor.Enabled = false
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -772,6 +772,8 @@ func writerConfig(c config.Config) writer.Config {
 	wc.MaxFileAge = c.Writer.MaxFileAge
 	wc.Compression = c.Writer.Compression
 	wc.Format = c.Writer.Format
+	wc.Passthrough = c.Writer.Passthrough
+	wc.PassthroughRows = c.Writer.PassthroughRows
 	share := int64(batchShare)
 	if c.Writer.Format == "parquet" {
 		share = parquetBatchShare

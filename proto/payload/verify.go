@@ -20,6 +20,8 @@ type msgInfo struct {
 	dictID     int64 // a dictionary batch's id
 	delta      bool  // a dictionary batch that adds to its dictionary
 	compressed bool  // a record or dictionary batch with compressed buffers
+	codec      uint8 // its BodyCompression codec when compressed: 0 LZ4_FRAME, 1 ZSTD
+	length     int64 // a record or dictionary batch's row count
 }
 
 // verifyStream checks the framing and flatbuffer metadata of an Arrow IPC
@@ -111,7 +113,7 @@ func verifyMessage(buf []byte) (int64, msgInfo, error) {
 		budget := len(buf) / 4
 		return bodyLen, info, fb.schema(header, &budget)
 	case headerRecordBatch:
-		info.compressed, err = fb.recordBatch(header)
+		err = fb.recordBatch(header, &info)
 		return bodyLen, info, err
 	case headerDictionaryBatch:
 		// DictionaryBatch: id (0), data (1), isDelta (2).
@@ -127,7 +129,7 @@ func verifyMessage(buf []byte) (int64, msgInfo, error) {
 		if err != nil || !ok {
 			return bodyLen, info, err
 		}
-		info.compressed, err = fb.recordBatch(rb)
+		err = fb.recordBatch(rb, &info)
 		return bodyLen, info, err
 	}
 	return bodyLen, info, nil
@@ -200,22 +202,33 @@ func (fb flatbuf) field(t, depth int, budget *int) error {
 	return fb.fields(t, 5, depth+1, budget)
 }
 
-// recordBatch checks a RecordBatch table: nodes (1, 16-byte structs),
-// buffers (2, 16-byte structs), compression (3), variadicBufferCounts (4).
-// It reports whether the batch's buffers are compressed.
-func (fb flatbuf) recordBatch(t int) (bool, error) {
+// recordBatch checks a RecordBatch table: length (0), nodes (1, 16-byte
+// structs), buffers (2, 16-byte structs), compression (3, a BodyCompression:
+// codec (0), method (1)), variadicBufferCounts (4). It records the row count
+// and whether and how the batch's buffers are compressed in info.
+func (fb flatbuf) recordBatch(t int, info *msgInfo) error {
+	var err error
+	if info.length, err = fb.int64Field(t, 0); err != nil {
+		return err
+	}
 	if _, _, err := fb.vector(t, 1, 16); err != nil {
-		return false, err
+		return err
 	}
 	if _, _, err := fb.vector(t, 2, 16); err != nil {
-		return false, err
+		return err
 	}
-	_, compressed, err := fb.tableField(t, 3)
+	bc, compressed, err := fb.tableField(t, 3)
 	if err != nil {
-		return false, err
+		return err
+	}
+	info.compressed = compressed
+	if compressed {
+		if info.codec, err = fb.uint8Field(bc, 0); err != nil {
+			return err
+		}
 	}
 	_, _, err = fb.vector(t, 4, 8)
-	return compressed, err
+	return err
 }
 
 // keyValues checks a vector of KeyValue tables (two strings each).

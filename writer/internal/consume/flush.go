@@ -1,6 +1,7 @@
 package consume
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,16 +113,49 @@ func (l *Lane) flushItems() error {
 const MergeRows = 128 << 10
 
 // writeMerged writes the batches of items to the open file and releases
-// them. Consecutive batches are concatenated into batches of up to
+// them. Consecutive decoded batches are concatenated into batches of up to
 // MergeRows rows: a bus message holds one request's rows (often a hundred),
 // and writing each as its own batch would repeat every dictionary and IPC
-// header per message and leave zstd small buffers to compress. Row order is
-// kept.
+// header per message and leave zstd small buffers to compress. The batches
+// of an item with a layout are appended as they are (see Lane.appendable).
+// Row order is kept.
 func (l *Lane) writeMerged(items []*item) error {
+	defer func() {
+		for _, it := range items {
+			it.release()
+		}
+	}()
 	var recs []arrow.RecordBatch
 	for _, it := range items {
-		recs = append(recs, it.recs...)
+		if it.layout == nil {
+			recs = append(recs, it.recs...)
+			continue
+		}
+		if !bytes.Equal(it.layout.Schema, l.file.Header()) {
+			// The same schema, encoded otherwise (another producer):
+			// its dictionaries may be numbered otherwise too.
+			_, decoded, err := l.cfg.Decode(it.msg.Data(), l.cfg.Mem)
+			if err != nil {
+				return fmt.Errorf("decode payload again: %w", err)
+			}
+			it.recs, it.layout = decoded, nil
+			recs = append(recs, decoded...)
+			continue
+		}
+		if err := l.writeRuns(recs); err != nil {
+			return err
+		}
+		recs = recs[:0]
+		if err := l.file.Append(it.layout.Batches, it.rows); err != nil {
+			return err
+		}
+		l.m.RowsAppended.WithLabelValues(l.cfg.Signal).Add(float64(it.rows))
 	}
+	return l.writeRuns(recs)
+}
+
+// writeRuns writes recs concatenated into batches of up to MergeRows rows.
+func (l *Lane) writeRuns(recs []arrow.RecordBatch) error {
 	for start := 0; start < len(recs); {
 		end, rows := start+1, recs[start].NumRows()
 		for end < len(recs) && rows+recs[end].NumRows() <= MergeRows {
@@ -132,9 +166,6 @@ func (l *Lane) writeMerged(items []*item) error {
 			return err
 		}
 		start = end
-	}
-	for _, it := range items {
-		it.release()
 	}
 	return nil
 }

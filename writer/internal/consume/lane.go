@@ -67,6 +67,15 @@ type Config struct {
 	MaxFileAge      time.Duration
 	ShutdownTimeout time.Duration
 	IPCOptions      []ipc.Option // compression
+	// Compression names the compression IPCOptions give the files' buffers
+	// (payload.CompressionNone, CompressionLZ4 or CompressionZstd).
+	Compression string
+	// PassthroughRows, when above 0, makes the lane append the batches of a
+	// payload to its Arrow file as they are, without decoding and encoding
+	// them again, when every record batch of the payload has at least this
+	// many rows and its buffers are compressed as Compression says (see
+	// appendable). 0 writes every payload through decode and merge.
+	PassthroughRows int64
 	// Parquet, when not nil, makes the lane write Parquet files with these
 	// properties instead of Arrow IPC streams: one file per commit, since
 	// a Parquet file is readable only once its footer is written.
@@ -101,6 +110,7 @@ type item struct {
 	schema   *arrow.Schema
 	version  string
 	recs     []arrow.RecordBatch
+	layout   *payload.Layout // set when the payload's batches are appended as they are; recs is then nil
 	rows     int64
 	bytes    int64 // memory held: the larger of payload and decoded buffers
 	received time.Time
@@ -451,6 +461,10 @@ func (l *Lane) receive(msg jetstream.Msg) {
 	for _, r := range recs {
 		it.rows += r.NumRows()
 	}
+	if it.rows > 0 && l.appendable(it, msg.Data()) {
+		it.release()
+		it.bytes = int64(len(msg.Data()))
+	}
 	if it.rows == 0 {
 		it.release()
 		l.ack([]*item{it})
@@ -460,6 +474,25 @@ func (l *Lane) receive(msg jetstream.Msg) {
 	l.buffered[seq] = struct{}{}
 	l.bufRows += it.rows
 	l.bufBytes += it.bytes
+}
+
+// appendable reports whether the batches of it's payload b, decoded and so
+// validated, are to be appended to the file as they are, and sets it.layout
+// then. That takes pass-through on, an Arrow file, record batches of at
+// least PassthroughRows rows (smaller ones make poor files: every batch
+// repeats its metadata and dictionaries, and zstd compresses small buffers
+// poorly; those are merged) compressed like the file's, and a payload whose
+// messages can be appended (payload.ReadLayout).
+func (l *Lane) appendable(it *item, b []byte) bool {
+	if l.cfg.PassthroughRows <= 0 || l.cfg.Parquet != nil {
+		return false
+	}
+	lay, err := payload.ReadLayout(b, it.schema)
+	if err != nil || lay.MinBatchRows < l.cfg.PassthroughRows || lay.Compression != l.cfg.Compression || lay.Rows != it.rows {
+		return false
+	}
+	it.layout = &lay
+	return true
 }
 
 // term terminates a message that can never be written.

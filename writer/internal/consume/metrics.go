@@ -9,6 +9,7 @@ import (
 // Metrics are the writer's Prometheus metrics.
 type Metrics struct {
 	RowsWritten        *prometheus.CounterVec
+	RowsAppended       *prometheus.CounterVec
 	BytesWritten       *prometheus.CounterVec
 	FilesRotated       *prometheus.CounterVec
 	MessagesAcked      *prometheus.CounterVec
@@ -28,6 +29,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	m := &Metrics{
 		RowsWritten:        counter("rows_written_total", "Rows written to output files and acknowledged."),
+		RowsAppended:       counter("rows_appended_total", "Rows written by appending their payload's batches as they are (writer.passthrough), a part of rows_written_total."),
 		BytesWritten:       counter("bytes_written_total", "Bytes written to output files and synced."),
 		FilesRotated:       counter("files_rotated_total", "Output files closed and renamed to their final name."),
 		MessagesAcked:      counter("messages_acked_total", "Bus messages acknowledged."),
@@ -44,6 +46,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	var err error
 	if m.RowsWritten, err = register(reg, m.RowsWritten); err != nil {
+		return nil, err
+	}
+	if m.RowsAppended, err = register(reg, m.RowsAppended); err != nil {
 		return nil, err
 	}
 	if m.BytesWritten, err = register(reg, m.BytesWritten); err != nil {

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,9 @@ type File struct {
 	f       *os.File
 	buf     *bufio.Writer // between the IPC writer and f: one write per flush, not per buffer
 	cw      *countingWriter
-	w       *ipc.Writer         // an Arrow IPC stream file
+	w       *ipc.Writer         // an Arrow IPC stream file; nil after an Append until the next Write
+	ipcOpts []ipc.Option        // the options of w
+	header  []byte              // an Arrow file's schema message, as framed in it
 	pw      *pqarrow.FileWriter // a Parquet file
 	sealed  bool                // Parquet: the footer is written, no more rows
 	rows    int64
@@ -55,7 +58,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // buffer of a batch (several per column) on its own.
 const writeBufferSize = 1 << 20
 
-// Create creates dir/<name>.partial and prepares an IPC stream writer with
+// Create creates dir/<name>.partial and starts an Arrow IPC stream with
 // the schema. version is the schema version the file holds (kept for
 // [File.Version]). opts are extra IPC writer options, such as ipc.WithZstd().
 // The caller owns the file and must Finalize or Abandon it.
@@ -64,9 +67,44 @@ func Create(dir string, name Name, version string, schema *arrow.Schema, mem mem
 	if err != nil {
 		return nil, err
 	}
-	all := append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
-	f.w = ipc.NewWriter(f.cw, all...)
+	// The schema message is written here, not by the IPC writer, so that
+	// batches appended as they are ([File.Append]) and batches written by
+	// IPC writers share it.
+	p := ipc.GetSchemaPayload(schema, mem)
+	var hdr bytes.Buffer
+	_, err = p.WritePayload(&hdr)
+	p.Release()
+	if err == nil {
+		_, err = f.cw.Write(hdr.Bytes())
+	}
+	if err != nil {
+		f.Abandon()
+		_ = os.Remove(filepath.Join(dir, name.Partial()))
+		return nil, fmt.Errorf("create segment %s: %w", f.Path(), err)
+	}
+	f.header = hdr.Bytes()
+	f.ipcOpts = append([]ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}, opts...)
 	return f, nil
+}
+
+// batchWriter is what an IPC writer of a File writes to: every message but
+// the schema message (the File wrote it) and no end-of-stream marker (the
+// File writes it when it finalizes).
+type batchWriter struct {
+	w       io.Writer
+	started bool
+}
+
+func (b *batchWriter) Start() error { return nil }
+func (b *batchWriter) Close() error { return nil }
+
+func (b *batchWriter) WritePayload(p ipc.Payload) error {
+	if !b.started { // the schema message comes first
+		b.started = true
+		return nil
+	}
+	_, err := p.WritePayload(b.w)
+	return err
 }
 
 // CreateParquet creates dir/<name>.partial as a Parquet file of the schema,
@@ -182,6 +220,9 @@ func (f *File) Write(rec arrow.RecordBatch) error {
 	case f.pw != nil:
 		err = f.pw.Write(rec) // one row group per record, or more above the maximum
 	default:
+		if f.w == nil {
+			f.w = ipc.NewWriterWithPayloadWriter(&batchWriter{w: f.cw}, f.ipcOpts...)
+		}
 		err = f.w.Write(rec)
 	}
 	if err != nil {
@@ -190,6 +231,37 @@ func (f *File) Write(rec arrow.RecordBatch) error {
 	f.rows += rec.NumRows()
 	return nil
 }
+
+// Header returns an Arrow file's schema message as framed in the file (nil
+// for a Parquet file): a stream whose schema message is byte for byte the
+// same numbers its dictionaries as the file does, so its batches may be
+// appended with [File.Append].
+func (f *File) Header() []byte { return f.header }
+
+// Append appends batches, the framed dictionary and record batch messages of
+// a stream whose schema message equals [File.Header], as they are: a stream
+// reader takes its dictionary messages as replacements of the dictionaries
+// before them. rows is their row count. The next Write starts a new IPC
+// writer, which writes every dictionary again: the last ones in the file are
+// no longer those the previous writer wrote. After an error the file is
+// unusable: Abandon it and Repair it from the last synced offset.
+func (f *File) Append(batches []byte, rows int64) error {
+	if f.pw != nil || f.header == nil {
+		return fmt.Errorf("append to segment %s: %w", f.Path(), errNotArrow)
+	}
+	if f.w != nil {
+		_ = f.w.Close() // releases its dictionaries; writes nothing
+		f.w = nil
+	}
+	if _, err := f.cw.Write(batches); err != nil {
+		return fmt.Errorf("append to segment %s: %w", f.Path(), err)
+	}
+	f.rows += rows
+	return nil
+}
+
+// errNotArrow is returned by Append on a Parquet file.
+var errNotArrow = errors.New("not an Arrow IPC stream file")
 
 // Sync flushes the file to stable storage and returns the file's size, which
 // is then durable. The IPC stream is complete up to that offset except for
@@ -218,7 +290,13 @@ func (f *File) Finalize() (string, error) {
 	if f.pw != nil {
 		err = f.seal()
 	} else {
-		err = f.w.Close()
+		if f.w != nil {
+			err = f.w.Close()
+			f.w = nil
+		}
+		if err == nil {
+			_, err = f.cw.Write(eos[:])
+		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("close segment stream %s: %w", f.Path(), err)
@@ -249,7 +327,8 @@ func (f *File) Finalize() (string, error) {
 // the .partial file for Repair. It is safe to call after Finalize.
 func (f *File) Abandon() {
 	if f.w != nil {
-		_ = f.w.Close() // releases dictionaries; the bytes may or may not land
+		_ = f.w.Close() // releases dictionaries
+		f.w = nil
 	}
 	_ = f.buf.Flush()
 	_ = f.f.Close()
