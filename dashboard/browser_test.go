@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -406,9 +407,28 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("metric description not shown: %q", desc)
 		}
 		p.screenshot("metrics")
+		// The histogram as quantiles estimated from its buckets: p50 <= p90 <= p99,
+		// within the range of what was recorded (3 to 300 ms).
+		p.goHash("#/metrics?name=http.server.request.duration")
+		q := eval[[][]string](p, `[...document.querySelectorAll('#metric-legend .series-row')].map(r => [r.dataset.label.split(' ')[0], r.children[1].dataset.v])`)
+		if len(q) != 3 || q[0][0] != "p50" || q[1][0] != "p90" || q[2][0] != "p99" {
+			t.Errorf("histogram quantile series %v, want p50, p90, p99", q)
+		} else {
+			var v [3]float64
+			for i := range q {
+				v[i], _ = strconv.ParseFloat(q[i][1], 64)
+			}
+			if !(0 < v[0] && v[0] <= v[1] && v[1] <= v[2] && v[2] <= 500) {
+				t.Errorf("histogram quantiles p50 %v, p90 %v, p99 %v: want ordered, within the buckets of 3..300 ms", v[0], v[1], v[2])
+			}
+		}
 		p.goHash("#/metrics?name=http.server.request.duration&show=heatmap")
 		p.waitJS(`document.querySelectorAll('#metric-chart rect.cell').length > 0`, "the histogram heatmap")
 		p.screenshot("metrics-heatmap")
+		// The histogram was recorded inside cart.load: its exemplars open that trace.
+		if links := p.attrs("#metric-exemplars a", "href"); len(links) == 0 || !strings.HasPrefix(links[0], "#/trace/"+s.checkout) {
+			t.Errorf("exemplar links %v, want the checkout trace %s", links, s.checkout)
+		}
 		p.noErrors()
 	})
 
