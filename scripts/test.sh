@@ -37,3 +37,12 @@ fi
 export OTLP_ARROWJS_REQUIRED=1
 
 go test -race -timeout 20m "$@" $pkgs
+
+# The Python package (python/): its C shared library is built once, then its
+# tests run with the machine's python3 (standard library only), reading the
+# files back through `otlp-arrow cat`.
+pytmp=$(mktemp -d)
+trap 'rm -rf "$pytmp"' EXIT
+(cd python && go build -buildmode=c-shared -o "$pytmp/libotlp_arrow.so" .)
+(cd deploy && go build -o "$pytmp/otlp-arrow" ./cmd/otlp-arrow)
+(cd python && OTLP_ARROW_LIBRARY="$pytmp/libotlp_arrow.so" OTLP_ARROW_BIN="$pytmp/otlp-arrow" python3 -m unittest)

@@ -41,8 +41,25 @@ import (
 var ErrShutdown = errors.New("pipeline: shut down")
 
 // ErrRejected is wrapped when part of an exported request was refused as
-// invalid (the rest was accepted).
+// invalid (the rest was accepted); the error is a [*RejectedError].
 var ErrRejected = errors.New("pipeline: rejected")
+
+// RejectedError is the error of an export of which part was refused as
+// invalid and the rest accepted (an OTLP partial success). It wraps
+// [ErrRejected].
+type RejectedError struct {
+	// Rejected counts the rows (spans, data points, log records) refused.
+	Rejected int64
+	// Message says which and why.
+	Message string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("%v: %d items: %s", ErrRejected, e.Rejected, e.Message)
+}
+
+// Unwrap returns [ErrRejected].
+func (e *RejectedError) Unwrap() error { return ErrRejected }
 
 // SourceSDK is the Otlp-Source header of what the embedded API publishes.
 const SourceSDK = "sdk"
@@ -229,22 +246,9 @@ func (p *Pipeline) start(ctx context.Context) error {
 		}()
 	}
 	if p.o.ingest {
-		p.ing, err = ingest.New(ingestConfig(c), js, p.log, p.o.reg)
-		if err != nil {
-			return fmt.Errorf("ingest-grpc: %w", err)
+		if err := p.startIngest(js); err != nil {
+			return err
 		}
-		if err := p.ing.Listen(); err != nil {
-			return fmt.Errorf("ingest-grpc: %w", err)
-		}
-		ictx, cancel := context.WithCancel(context.Background())
-		p.stopIngest, p.ingestDone = cancel, make(chan error, 1)
-		go func() {
-			err := p.ing.Run(ictx)
-			p.ingestDone <- err
-			if err != nil {
-				p.fail(fmt.Errorf("ingest-grpc: %w", err))
-			}
-		}()
 	}
 	if p.o.forwarder && c.Forwarder.Enabled {
 		if p.fwd, err = forward.New(c.Forwarder, js, p.log, p.o.reg); err != nil {
@@ -264,6 +268,53 @@ func (p *Pipeline) start(ctx context.Context) error {
 		if err := p.startFlight(js); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (p *Pipeline) startIngest(js jetstream.JetStream) error {
+	ing, err := ingest.New(ingestConfig(p.o.cfg), js, p.log, p.o.reg)
+	if err != nil {
+		return fmt.Errorf("ingest-grpc: %w", err)
+	}
+	if err := ing.Listen(); err != nil {
+		return fmt.Errorf("ingest-grpc: %w", err)
+	}
+	p.ing = ing
+	ictx, cancel := context.WithCancel(context.Background())
+	p.stopIngest, p.ingestDone = cancel, make(chan error, 1)
+	go func() {
+		err := ing.Run(ictx)
+		p.ingestDone <- err
+		if err != nil {
+			p.fail(fmt.Errorf("ingest-grpc: %w", err))
+		}
+	}()
+	return nil
+}
+
+// Listen starts the receivers on a pipeline started without them, so other
+// processes can send to it: OTLP/gRPC and OTLP/HTTP as the configuration's
+// ingest_grpc section says, and Arrow Flight / OTAP when ingest_flight is
+// enabled. Receivers already running stay as they are; the addresses are
+// then GRPCAddr, HTTPAddr and FlightAddr. Shutdown stops them first. It
+// returns [ErrShutdown] after Shutdown.
+func (p *Pipeline) Listen() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shutdown {
+		return ErrShutdown
+	}
+	if p.js == nil {
+		return errors.New("pipeline: listen: the pipeline runs without a bus")
+	}
+	if p.ing == nil {
+		if err := p.startIngest(p.js); err != nil {
+			return err
+		}
+	}
+	if p.fl == nil && p.o.cfg.Flight.Enabled {
+		return p.startFlight(p.js)
 	}
 	return nil
 }
@@ -289,17 +340,18 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 		KeyFile:      c.Flight.TLSKeyFile,
 		ClientCAFile: c.Flight.TLSClientCAFile,
 	}
-	var err error
-	if p.fl, err = ingestflight.New(fc, js, p.log, p.o.reg); err != nil {
+	fl, err := ingestflight.New(fc, js, p.log, p.o.reg)
+	if err != nil {
 		return fmt.Errorf("ingest-flight: %w", err)
 	}
-	if err := p.fl.Listen(); err != nil {
+	if err := fl.Listen(); err != nil {
 		return fmt.Errorf("ingest-flight: %w", err)
 	}
+	p.fl = fl
 	fctx, cancel := context.WithCancel(context.Background())
 	p.stopFlight, p.flightDone = cancel, make(chan error, 1)
 	go func() {
-		err := p.fl.Run(fctx)
+		err := fl.Run(fctx)
 		p.flightDone <- err
 		if err != nil {
 			p.fail(fmt.Errorf("ingest-flight: %w", err))
@@ -385,6 +437,8 @@ func (p *Pipeline) Checks() []Check {
 
 // GRPCAddr and HTTPAddr are the receivers' addresses (nil without ingest).
 func (p *Pipeline) GRPCAddr() net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.ing == nil {
 		return nil
 	}
@@ -393,6 +447,8 @@ func (p *Pipeline) GRPCAddr() net.Addr {
 
 // HTTPAddr is the OTLP/HTTP receiver's address (nil without ingest).
 func (p *Pipeline) HTTPAddr() net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.ing == nil {
 		return nil
 	}
@@ -401,6 +457,8 @@ func (p *Pipeline) HTTPAddr() net.Addr {
 
 // FlightAddr is the Arrow Flight / OTAP receiver's address (nil without it).
 func (p *Pipeline) FlightAddr() net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.fl == nil {
 		return nil
 	}
@@ -440,7 +498,7 @@ func exportResult(rejected int64, msg string, err error) error {
 		return err
 	}
 	if rejected > 0 {
-		return fmt.Errorf("%w: %d items: %s", ErrRejected, rejected, msg)
+		return &RejectedError{Rejected: rejected, Message: msg}
 	}
 	return nil
 }
