@@ -127,11 +127,7 @@ func serviceResource(name string) *resource.Resource {
 func sendLogs(t *testing.T, st *stack, spanCtx context.Context, when time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(st.OTLPGRPC), otlploggrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)), sdklog.WithResource(serviceResource("cart")))
+	lp := loggerProvider(t, st, "cart")
 	logger := lp.Logger("dashboard-test")
 	var r otellog.Record
 	r.SetTimestamp(when)
@@ -149,6 +145,31 @@ func sendLogs(t *testing.T, st *stack, spanCtx context.Context, when time.Time) 
 	logger.Emit(ctx, r2)
 	if err := lp.Shutdown(ctx); err != nil {
 		t.Errorf("log provider: %v", err)
+	}
+}
+
+// loggerProvider exports every record as it is emitted over OTLP/gRPC to
+// the stack, as service.
+func loggerProvider(t *testing.T, st *stack, service string) *sdklog.LoggerProvider {
+	t.Helper()
+	exp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(st.OTLPGRPC), otlploggrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)), sdklog.WithResource(serviceResource(service)))
+}
+
+// sendLog sends one INFO record of service "tail-test" with a string body.
+func sendLog(t *testing.T, st *stack, body string) {
+	t.Helper()
+	lp := loggerProvider(t, st, "tail-test")
+	var r otellog.Record
+	r.SetTimestamp(time.Now())
+	r.SetSeverity(otellog.SeverityInfo)
+	r.SetBody(attribute.StringValue(body))
+	lp.Logger("dashboard-test").Emit(context.Background(), r)
+	if err := lp.Shutdown(context.Background()); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -235,6 +256,11 @@ func TestBrowser(t *testing.T) {
 		}
 		p.click("#tail-pause")
 		p.waitJS(`[...document.querySelectorAll('#tail-rows tr')].some(r => r.dataset.name === 'while paused')`, "the held span after resume")
+		// The tail of log records.
+		p.goHash("#/tail?signal=logs")
+		p.waitText("#tail-state", "live")
+		sendLog(t, st, "a line for the tail")
+		p.waitText("#tail-rows", "a line for the tail")
 		p.noErrors()
 	})
 
@@ -246,7 +272,7 @@ func TestBrowser(t *testing.T) {
 	waitAPI(t, st, "/api/logs", func(v struct {
 		Logs []json.RawMessage `json:"logs"`
 	}) bool {
-		return len(v.Logs) == 2
+		return len(v.Logs) == 3
 	})
 	waitAPI(t, st, "/api/metrics", func(v struct {
 		Metrics []struct {
@@ -365,8 +391,8 @@ func TestBrowser(t *testing.T) {
 		if bodies := p.texts("#log-results tbody tr td:nth-child(4)"); len(bodies) != 1 || !strings.Contains(bodies[0], `"err":"timeout"`) || !strings.Contains(bodies[0], `"op":"GET"`) || !strings.Contains(bodies[0], "kvlist") {
 			t.Errorf("ERROR logs: bodies %q, want the structured body as kvlist", bodies)
 		}
-		p.goHash("#/logs")
-		p.waitJS(`document.querySelectorAll('#log-results tbody tr').length === 2`, "both log records")
+		p.goHash("#/logs?service=cart")
+		p.waitJS(`document.querySelectorAll('#log-results tbody tr').length === 2`, "both log records of cart")
 		p.screenshot("logs")
 		// The record's trace link opens its trace at its span.
 		p.click("#log-results a.trace-link")

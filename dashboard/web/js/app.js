@@ -36,7 +36,9 @@ async function route() {
   main.removeAttribute('data-ready');
   const ready = () => { if (my === seq) main.dataset.ready = String(my); };
   for (const a of document.querySelectorAll('#nav a')) {
-    a.classList.toggle('active', a.dataset.view === (NAV_ALIAS[r.name] || r.name));
+    const on = a.dataset.view === (NAV_ALIAS[r.name] || r.name);
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   document.title = 'otlp-arrow · ' + r.name;
   if (current && current.name === r.name && current.handle && current.handle.update && current.handle.update(r)) { ready(); return; }
@@ -174,4 +176,6 @@ initTheme();
 document.getElementById('help-btn').addEventListener('click', () => document.getElementById('help').showModal());
 document.addEventListener('keydown', onKey);
 window.addEventListener('hashchange', route);
+// The status line's counts follow new files while the page is visible.
+setInterval(() => { if (document.visibilityState === 'visible') refreshStatus(); }, 30000);
 route();
