@@ -334,8 +334,8 @@ func TestBrowser(t *testing.T) {
 		}
 		// The critical path: the root, cart.load, db.query and render all
 		// lie on it here (render ends last; cart.load before it).
-		if crit := p.attrs("#waterfall .wf-row.crit", "data-span-id"); !slices.Contains(crit, names[0]) {
-			t.Errorf("critical path %v lacks the root", crit)
+		if crit := p.attrs("#waterfall .wf-row.crit", "data-span-id"); !slices.Contains(crit, names[0]) || !slices.Contains(crit, names[3]) {
+			t.Errorf("critical path %v lacks the root %s or render %s (which ends last)", crit, names[0], names[3])
 		}
 		// Span detail with typed attributes, by its URL.
 		p.goHash("#/trace/" + s.checkout + "?span=" + s.dbQuery)
