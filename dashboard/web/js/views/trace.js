@@ -243,7 +243,7 @@ class TraceView {
           ? h('a', { href: traceHref(this.tr.trace_id, n.parent.span.span_id), onclick: (e) => { e.preventDefault(); this.select(n.parent.span.span_id, true); } }, n.parent.span.name)
           : (s.parent_span_id ? s.parent_span_id + ' (not in this trace)' : '(root)'))),
         s.trace_state ? h('tr', null, h('td', null, 'trace state'), h('td', { class: 'mono' }, s.trace_state)) : null,
-        s.flags ? h('tr', null, h('td', null, 'flags'), h('td', { class: 'mono' }, String(s.flags))) : null),
+        s.flags ? h('tr', null, h('td', null, 'flags'), h('td', { class: 'mono' }, '0x' + Number(s.flags).toString(16).padStart(2, '0'))) : null),
       h('h3', null, 'Attributes'), h('div', { id: 'span-attributes' }, attrTable(s.attributes)),
       h('h3', null, `Events (${(s.events || []).length})`),
       (s.events || []).length ? h('div', null, s.events.map((ev) => h('div', { class: 'event' },
