@@ -44,6 +44,8 @@ func newObject(apiVersion, kind string) (any, error) {
 		return &corev1.ConfigMap{}, nil
 	case "v1, Secret":
 		return &corev1.Secret{}, nil
+	case "v1, PersistentVolumeClaim":
+		return &corev1.PersistentVolumeClaim{}, nil
 	case "apps/v1, Deployment":
 		return &appsv1.Deployment{}, nil
 	case "apps/v1, StatefulSet":

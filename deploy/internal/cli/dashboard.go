@@ -42,6 +42,15 @@ func cmdDashboard(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := dashboardConfig(c, c.Dashboard.Addr, nil, log).Validate(); err != nil {
 		return err
 	}
+	// /healthz, /readyz and /metrics on the admin address, without the
+	// dashboard's token: for probes.
+	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
+	if err != nil {
+		return err
+	}
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	waitAdmin := serveAdmin(adminCtx, adm, log)
+	defer func() { stopAdmin(); waitAdmin() }()
 	var nc *nats.Conn
 	cctx, cancel := context.WithTimeout(ctx, busWait)
 	nc, err = pipeline.ConnectBus(cctx, c, "dashboard", log)
@@ -59,6 +68,7 @@ func cmdDashboard(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	adm.setChecks(nil)
 	return d.Run(ctx)
 }
 
