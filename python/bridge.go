@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/otlp-arrow/otlp-arrow/deploy/config"
 	"github.com/otlp-arrow/otlp-arrow/deploy/pipeline"
@@ -84,9 +85,9 @@ func parseConfig(doc []byte) (config.Config, map[string]bool, error) {
 	if err := config.Parse(bytes.NewReader(doc), &cfg); err != nil {
 		return cfg, nil, fmt.Errorf("options: %w", err)
 	}
-	var top map[string]json.RawMessage
+	var top map[string]any
 	named := map[string]bool{}
-	if json.Unmarshal(doc, &top) == nil {
+	if yaml.Unmarshal(doc, &top) == nil {
 		for k := range top {
 			named[k] = true
 		}
