@@ -20,6 +20,19 @@ func logStart(log *slog.Logger, cmd string, c config.Config) {
 	log.Debug("configuration", "config", c)
 }
 
+// startAdmin binds the admin address of c and serves it in the background
+// (it outlives ctx, so the stages' shutdown is still observable); the
+// returned func stops it and waits.
+func startAdmin(ctx context.Context, c config.Config, log *slog.Logger) (*admin, func(), error) {
+	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
+	if err != nil {
+		return nil, nil, err
+	}
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	waitAdmin := serveAdmin(adminCtx, adm, log)
+	return adm, func() { stopAdmin(); waitAdmin() }, nil
+}
+
 // serveAdmin starts the admin server in the background; the returned func
 // waits for it to stop.
 func serveAdmin(ctx context.Context, a *admin, log *slog.Logger) func() {
@@ -74,13 +87,11 @@ var (
 // stage fails, then shuts it down. Once every stage is ready it says where
 // to send and where to look (printStart).
 func runPipeline(ctx context.Context, env *cmdEnv, name string, c config.Config, log *slog.Logger, withDashboard bool, opts ...pipeline.Option) error {
-	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
+	adm, stopAdmin, err := startAdmin(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
-	waitAdmin := serveAdmin(adminCtx, adm, log)
-	defer func() { stopAdmin(); waitAdmin() }()
+	defer stopAdmin()
 	opts = append([]pipeline.Option{pipeline.WithConfig(c), pipeline.WithLogger(log), pipeline.WithRegisterer(adm.reg)}, opts...)
 	p, err := pipeline.Start(ctx, opts...)
 	if err != nil {
@@ -126,15 +137,13 @@ func cmdBus(ctx context.Context, env *cmdEnv, args []string) error {
 	if c.Bus.Port == 0 {
 		return fmt.Errorf("%w: bus.port = 0: the bus command must listen; want 1-65535", config.ErrInvalid)
 	}
-	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
+	// /healthz answers while a clustered bus waits for its peers; /readyz
+	// once the streams are declared.
+	adm, stopAdmin, err := startAdmin(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	// /healthz answers while a clustered bus waits for its peers; /readyz
-	// once the streams are declared.
-	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
-	waitAdmin := serveAdmin(adminCtx, adm, log)
-	defer func() { stopAdmin(); waitAdmin() }()
+	defer stopAdmin()
 	srv, nc, err := pipeline.StartBus(ctx, c, log)
 	if err != nil {
 		return err

@@ -44,13 +44,11 @@ func cmdDashboard(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	// /healthz, /readyz and /metrics on the admin address, without the
 	// dashboard's token: for probes.
-	adm, err := newAdmin(c.Admin.Addr, c.Admin.Pprof)
+	adm, stopAdmin, err := startAdmin(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
-	waitAdmin := serveAdmin(adminCtx, adm, log)
-	defer func() { stopAdmin(); waitAdmin() }()
+	defer stopAdmin()
 	var nc *nats.Conn
 	cctx, cancel := context.WithTimeout(ctx, busWait)
 	nc, err = pipeline.ConnectBus(cctx, c, "dashboard", log)
