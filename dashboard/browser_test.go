@@ -378,6 +378,34 @@ func TestBrowser(t *testing.T) {
 		p.noErrors()
 	})
 
+	t.Run("compare", func(t *testing.T) {
+		p.t = t
+		p.goHash("#/traces?service=frontend")
+		p.click(`#trace-results tr[data-trace-id="` + s.checkout + `"] input[type=checkbox]`)
+		p.click(`#trace-results tr[data-trace-id="` + s.short + `"] input[type=checkbox]`)
+		p.click("#compare-link")
+		p.waitJS(`location.hash === '#/compare/`+s.checkout+`/`+s.short+`' && !!document.getElementById('compare-table')`, "the comparison of checkout and short")
+		// spans A, spans B, time A, time B, B - A, self A, self B
+		rows := eval[[][]string](p, `[...document.querySelectorAll('#compare-table tbody tr')].map(r => [r.dataset.key, ...[...r.children].slice(2).map(td => td.innerText.trim())])`)
+		want := map[string][]string{
+			"frontend GET /cart": {"1", "1", "300 ms", "50.0 ms", "\u2212250 ms", "20.0 ms", "50.0 ms"}, // self: 300 - 200 - 80
+			"cart cart.load":     {"1", "0", "200 ms", "", "\u2212200 ms", "50.0 ms", ""},
+			"cart db.query":      {"1", "0", "150 ms", "", "\u2212150 ms", "150 ms", ""},
+			"frontend render":    {"1", "0", "80.0 ms", "", "\u221280.0 ms", "80.0 ms", ""},
+		}
+		if len(rows) != len(want) {
+			t.Errorf("comparison rows %q, want %d", rows, len(want))
+		}
+		for _, r := range rows {
+			if w, ok := want[r[0]]; !ok || !slices.Equal(r[1:], w) {
+				t.Errorf("comparison row %q: want %q", r, w)
+			}
+		}
+		p.waitText("#compare-delta", "B took 250 ms less than A")
+		p.screenshot("compare")
+		p.noErrors()
+	})
+
 	t.Run("logs", func(t *testing.T) {
 		p.t = t
 		p.goHash("#/logs?q=" + url.QueryEscape("loading cart"))

@@ -13,7 +13,7 @@ import {
 const main = document.getElementById('view');
 const statusEl = document.getElementById('status');
 const DEFAULT = 'traces';
-const NAV_ALIAS = { trace: 'traces' };
+const NAV_ALIAS = { trace: 'traces', compare: 'traces' };
 
 let current = null; // {name, handle}
 let seq = 0;

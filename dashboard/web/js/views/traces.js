@@ -37,6 +37,21 @@ export async function mount(el, route) {
   if (!res) return null;
   const traces = res.traces || [];
   const onSort = (key, order) => submit({ sort: key, order });
+  // Two ticked traces can be compared (#/compare/<a>/<b>).
+  const picked = [];
+  const compare = h('a', { class: 'button ghost hidden', id: 'compare-link', title: 'compare the two ticked traces (x ticks the selected row)' }, 'Compare');
+  const pick = (box, id) => {
+    const i = picked.indexOf(id);
+    if (box.checked && i < 0) picked.push(id);
+    if (!box.checked && i >= 0) picked.splice(i, 1);
+    while (picked.length > 2) {
+      const old = picked.shift();
+      const b = table.querySelector(`tr[data-trace-id="${old}"] input`);
+      if (b) b.checked = false;
+    }
+    compare.classList.toggle('hidden', picked.length !== 2);
+    if (picked.length === 2) compare.setAttribute('href', '#/compare/' + picked.map(encodeURIComponent).join('/'));
+  };
   const table = h('table', { class: 'grid', id: 'trace-results' },
     h('thead', null, h('tr', null,
       sortHeader('start', 'start', p, onSort),
@@ -45,7 +60,8 @@ export async function mount(el, route) {
       sortHeader('duration', 'duration', p, onSort, 'num'),
       sortHeader('spans', 'spans', p, onSort, 'num'),
       h('th', { class: 'num' }, 'errors'),
-      h('th', null, 'trace id'))),
+      h('th', null, 'trace id'),
+      h('th', { title: 'tick two traces to compare them' }, 'compare'))),
     h('tbody', null, traces.map((t) => h('tr', { class: 'row', dataset: { traceId: t.trace_id }, onclick: (e) => { if (!e.target.closest('a')) location.hash = traceHref(t.trace_id); } },
       h('td', { class: 'mono time' }, fmtTime(t.start_ms)),
       h('td', null, h('a', { href: traceHref(t.trace_id), 'data-open': true }, t.root_name || '(missing root)'),
@@ -54,16 +70,25 @@ export async function mount(el, route) {
       h('td', { class: 'num' }, fmtDuration(t.duration_ms)),
       h('td', { class: 'num' }, fmtNum(t.span_count)),
       h('td', { class: 'num' + (t.error_count ? ' err' : '') }, t.error_count ? fmtNum(t.error_count) : ''),
-      h('td', { class: 'mono muted' }, t.trace_id)))));
+      h('td', { class: 'mono muted' }, t.trace_id),
+      h('td', null, h('input', { type: 'checkbox', 'aria-label': 'compare', onclick: (e) => e.stopPropagation(), onchange: (e) => pick(e.target, t.trace_id) }))))));
   const summary = h('div', { class: 'summary', id: 'trace-summary' },
     `${traces.length} trace${traces.length === 1 ? '' : 's'}`,
     res.scanned_files !== undefined ? ` · ${fmtNum(res.scanned_files)} files, ${fmtNum(res.scanned_rows || 0)} spans scanned` : '',
     res.elapsed_ms !== undefined ? ` in ${fmtDuration(res.elapsed_ms)}` : '',
     traces.length >= Number(q.get('limit')) ? ` · showing the first ${q.get('limit')}: narrow the search` : '');
+  summary.append(' ', compare);
   fill(out, summary, traces.length ? table : h('p', { class: 'muted' },
     'No traces match. ', (p.get('range') && p.get('range') !== 'all')
       ? h('a', { href: '#/traces?' + withRange(p, 'all') }, 'Search everything') : 'Send some spans, or widen the filters.'));
-  return null;
+  return {
+    key(e) {
+      if (e.key !== 'x') return false;
+      const box = out.querySelector('tr.row.selected input[type=checkbox]');
+      if (box) { box.checked = !box.checked; box.dispatchEvent(new Event('change')); }
+      return true;
+    },
+  };
 }
 
 function withRange(p, r) {
