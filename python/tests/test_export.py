@@ -242,6 +242,23 @@ class ExportTest(support.PipelineCase):
         self.check_logs(rows, service)
         self.assertEqual([r["severity_text"] for r in rows if r["severity_number"] == 17], [""])
 
+    def test_special_values(self):
+        # NaN and the infinities travel as OTLP JSON's strings; 64-bit
+        # integers keep every bit.
+        service = "special-values"
+        res = {"service.name": service}
+        self.p.export_metric({"name": "nan", "value": float("nan"), "resource": res,
+                              "attributes": {"inf": float("inf"), "max": 2**63 - 1, "min": -(2**63)}})
+        self.p.export_metric({"name": "h", "type": "histogram", "sum": float("-inf"), "bucket_counts": [2],
+                              "resource": res})
+        rows = {r["metric_name"]: r for r in self.rows("metrics", service)}
+        self.assertEqual(rows["nan"]["value_double"], "NaN")  # cat prints non-finite floats as strings
+        self.assertEqual(rows["nan"]["attributes_double"], {"inf": "+Inf"})
+        self.assertEqual(rows["nan"]["attributes_int"], {"max": 2**63 - 1, "min": -(2**63)})
+        self.assertEqual((rows["h"]["sum"], rows["h"]["count"], rows["h"]["bucket_counts"]), ("-Inf", 2, [2]))
+        with self.assertRaises(otlp_arrow.InvalidData):
+            self.p.export_metric({"name": "big", "value": 2**63, "resource": res})
+
 
 if __name__ == "__main__":
     unittest.main()

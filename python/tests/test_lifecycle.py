@@ -148,6 +148,25 @@ print("exported")
         self.assertEqual([r["name"] for r in support.read_rows(d, "traces")], ["parent-span"])
 
 
+    def test_ctrl_c(self):
+        # The Go runtime leaves SIGINT to Python: Ctrl+C is still a
+        # KeyboardInterrupt with a pipeline running, and the pipeline works on.
+        d = tempfile.mkdtemp(prefix="otlp-arrow-sigint-")
+        self.addCleanup(shutil.rmtree, d, True)
+        out = run_python(f"""
+import os, signal, time, otlp_arrow
+with otlp_arrow.Pipeline({d!r}) as p:
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)
+    except KeyboardInterrupt:
+        print("interrupted")
+    p.export_trace({SPAN!r})
+""")
+        self.assertEqual(out.stdout.strip(), "interrupted", out.stderr)
+        self.assertEqual([r["name"] for r in support.read_rows(d, "traces")], ["parent-span"])
+
+
 class ListenTest(unittest.TestCase):
     def test_listen(self):
         d = tempfile.mkdtemp(prefix="otlp-arrow-listen-")
