@@ -53,7 +53,9 @@ type Config struct {
 	// Signals to forward. Default all three.
 	Signals []schema.Signal `yaml:"signals"`
 	// SubjectFilter, when set, forwards only messages whose subject matches
-	// it (NATS wildcards allowed), e.g. "otlp.traces.checkout".
+	// it (NATS wildcards allowed), e.g. "otlp.traces.checkout"; of a message
+	// of several services (otlp.<signal>._mixed), the rows of the services
+	// whose own subject would match.
 	SubjectFilter string `yaml:"subject_filter"`
 	// Headers are added to every request (gRPC metadata, HTTP headers).
 	// Their values are secrets (they often carry credentials): redacted in

@@ -7,9 +7,11 @@
 // default) on the stream of every signal. The consumer is declared with the
 // streams (bus.EnsureStreams with Durables {writer, forwarder}) so nothing
 // published before the forwarder starts is missed; Run creates it when it is
-// missing and narrows its filter to Config.SubjectFilter when that filter
-// lies inside the signal's subjects. Messages of a signal that is not
-// enabled, or whose subject does not match SubjectFilter, are acknowledged
+// missing and narrows its filters to Config.SubjectFilter when that filter
+// lies inside the signal's subjects (and to otlp.<signal>._mixed, messages
+// of several services, when the filter does not match it: of those, only
+// the rows of the services whose own subject matches are sent). Messages of
+// a signal that is not enabled, or without a row to send, are acknowledged
 // and skipped, so the stream never keeps them for the forwarder. The
 // forwarder's bus.Purger, told of every acknowledgement, removes from the
 // streams what every durable consumer acknowledged (limits retention: an

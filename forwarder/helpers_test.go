@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,6 +224,9 @@ func publish(t *testing.T, js jetstream.JetStream, service string, data any) {
 	}
 }
 
+// tryPublish publishes data as one message on the subject of service, or
+// on the subject of messages of several services when data holds several
+// (as ingest publishes).
 func tryPublish(js jetstream.JetStream, service string, data any) error {
 	var (
 		rec arrow.RecordBatch
@@ -230,10 +234,19 @@ func tryPublish(js jetstream.JetStream, service string, data any) error {
 		err error
 	)
 	mem := memory.DefaultAllocator
+	services := []string{service}
 	switch d := data.(type) {
 	case []*tracepb.ResourceSpans:
 		sig = schema.Traces
 		rec, err = schema.TracesToArrow(mem, d)
+		if len(d) > 1 {
+			services = nil
+			for _, rs := range d {
+				if s := schema.ServiceName(rs.GetResource()); !slices.Contains(services, s) {
+					services = append(services, s)
+				}
+			}
+		}
 	case []*metricspb.ResourceMetrics:
 		sig = schema.Metrics
 		rec, err = schema.MetricsToArrow(mem, d)
@@ -253,7 +266,7 @@ func tryPublish(js jetstream.JetStream, service string, data any) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = bus.Publish(ctx, js, bus.Message{Signal: sig, Service: service, Source: "test", Rows: int(rec.NumRows()), Payload: pls[0]})
+	_, err = bus.Publish(ctx, js, bus.Message{Signal: sig, Services: services, Source: "test", Rows: int(rec.NumRows()), Payload: pls[0]})
 	return err
 }
 

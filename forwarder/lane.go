@@ -205,11 +205,15 @@ func collect(batch jetstream.MessageBatch) []jetstream.Msg {
 // rejected permanently. Retryable failures keep it: handle waits out the
 // breaker and tries again. It returns errStopping when ctx ends first.
 func (l *lane) handle(ctx context.Context, exec failsafe.Executor[any], msg jetstream.Msg) error {
-	if !l.enabled || (l.filter != "" && !subjectMatches(l.filter, msg.Subject())) {
+	keep, forward, err := l.selection(msg)
+	if err != nil {
+		return l.deadLetter(ctx, msg, "cannot send the payload: "+err.Error())
+	}
+	if !forward {
 		l.m.skipped.WithLabelValues(string(l.sig)).Inc()
 		return l.ack(ctx, msg)
 	}
-	req, err := l.tgt.prepare(l.sig, msg.Data())
+	req, err := l.tgt.prepare(l.sig, msg.Data(), keep)
 	if err != nil {
 		return l.deadLetter(ctx, msg, "cannot send the payload: "+err.Error())
 	}
@@ -255,6 +259,38 @@ func (l *lane) handle(ctx context.Context, exec failsafe.Executor[any], msg jets
 			}
 		}
 	}
+}
+
+// selection says whether msg is to be forwarded and, for a message of
+// several services of which the subject filter selects only some, which
+// services' rows: the filter applies to the subject each service would
+// have on its own (otlp.<signal>.<service token>).
+func (l *lane) selection(msg jetstream.Msg) (keep func(string) bool, forward bool, err error) {
+	switch {
+	case !l.enabled:
+		return nil, false, nil
+	case l.filter == "":
+		return nil, true, nil
+	case msg.Subject() != bus.MixedSubject(l.sig):
+		return nil, subjectMatches(l.filter, msg.Subject()), nil
+	}
+	services, err := bus.ParseServices(msg.Headers().Get(bus.HeaderServices))
+	if err != nil {
+		return nil, false, err
+	}
+	selected := map[string]bool{}
+	for _, s := range services {
+		if subjectMatches(l.filter, bus.Subject(l.sig, s)) {
+			selected[s] = true
+		}
+	}
+	switch len(selected) {
+	case 0:
+		return nil, false, nil
+	case len(services):
+		return nil, true, nil
+	}
+	return func(s string) bool { return selected[s] }, true, nil
 }
 
 func outcomeOf(err error) string {

@@ -161,9 +161,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 // first.
 func (f *Forwarder) consumer(ctx context.Context, sig schema.Signal, enabled bool) (jetstream.Consumer, error) {
 	stream := bus.StreamName(sig)
-	want := bus.SubjectFilter(sig)
+	want := []string{bus.SubjectFilter(sig)}
 	if enabled {
-		want = consumerFilter(f.cfg.SubjectFilter, sig)
+		want = consumerFilters(f.cfg.SubjectFilter, sig)
 	}
 	warned := false
 	for {
@@ -171,10 +171,10 @@ func (f *Forwarder) consumer(ctx context.Context, sig schema.Signal, enabled boo
 		switch {
 		case err == nil:
 			cc := cons.CachedInfo().Config
-			if cc.FilterSubject == want && len(cc.FilterSubjects) == 0 {
+			if slices.Equal(filtersOf(cc), want) {
 				return cons, nil
 			}
-			cc.FilterSubject, cc.FilterSubjects = want, nil
+			setFilters(&cc, want)
 			cons, err = f.js.CreateOrUpdateConsumer(ctx, stream, cc)
 			if err != nil {
 				return nil, fmt.Errorf("set filter of consumer %s on %s to %s: %w", f.cfg.Durable, stream, want, err)
@@ -187,7 +187,7 @@ func (f *Forwarder) consumer(ctx context.Context, sig schema.Signal, enabled boo
 			return nil, nil
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
 			cc := bus.ConsumerConfig(f.cfg.Durable, sig, bus.DefaultStreamsConfig())
-			cc.FilterSubject = want
+			setFilters(&cc, want)
 			cons, err = f.js.CreateOrUpdateConsumer(ctx, stream, cc)
 			if err == nil {
 				f.log.Warn("consumer was not declared with the stream; created it (messages published before are not forwarded)",

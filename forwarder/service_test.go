@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -280,22 +281,31 @@ func TestSubjectFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := c.CachedInfo().Config.FilterSubject, "otlp."+string(sig)+".checkout"; got != want {
-			t.Errorf("%s consumer filter: got %q, want %q", sig, got, want)
+		// Messages of several services are on otlp.<signal>._mixed.
+		cc := c.CachedInfo().Config
+		if got, want := append([]string{cc.FilterSubject}, cc.FilterSubjects...), []string{"", "otlp." + string(sig) + ".checkout", "otlp." + string(sig) + "._mixed"}; !slices.Equal(got, want) {
+			t.Errorf("%s consumer filters: got %q, want %q", sig, got, want)
 		}
 	}
 	publish(t, js, "cart", traces("cart", 0, 1))
 	publish(t, js, "checkout", traces("checkout", 1, 2))
 	publish(t, js, "checkout", logsData("checkout", 0, 1)) // logs are not enabled
 	publish(t, js, "checkout", metricsData("checkout", 0, 1))
+	// Of a message of several services, only checkout's rows go; a message
+	// without checkout is skipped.
+	publish(t, js, "", slices.Concat(traces("cart", 10, 1), traces("checkout", 11, 2), traces("ads", 13, 1), traces("checkout", 14, 1)))
+	publish(t, js, "", slices.Concat(traces("cart", 20, 1), traces("ads", 21, 1)))
 	waitFor(t, "checkout traces and metrics", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return len(r.traces) == 1 && len(r.metrics) == 1
+		return len(r.traces) > 0 && len(r.metrics) == 1
 	})
+	waitFor(t, "checkout spans", func() bool { return r.spanCount() == 5 })
 	waitFor(t, "logs skipped", func() bool { return counter(fw.f.metrics.skipped, "logs") == 1 })
-	if ids := r.spanIDs(); ids[0] != 0 || ids[1] != 1 || ids[2] != 1 {
-		t.Errorf("span ids: got %v, want only 1 and 2", ids)
+	waitFor(t, "cart and ads skipped", func() bool { return counter(fw.f.metrics.skipped, "traces") == 1 })
+	want := map[uint64]int{1: 1, 2: 1, 11: 1, 12: 1, 14: 1}
+	if ids := r.spanIDs(); !maps.Equal(ids, want) {
+		t.Errorf("span ids: got %v, want %v", ids, want)
 	}
 	// Neither the cart message nor the log stays in the streams (purged).
 	for _, sig := range []schema.Signal{schema.Traces, schema.Logs} {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -59,6 +61,37 @@ func consumerFilter(filter string, sig schema.Signal) string {
 	}
 	toks[0], toks[1] = "otlp", string(sig)
 	return strings.Join(toks, ".")
+}
+
+// consumerFilters returns the filters of the forwarder's consumer on the
+// stream of sig: consumerFilter's, and the subject of messages of several
+// services when that filter does not match it (their rows are selected by
+// service when they are handled).
+func consumerFilters(filter string, sig schema.Signal) []string {
+	f := consumerFilter(filter, sig)
+	if mixed := bus.MixedSubject(sig); !subjectMatches(f, mixed) {
+		return []string{f, mixed}
+	}
+	return []string{f}
+}
+
+// filtersOf returns the filter subjects of a consumer configuration.
+func filtersOf(cc jetstream.ConsumerConfig) []string {
+	if cc.FilterSubject != "" {
+		return append([]string{cc.FilterSubject}, cc.FilterSubjects...)
+	}
+	return cc.FilterSubjects
+}
+
+// setFilters sets the filter subjects of cc: FilterSubject for one,
+// FilterSubjects for several.
+func setFilters(cc *jetstream.ConsumerConfig, filters []string) {
+	cc.FilterSubject, cc.FilterSubjects = "", nil
+	if len(filters) == 1 {
+		cc.FilterSubject = filters[0]
+		return
+	}
+	cc.FilterSubjects = filters
 }
 
 // subjectMatches reports whether subject matches the NATS filter.

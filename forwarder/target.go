@@ -18,9 +18,10 @@ import (
 // target sends prepared requests to one remote endpoint. Its methods are
 // safe for concurrent use (one lane per signal calls them).
 type target interface {
-	// prepare turns a bus payload into a request. An error means the
+	// prepare turns a bus payload into a request: the rows of the services
+	// keep accepts, or all of them when keep is nil. An error means the
 	// payload can never be sent (it is dead-lettered).
-	prepare(sig schema.Signal, data []byte) (*request, error)
+	prepare(sig schema.Signal, data []byte, keep func(service string) bool) (*request, error)
 	// send makes one attempt. Errors are classified with permanentError or
 	// retryableError.
 	send(ctx context.Context, req *request) (partial, error)
@@ -52,12 +53,18 @@ type partial struct {
 	message  string
 }
 
-// decodePayload decodes a bus payload and counts its rows. The caller
-// releases the batches.
-func decodePayload(data []byte, mem memory.Allocator) (*arrow.Schema, []arrow.RecordBatch, int64, error) {
+// decodePayload decodes a bus payload, keeps the rows of the services keep
+// accepts (all when keep is nil), and counts them. The caller releases the
+// batches.
+func decodePayload(data []byte, mem memory.Allocator, keep func(string) bool) (*arrow.Schema, []arrow.RecordBatch, int64, error) {
 	s, recs, err := payload.Decode(data, mem)
 	if err != nil {
 		return nil, nil, 0, err
+	}
+	if keep != nil {
+		if recs, err = selectServices(recs, keep); err != nil {
+			return nil, nil, 0, err
+		}
 	}
 	var rows int64
 	for _, rec := range recs {
@@ -66,9 +73,42 @@ func decodePayload(data []byte, mem memory.Allocator) (*arrow.Schema, []arrow.Re
 	return s, recs, rows, nil
 }
 
-// otlpRequest converts a bus payload to the OTLP export request of sig.
-func otlpRequest(sig schema.Signal, data []byte, mem memory.Allocator) (proto.Message, int64, error) {
-	_, recs, rows, err := decodePayload(data, mem)
+// selectServices returns slices of recs holding the rows whose service_name
+// keep accepts, and releases recs.
+func selectServices(recs []arrow.RecordBatch, keep func(string) bool) ([]arrow.RecordBatch, error) {
+	defer releaseAll(recs)
+	var out []arrow.RecordBatch
+	for _, rec := range recs {
+		service, err := schema.ServiceColumn(rec)
+		if err != nil {
+			releaseAll(out)
+			return nil, err
+		}
+		n := int(rec.NumRows())
+		for i := 0; i < n; {
+			j, name := i+1, service(i)
+			for j < n && service(j) == name {
+				j++
+			}
+			if keep(name) {
+				out = append(out, rec.NewSlice(int64(i), int64(j)))
+			}
+			i = j
+		}
+	}
+	return out, nil
+}
+
+func releaseAll(recs []arrow.RecordBatch) {
+	for _, rec := range recs {
+		rec.Release()
+	}
+}
+
+// otlpRequest converts a bus payload (the rows keep accepts) to the OTLP
+// export request of sig.
+func otlpRequest(sig schema.Signal, data []byte, mem memory.Allocator, keep func(string) bool) (proto.Message, int64, error) {
+	_, recs, rows, err := decodePayload(data, mem, keep)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -34,8 +34,8 @@ func newFlightTarget(c Config, ep *endpoint, hdr http.Header, mem memory.Allocat
 	return &flightTarget{conn: conn, client: flight.NewClientFromConn(conn, nil), md: metadataOf(hdr), mem: mem}, nil
 }
 
-func (t *flightTarget) prepare(sig schema.Signal, data []byte) (*request, error) {
-	s, recs, rows, err := decodePayload(data, t.mem)
+func (t *flightTarget) prepare(sig schema.Signal, data []byte, keep func(string) bool) (*request, error) {
+	s, recs, rows, err := decodePayload(data, t.mem, keep)
 	if err != nil {
 		return nil, err
 	}

@@ -94,8 +94,8 @@ func metadataOf(hdr http.Header) metadata.MD {
 	return md
 }
 
-func (g *grpcTarget) prepare(sig schema.Signal, data []byte) (*request, error) {
-	msg, rows, err := otlpRequest(sig, data, g.mem)
+func (g *grpcTarget) prepare(sig schema.Signal, data []byte, keep func(string) bool) (*request, error) {
+	msg, rows, err := otlpRequest(sig, data, g.mem, keep)
 	if err != nil {
 		return nil, err
 	}

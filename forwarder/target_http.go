@@ -73,8 +73,8 @@ func newHTTPTarget(c Config, ep *endpoint, hdr http.Header, mem memory.Allocator
 	}, nil
 }
 
-func (t *httpTarget) prepare(sig schema.Signal, data []byte) (*request, error) {
-	msg, rows, err := otlpRequest(sig, data, t.mem)
+func (t *httpTarget) prepare(sig schema.Signal, data []byte, keep func(string) bool) (*request, error) {
+	msg, rows, err := otlpRequest(sig, data, t.mem, keep)
 	if err != nil {
 		return nil, err
 	}

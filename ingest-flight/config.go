@@ -93,6 +93,10 @@ type Config struct {
 	// them), "lz4" or "zstd" (readers need that codec; less for the bus to
 	// copy and store). See docs/bus.md.
 	PayloadCompression string
+	// PerServiceMessages keeps every bus message to one service's rows (see
+	// publish.Config.PerServiceMessages). By default concurrent requests of
+	// several services share messages.
+	PerServiceMessages bool
 }
 
 // Defaults of [Config].

@@ -125,12 +125,8 @@ func TestFlightEverySignal(t *testing.T) {
 			t.Errorf("%s: PutResult rows = %v, want %v", tt.sig, got, want)
 		}
 		msgs := bustest.ReadMessages(t, js, tt.sig)
-		var subjects []string
-		for _, m := range msgs {
-			subjects = append(subjects, m.Subject)
-		}
 		sig := string(tt.sig)
-		if got, want := strings.Join(subjects, " "), "otlp."+sig+".checkout otlp."+sig+".cart otlp."+sig+".search otlp."+sig+".ads"; got != want {
+		if got, want := subjects(t, msgs), "otlp."+sig+"._mixed[cart,checkout] otlp."+sig+"._mixed[ads,search]"; got != want {
 			t.Errorf("subjects = %s, want %s", got, want)
 		}
 		if got, want := checkHeaders(t, msgs, tt.sig, SourceFlight), int(2*tt.rowsEach); got != want {
@@ -218,15 +214,11 @@ func TestFlightSubsetSchema(t *testing.T) {
 			}
 			sameByService(t, schema.NormalizeTraces(busTraces(t, js)), schema.NormalizeTraces(want), (*tracepb.ResourceSpans).GetResource)
 			msgs := bustest.ReadMessages(t, js, schema.Traces)
-			var subjects []string
-			for _, m := range msgs {
-				subjects = append(subjects, m.Subject)
-			}
-			wantSubjects := "otlp.traces.a otlp.traces.b"
+			wantSubjects := "otlp.traces._mixed[a,b]"
 			if tt.name == "no service at all" {
-				wantSubjects = "otlp.traces.unknown"
+				wantSubjects = "otlp.traces.unknown[]"
 			}
-			if got := strings.Join(subjects, " "); got != wantSubjects {
+			if got := subjects(t, msgs); got != wantSubjects {
 				t.Errorf("subjects = %s, want %s", got, wantSubjects)
 			}
 		})

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,9 +114,32 @@ func checkHeaders(t testing.TB, msgs []bustest.Msg, sig schema.Signal, source st
 		if pm.Signal != sig || pm.Source != source {
 			t.Errorf("%s: signal, source = %s, %s; want %s, %s", m.Subject, pm.Signal, pm.Source, sig, source)
 		}
+		if got := m.Header.Get(bus.HeaderContract); got != bus.ContractVersion {
+			t.Errorf("%s: %s = %q, want %s", m.Subject, bus.HeaderContract, got, bus.ContractVersion)
+		}
+		if want := bus.MessageSubject(sig, pm.Services); m.Subject != want {
+			t.Errorf("services %q on %s, want %s", pm.Services, m.Subject, want)
+		}
 		rows += pm.Rows
 	}
 	return rows
+}
+
+// subjects returns each message's subject and, in brackets, the services
+// its Otlp-Services header lists (sorted: OTAP may reorder resources),
+// space-separated.
+func subjects(t testing.TB, msgs []bustest.Msg) string {
+	t.Helper()
+	var out []string
+	for _, m := range msgs {
+		services, err := bus.ParseServices(m.Header.Get(bus.HeaderServices))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(services)
+		out = append(out, m.Subject+"["+strings.Join(services, ",")+"]")
+	}
+	return strings.Join(out, " ")
 }
 
 func busTraces(t testing.TB, js jetstream.JetStream) []*tracepb.ResourceSpans {

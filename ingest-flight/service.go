@@ -77,7 +77,7 @@ func New(cfg Config, js jetstream.Publisher, log *slog.Logger, reg prometheus.Re
 		return nil, fmt.Errorf("new ingest-flight service: %w: nil logger", ErrInvalidConfig)
 	}
 	log = log.With(bus.LogKeyStage, Stage)
-	pub, err := publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes, PublishTimeout: cfg.PublishTimeout, Compression: cfg.PayloadCompression}, reg)
+	pub, err := publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes, PublishTimeout: cfg.PublishTimeout, Compression: cfg.PayloadCompression, PerServiceMessages: cfg.PerServiceMessages}, reg)
 	if err != nil {
 		return nil, fmt.Errorf("new ingest-flight service: %w", err)
 	}

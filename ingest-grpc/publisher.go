@@ -21,7 +21,7 @@ type Publisher = publish.Publisher
 // attribute limits of cfg. reg may be nil; metrics already registered on reg
 // by another publisher are shared.
 func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer) (*Publisher, error) {
-	return publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes, Limits: publishLimits(cfg), PublishTimeout: cfg.PublishTimeout, Compression: cfg.PayloadCompression}, reg)
+	return publish.NewPublisher(js, publish.Config{MaxPayloadBytes: cfg.MaxPayloadBytes, Limits: publishLimits(cfg), PublishTimeout: cfg.PublishTimeout, Compression: cfg.PayloadCompression, PerServiceMessages: cfg.PerServiceMessages}, reg)
 }
 
 // publishLimits maps the config's limits (0: none) to publish.Limits

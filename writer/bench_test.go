@@ -127,7 +127,7 @@ func BenchmarkPassthrough(b *testing.B) {
 					b.StopTimer()
 					js := runBus(b)
 					for _, p := range payloads {
-						m := bus.Message{Signal: schema.Traces, Service: "bench", Source: "bench", Rows: 1, Payload: p}
+						m := bus.Message{Signal: schema.Traces, Services: []string{"bench"}, Source: "bench", Rows: 1, Payload: p}
 						if _, err := bus.Publish(context.Background(), js, m); err != nil {
 							b.Fatal(err)
 						}

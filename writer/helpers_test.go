@@ -103,7 +103,7 @@ func publish(t *testing.T, js jetstream.JetStream, sig schema.Signal, rows ...ro
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	m := bus.Message{Signal: sig, Service: rows[0].Service, Source: "test", Rows: len(rows), Payload: encodeRows(t, rows)}
+	m := bus.Message{Signal: sig, Services: []string{rows[0].Service}, Source: "test", Rows: len(rows), Payload: encodeRows(t, rows)}
 	if _, err := bus.Publish(ctx, js, m); err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func publishRecord(t *testing.T, js jetstream.Publisher, sig schema.Signal, svc 
 	if err != nil || len(payloads) != 1 {
 		t.Fatalf("encode: %d payloads, %v", len(payloads), err)
 	}
-	if _, err := bus.Publish(context.Background(), js, bus.Message{Signal: sig, Service: svc, Source: "test", Rows: rows, Payload: payloads[0]}); err != nil {
+	if _, err := bus.Publish(context.Background(), js, bus.Message{Signal: sig, Services: []string{svc}, Source: "test", Rows: rows, Payload: payloads[0]}); err != nil {
 		t.Fatal(err)
 	}
 }

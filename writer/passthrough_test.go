@@ -35,7 +35,7 @@ func publishTraces(t *testing.T, js jetstream.JetStream, rss []*tracepb.Resource
 		t.Fatalf("encode: %d payloads, %v", len(payloads), err)
 	}
 	svc := rss[0].Resource.Attributes[0].Value.GetStringValue()
-	m := bus.Message{Signal: schema.Traces, Service: svc, Source: "test", Rows: rows, Payload: payloads[0]}
+	m := bus.Message{Signal: schema.Traces, Services: []string{svc}, Source: "test", Rows: rows, Payload: payloads[0]}
 	if _, err := bus.Publish(context.Background(), js, m); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestPassthroughSchemaOtherwiseEncoded(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = w.Close()
-	m := bus.Message{Signal: schema.Traces, Service: "other", Source: "test", Rows: len(more), Payload: []byte(buf.String())}
+	m := bus.Message{Signal: schema.Traces, Services: []string{"other"}, Source: "test", Rows: len(more), Payload: []byte(buf.String())}
 	if _, err := bus.Publish(context.Background(), js, m); err != nil {
 		t.Fatal(err)
 	}

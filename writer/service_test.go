@@ -144,7 +144,7 @@ func TestRotation(t *testing.T) {
 		cfg.Signals = []schema.Signal{schema.Metrics}
 		first := publish(t, js, schema.Metrics, rowsOf("svc", 0, 2)...)
 		// Same schema, newer version header: a new file.
-		m := bus.NewMsg(bus.Message{Signal: schema.Metrics, Service: "svc", Source: "test", Rows: 1, Payload: encodeRows(t, rowsOf("svc", 5, 1))})
+		m := bus.NewMsg(bus.Message{Signal: schema.Metrics, Services: []string{"svc"}, Source: "test", Rows: 1, Payload: encodeRows(t, rowsOf("svc", 5, 1))})
 		m.Header.Set(bus.HeaderSchema, "metrics/v2")
 		if _, err := js.PublishMsg(context.Background(), m); err != nil {
 			t.Fatal(err)
@@ -319,7 +319,7 @@ func TestBadMessagesTerminated(t *testing.T) {
 	if _, err := js.PublishMsg(ctx, garbage); err != nil {
 		t.Fatal(err)
 	}
-	wrong := bus.NewMsg(bus.Message{Signal: schema.Traces, Service: "svc", Source: "test", Rows: 1, Payload: encodeRows(t, rowsOf("svc", 0, 1))})
+	wrong := bus.NewMsg(bus.Message{Signal: schema.Traces, Services: []string{"svc"}, Source: "test", Rows: 1, Payload: encodeRows(t, rowsOf("svc", 0, 1))})
 	wrong.Header.Set(bus.HeaderSignal, "logs")
 	if _, err := js.PublishMsg(ctx, wrong); err != nil {
 		t.Fatal(err)

@@ -117,6 +117,11 @@ type Bus struct {
 	// them), "lz4" or "zstd" (readers need that codec; the bus copies and
 	// stores less). See docs/bus.md.
 	PayloadCompression string `yaml:"payload_compression"`
+	// PerServiceMessages keeps every bus message to one service's rows, so
+	// that every subject names its service (contract 1's layout), at the
+	// cost of smaller messages: by default concurrent requests of several
+	// services share messages. See docs/bus.md.
+	PerServiceMessages bool `yaml:"per_service_messages"`
 	// MaxPayload is the embedded server's max message size in bytes.
 	MaxPayload int `yaml:"max_payload" unit:"bytes"`
 	// MaxStore bounds the embedded server's JetStream file store in bytes
@@ -556,6 +561,7 @@ var EnvVars = []envVar{
 	{"OTLP_NATS_SERVER_TLS_CLIENT_CA_FILE", "bus.server_tls_client_ca_file", setString(func(c *Config) *string { return &c.Bus.ServerTLSClientCA })},
 	{"OTLP_BUS_SYNC_INTERVAL", "bus.sync_interval", setString(func(c *Config) *string { return &c.Bus.SyncInterval })},
 	{"OTLP_BUS_PAYLOAD_COMPRESSION", "bus.payload_compression", setString(func(c *Config) *string { return &c.Bus.PayloadCompression })},
+	{"OTLP_BUS_PER_SERVICE_MESSAGES", "bus.per_service_messages", setBool(func(c *Config) *bool { return &c.Bus.PerServiceMessages })},
 	{"OTLP_BUS_MAX_STORE", "bus.max_store", setInt64(func(c *Config) *int64 { return &c.Bus.MaxStore })},
 	{"OTLP_BUS_ACK_WAIT_SECS", "bus.ack_wait", setSecs(func(c *Config) *time.Duration { return &c.Bus.AckWait })},
 	{"OTLP_STREAM_MAX_BYTES", "bus.stream_max_bytes", setInt64(func(c *Config) *int64 { return &c.Bus.MaxBytes })},

@@ -331,6 +331,7 @@ func (p *Pipeline) startFlight(js jetstream.JetStream) error {
 	fc.MaxConcurrentStreams = uint32(c.Flight.MaxConcurrentStreams)
 	fc.PublishTimeout = c.Flight.PublishTimeout
 	fc.PayloadCompression = c.Bus.PayloadCompression
+	fc.PerServiceMessages = c.Bus.PerServiceMessages
 	for _, tok := range c.Flight.AuthTokens {
 		fc.Auth.Tokens = append(fc.Auth.Tokens, tok.Reveal())
 	}
@@ -792,6 +793,7 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.MaxConcurrentStreams = uint32(c.Ingest.MaxConcurrentStreams)
 	ic.PublishTimeout = c.Ingest.PublishTimeout
 	ic.PayloadCompression = c.Bus.PayloadCompression
+	ic.PerServiceMessages = c.Bus.PerServiceMessages
 	return ic
 }
 

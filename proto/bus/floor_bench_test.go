@@ -190,7 +190,7 @@ func publishPaced(ctx context.Context, b *testing.B, js jetstream.JetStream, pub
 					next = next.Add(every)
 				}
 				_, _ = rand.Read(payload[:16]) // distinct messages, no dedup
-				msg := bus.Message{Signal: schema.Traces, Service: fmt.Sprint("s", w), Source: "bench", Rows: 1, Payload: payload}
+				msg := bus.Message{Signal: schema.Traces, Services: []string{fmt.Sprint("s", w)}, Source: "bench", Rows: 1, Payload: payload}
 				t := time.Now()
 				var err error
 				if all {

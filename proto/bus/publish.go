@@ -41,25 +41,43 @@ const HeaderAllowance = 1024
 
 // Message is one bus message before publishing.
 type Message struct {
-	Signal  schema.Signal
-	Service string // the resource's service.name; "" becomes "unknown" in the subject
-	Source  string // ingest path: grpc, http, flight, otap, sdk
-	Rows    int
-	Payload []byte // one Arrow IPC stream, see package payload
+	Signal schema.Signal
+	// Services are the exact service.name values of the payload's rows
+	// (the service_name column), each once, in the order they first appear;
+	// "" for rows without one. They make the subject (see MessageSubject)
+	// and the Otlp-Services header.
+	Services []string
+	Source   string // ingest path: grpc, http, flight, otap, sdk
+	Rows     int
+	Payload  []byte // one Arrow IPC stream, see package payload
 }
 
-// NewMsg builds the NATS message for m: its subject, the Otlp-* and
-// Content-Type headers, Nats-Msg-Id, a hash of subject and payload (see
-// [MsgID]), so a retried request is deduplicated within the stream's
-// duplicate window, Nats-Expected-Stream, and last Otlp-Pad (see padding).
+// HeadersLen bounds the bytes that NewMsg adds to a payload of a message
+// with these services beside the HeaderAllowance: the Otlp-Services
+// header's.
+func HeadersLen(services []string) int {
+	return len(HeaderServices) + len(": \r\n") + len(EncodeServices(services))
+}
+
+// NewMsg builds the NATS message for m: its subject (MessageSubject), the
+// Otlp-* and Content-Type headers, Nats-Msg-Id, a hash of subject and
+// payload (see [MsgID]), so a retried request is deduplicated within the
+// stream's duplicate window, Nats-Expected-Stream, and last Otlp-Pad (see
+// padding).
 func NewMsg(m Message) *nats.Msg {
-	subject := Subject(m.Signal, m.Service)
+	subject := MessageSubject(m.Signal, m.Services)
 	msg := nats.NewMsg(subject)
 	msg.Data = m.Payload
 	msg.Header.Set(HeaderContentType, ContentType)
+	msg.Header.Set(HeaderContract, ContractVersion)
 	msg.Header.Set(HeaderSignal, string(m.Signal))
 	msg.Header.Set(HeaderSchema, m.Signal.Version())
 	msg.Header.Set(HeaderRows, strconv.Itoa(m.Rows))
+	services := m.Services
+	if len(services) == 0 {
+		services = []string{""}
+	}
+	msg.Header.Set(HeaderServices, EncodeServices(services))
 	if m.Source != "" {
 		msg.Header.Set(HeaderSource, m.Source)
 	}
@@ -115,8 +133,9 @@ func MsgID(subject string, data []byte) string {
 }
 
 // ParseMessage reads a bus message back from its subject, headers and data,
-// as a consumer receives it. Service is the subject's service token, not
-// necessarily the original service.name. Payload aliases data.
+// as a consumer receives it. Services come from the Otlp-Services header;
+// for a contract 1 message, which has none, they are the subject's service
+// token, not necessarily the original service.name. Payload aliases data.
 func ParseMessage(subject string, h nats.Header, data []byte) (Message, error) {
 	sig, err := schema.ParseSignal(h.Get(HeaderSignal))
 	if err != nil {
@@ -126,12 +145,18 @@ func ParseMessage(subject string, h nats.Header, data []byte) (Message, error) {
 	if err != nil || rows < 0 {
 		return Message{}, fmt.Errorf("parse bus message on %s: bad %s header %q", subject, HeaderRows, h.Get(HeaderRows))
 	}
+	services := []string{serviceFromSubject(subject)}
+	if v := h.Get(HeaderServices); v != "" || h.Get(HeaderContract) != "" {
+		if services, err = ParseServices(v); err != nil {
+			return Message{}, fmt.Errorf("parse bus message on %s: %w", subject, err)
+		}
+	}
 	return Message{
-		Signal:  sig,
-		Service: serviceFromSubject(subject),
-		Source:  h.Get(HeaderSource),
-		Rows:    rows,
-		Payload: data,
+		Signal:   sig,
+		Services: services,
+		Source:   h.Get(HeaderSource),
+		Rows:     rows,
+		Payload:  data,
 	}, nil
 }
 

@@ -3,8 +3,11 @@ package bus_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -19,7 +22,7 @@ import (
 )
 
 func testMessage(sig schema.Signal, service, data string) bus.Message {
-	return bus.Message{Signal: sig, Service: service, Source: "grpc", Rows: 3, Payload: []byte(data)}
+	return bus.Message{Signal: sig, Services: []string{service}, Source: "grpc", Rows: 3, Payload: []byte(data)}
 }
 
 func TestPublishHeadersAndDedup(t *testing.T) {
@@ -42,7 +45,7 @@ func TestPublishHeadersAndDedup(t *testing.T) {
 		t.Fatalf("second ack: got Duplicate false, want true")
 	}
 	other := m
-	other.Service = "other"
+	other.Services = []string{"other"}
 	if ack, err = bus.Publish(ctx, js, other); err != nil || ack.Duplicate {
 		t.Fatalf("same payload, other subject: ack %+v, err %v; want stored", ack, err)
 	}
@@ -55,6 +58,8 @@ func TestPublishHeadersAndDedup(t *testing.T) {
 	h := msg.Headers()
 	for _, c := range []struct{ key, want string }{
 		{"Content-Type", "application/vnd.apache.arrow.stream"},
+		{"Otlp-Contract", "2"},
+		{"Otlp-Services", `["shop.api"]`},
 		{"Otlp-Signal", "metrics"},
 		{"Otlp-Schema", "metrics/v1"},
 		{"Otlp-Rows", "3"},
@@ -74,10 +79,50 @@ func TestPublishHeadersAndDedup(t *testing.T) {
 		t.Fatalf("parse: %v", err)
 	}
 	want := m
-	want.Service = "shop_api"
-	if parsed.Signal != want.Signal || parsed.Service != want.Service || parsed.Source != want.Source ||
+	if parsed.Signal != want.Signal || !slices.Equal(parsed.Services, want.Services) || parsed.Source != want.Source ||
 		parsed.Rows != want.Rows || !bytes.Equal(parsed.Payload, want.Payload) {
 		t.Errorf("parsed: got %+v, want %+v", parsed, want)
+	}
+	// A contract 1 message: the service is the subject's token.
+	h.Del(bus.HeaderContract)
+	h.Del(bus.HeaderServices)
+	if parsed, err = bus.ParseMessage(msg.Subject(), h, msg.Data()); err != nil || !slices.Equal(parsed.Services, []string{"shop_api"}) {
+		t.Errorf("parse contract 1: services %q, err %v; want [shop_api]", parsed.Services, err)
+	}
+}
+
+// TestMixedMessage: a message of several services goes on the signal's
+// mixed subject, which a consumer of otlp.<signal>.> receives, and lists
+// every name exactly, whatever characters it holds.
+func TestMixedMessage(t *testing.T) {
+	ctx := testCtx(t)
+	_, _, js := bustest.RunJetStream(t)
+	services := []string{"shop.api", "a,b", `quo"te\`, "", "é ü 日本", "\x01tab\t", "🙂", bus.MixedToken}
+	m := bus.Message{Signal: schema.Traces, Services: services, Source: "grpc", Rows: 8, Payload: []byte("x")}
+	if _, err := bus.Publish(ctx, js, m); err != nil {
+		t.Fatal(err)
+	}
+	msg := ackOne(t, js, schema.Traces, bus.DurableWriter)
+	if got, want := msg.Subject(), "otlp.traces._mixed"; got != want {
+		t.Errorf("subject: got %q, want %q", got, want)
+	}
+	v := msg.Headers().Get(bus.HeaderServices)
+	for _, r := range v {
+		if r < 0x20 || r > 0x7e {
+			t.Errorf("%s is not printable ASCII: %q", bus.HeaderServices, v)
+			break
+		}
+	}
+	var decoded []string // any JSON parser reads it
+	if err := json.Unmarshal([]byte(v), &decoded); err != nil || !slices.Equal(decoded, services) {
+		t.Errorf("%s %s: decoded %q (%v), want %q", bus.HeaderServices, v, decoded, err, services)
+	}
+	parsed, err := bus.ParseMessage(msg.Subject(), msg.Headers(), msg.Data())
+	if err != nil || !slices.Equal(parsed.Services, services) {
+		t.Errorf("parsed services %q (%v), want %q", parsed.Services, err, services)
+	}
+	if got := bus.ServiceToken(bus.MixedToken); got == bus.MixedToken {
+		t.Errorf("ServiceToken(%q) is the mixed token", bus.MixedToken)
 	}
 }
 
@@ -90,6 +135,8 @@ func TestParseMessageErrors(t *testing.T) {
 		{"bad signal", nats.Header{"Otlp-Signal": {"spans"}, "Otlp-Rows": {"1"}}},
 		{"bad rows", nats.Header{"Otlp-Signal": {"logs"}, "Otlp-Rows": {"x"}}},
 		{"negative rows", nats.Header{"Otlp-Signal": {"logs"}, "Otlp-Rows": {"-1"}}},
+		{"bad services", nats.Header{"Otlp-Signal": {"logs"}, "Otlp-Rows": {"1"}, "Otlp-Services": {"a,b"}}},
+		{"contract 2 without services", nats.Header{"Otlp-Signal": {"logs"}, "Otlp-Rows": {"1"}, "Otlp-Contract": {"2"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := bus.ParseMessage("otlp.logs.a", tt.h, nil); err == nil {
@@ -118,10 +165,11 @@ func TestPublishFull(t *testing.T) {
 	}
 	t.Logf("full: %v", err)
 
-	// PublishAll reports the same.
+	// PublishAll reports the same (for messages no smaller than the one
+	// refused).
 	err = bus.PublishAll(ctx, js, []bus.Message{
-		testMessage(schema.Logs, "svc", "more-1"),
-		testMessage(schema.Logs, "svc", "more-2"),
+		testMessage(schema.Logs, "svc", "more-1"+strings.Repeat("x", 500)),
+		testMessage(schema.Logs, "svc", "more-2"+strings.Repeat("x", 500)),
 	})
 	if !errors.Is(err, bus.ErrFull) {
 		t.Fatalf("PublishAll to a full stream: got %v, want ErrFull", err)
@@ -295,7 +343,7 @@ func TestPayloadArrivesAligned(t *testing.T) {
 	_, _, js := bustest.RunJetStream(t)
 	for i, rows := range []int{1, 12, 999, 123456} {
 		for j, source := range []string{"grpc", "flight", "sdk", ""} {
-			m := bus.Message{Signal: schema.Logs, Service: "svc", Source: source, Rows: rows,
+			m := bus.Message{Signal: schema.Logs, Services: []string{"svc"}, Source: source, Rows: rows,
 				Payload: []byte(fmt.Sprintf("payload %d %d %s", i, j, bytes.Repeat([]byte("x"), i*7+j)))}
 			if _, err := bus.Publish(ctx, js, m); err != nil {
 				t.Fatalf("publish: %v", err)

@@ -199,7 +199,7 @@ func TestFullStreamPushesBack(t *testing.T) {
 	payload := make([]byte, 4<<10)
 	publish := func(i int) error {
 		copy(payload, fmt.Sprintf("%08d", i))
-		_, err := bus.Publish(ctx, js, bus.Message{Signal: sig, Service: "svc", Source: "grpc", Rows: 1, Payload: payload})
+		_, err := bus.Publish(ctx, js, bus.Message{Signal: sig, Services: []string{"svc"}, Source: "grpc", Rows: 1, Payload: payload})
 		return err
 	}
 	i := 0

@@ -33,7 +33,7 @@ func BenchmarkPublishSync(b *testing.B) {
 				for i := range b.N {
 					_, _ = rand.Read(payload[:16]) // distinct messages, no dedup
 					payload[16] = byte(i)
-					if _, err := bus.Publish(ctx, js, bus.Message{Signal: schema.Traces, Service: "bench", Source: "bench", Rows: 1, Payload: payload}); err != nil {
+					if _, err := bus.Publish(ctx, js, bus.Message{Signal: schema.Traces, Services: []string{"bench"}, Source: "bench", Rows: 1, Payload: payload}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -84,8 +84,9 @@ func (c CoalesceConfig) withDefaults() CoalesceConfig {
 	return c
 }
 
-// qkey names a queue: a signal, a request's first service, and the source,
-// because a message's Otlp-Source header names one ingest path.
+// qkey names a queue: a signal, the source, because a message's
+// Otlp-Source header names one ingest path, and with
+// Config.PerServiceMessages a request's first service ("" otherwise).
 type qkey struct {
 	signal  schema.Signal
 	service string
@@ -392,13 +393,18 @@ func (p *Publisher) publishResult(ctx context.Context, sig schema.Signal, msgs [
 }
 
 // publishQueued queues a request's service groups as one unit, on the
-// queue of its first service, and waits for the answer (or ctx).
+// queue of its signal and source (and first service with
+// PerServiceMessages), and waits for the answer (or ctx).
 func publishQueued[R any](ctx context.Context, p *Publisher, sig schema.Signal, b *batcher[*group[R]], groups []*group[R], source string) result {
 	var rows int64
 	for _, g := range groups {
 		rows += g.rows
 	}
-	w := b.enqueue(ctx, qkey{signal: sig, service: groups[0].service, source: source}, groups, rows)
+	k := qkey{signal: sig, source: source}
+	if !p.mixed {
+		k.service = groups[0].service
+	}
+	w := b.enqueue(ctx, k, groups, rows)
 	res, err := b.wait(ctx, w)
 	if err != nil {
 		err = bus.MapError(err)
@@ -439,9 +445,9 @@ func answerAll[T any](ws []*waiter[T], res result) {
 	}
 }
 
-// flushRequests is the flush of the OTLP path: one conversion per service
-// of every request's resources, one payload encoding per service, one
-// PublishAll. When a merged conversion refuses the data as invalid or a
+// flushRequests is the flush of the OTLP path: one conversion of every
+// request's resources, grouped by service (one per service with
+// PerServiceMessages), one payload encoding per record, one PublishAll. When a merged conversion refuses the data as invalid or a
 // row is too large, each request is converted on its own as without
 // coalescing (encodeRequest, which falls back per resource), so only the
 // bad rows are refused and the other requests still publish together. Any
@@ -450,7 +456,7 @@ func flushRequests[R any](p *Publisher, ops signalOps[R], k qkey, ws []*waiter[*
 	p.m.observeBatch(ops.signal, len(ws), batchRows(ws))
 	ctx, cancel := flushContext(ws)
 	defer cancel()
-	if len(ws) > 1 {
+	if len(ws) > 1 || p.mixed {
 		msgs, err := encodeMerged(p, ops, k.source, services(ws))
 		switch {
 		case err == nil:
@@ -485,31 +491,29 @@ func flushRequests[R any](p *Publisher, ops signalOps[R], k qkey, ws []*waiter[*
 	}
 }
 
-// encodeMerged converts each service's merged resources to one record and
-// encodes it.
+// encodeMerged converts the merged resources to one record (one per
+// service with PerServiceMessages) and encodes it.
 func encodeMerged[R any](p *Publisher, ops signalOps[R], source string, groups []*group[R]) ([]bus.Message, error) {
+	if p.mixed && len(groups) > 1 {
+		var items []R
+		for _, g := range groups {
+			items = append(items, g.items...)
+		}
+		groups = []*group[R]{{items: items}}
+	}
 	var msgs []bus.Message
 	for _, g := range groups {
 		rec, err := ops.toArrow(p.mem, g.items)
 		if err != nil {
 			return nil, err
 		}
-		payloads, counts, err := p.encode([]arrow.RecordBatch{rec})
+		msgs, err = p.messages(msgs, ops.signal, source, []arrow.RecordBatch{rec})
 		rec.Release()
 		if err != nil {
 			return nil, err
 		}
-		msgs = appendMessages(msgs, ops.signal, g.service, source, payloads, counts)
 	}
 	return msgs, nil
-}
-
-// appendMessages appends the bus messages of a service's payloads to msgs.
-func appendMessages(msgs []bus.Message, sig schema.Signal, service, source string, payloads [][]byte, rows []int) []bus.Message {
-	for i, pl := range payloads {
-		msgs = append(msgs, bus.Message{Signal: sig, Service: service, Source: source, Rows: rows[i], Payload: pl})
-	}
-	return msgs
 }
 
 // flushRecords is the flush of the record path: per service, the slices of
@@ -532,12 +536,9 @@ func (p *Publisher) flushRecords(k qkey, ws []*waiter[*group[arrow.RecordBatch]]
 		var msgs []bus.Message
 		var err error
 		for _, g := range services(ws) {
-			var payloads [][]byte
-			var counts []int
-			if payloads, counts, err = p.encode(g.items); err != nil {
+			if msgs, err = p.messages(msgs, k.signal, k.source, g.items); err != nil {
 				break
 			}
-			msgs = appendMessages(msgs, k.signal, g.service, k.source, payloads, counts)
 		}
 		if err == nil {
 			release()

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	rtmetrics "runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -274,7 +276,7 @@ func TestCoalesceTraces(t *testing.T) {
 	for i := 2; i < n; i++ {
 		send(i)
 	}
-	key := qkey{schema.Traces, "svc", "grpc"}
+	key := qkey{schema.Traces, "", "grpc"}
 	waitFor(t, "every request queued", func() bool { return pending(p.traceQ, key) == n-2 })
 	g.open()
 	var want []*tracepb.ResourceSpans
@@ -434,7 +436,7 @@ func TestCoalesceIsolatesBadRequests(t *testing.T) {
 	for i := 2; i < len(reqs); i++ {
 		send(i)
 	}
-	key := qkey{schema.Traces, "svc", "grpc"}
+	key := qkey{schema.Traces, "", "grpc"}
 	waitFor(t, "every request queued", func() bool { return pending(p.traceQ, key) == len(reqs)-2 })
 	g.open()
 	for i := range reqs {
@@ -489,7 +491,7 @@ func TestCoalesceBusDown(t *testing.T) {
 	for i := 2; i < n; i++ {
 		send(i)
 	}
-	waitFor(t, "every request queued", func() bool { return pending(p.traceQ, qkey{schema.Traces, "svc", "http"}) == n-2 })
+	waitFor(t, "every request queued", func() bool { return pending(p.traceQ, qkey{schema.Traces, "", "http"}) == n-2 })
 	nc.Close()
 	g.open()
 	for i := range n {
@@ -553,7 +555,7 @@ func TestCoalesceCancel(t *testing.T) {
 	for i := 2; i < 5; i++ {
 		send(i)
 	}
-	key := qkey{schema.Traces, "svc", "grpc"}
+	key := qkey{schema.Traces, "", "grpc"}
 	waitFor(t, "three requests queued", func() bool { return pending(p.traceQ, key) == 3 })
 
 	// A queued request gives up: it answers at once and leaves the queue.
@@ -607,7 +609,7 @@ func TestCoalesceMaxBatchRows(t *testing.T) {
 	for i := 2; i < len(sizes); i++ {
 		send(i)
 		// Queue in order, so the batches below are known.
-		waitFor(t, "queued", func() bool { return pending(p.traceQ, qkey{schema.Traces, "svc", "grpc"}) == i-1 })
+		waitFor(t, "queued", func() bool { return pending(p.traceQ, qkey{schema.Traces, "", "grpc"}) == i-1 })
 	}
 	g.open()
 	total := 0
@@ -699,34 +701,61 @@ func TestCoalesceDisabled(t *testing.T) {
 	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
-// Requests of several services split into per-service queues; a request
-// spanning services waits for each.
+// Requests of several services share messages (on otlp.traces._mixed when
+// they hold several, each listing its services); with PerServiceMessages
+// they split into per-service queues and messages, a request spanning
+// services waiting for each.
 func TestCoalesceServices(t *testing.T) {
-	_, _, js := bustest.RunJetStream(t)
-	p := newPub(t, js, Config{}, nil)
-	const n = 24
-	var wg sync.WaitGroup
-	var want []*tracepb.ResourceSpans
-	for i := range n {
-		a, b := resourceSpans(fmt.Sprintf("svc-%d", i%3), i, 4), resourceSpans(fmt.Sprintf("svc-%d", (i+1)%3), 1000+i, 2)
-		want = append(want, a, b)
-		wg.Go(func() {
-			req := traceRequest(resourceSpans(fmt.Sprintf("svc-%d", i%3), i, 4), resourceSpans(fmt.Sprintf("svc-%d", (i+1)%3), 1000+i, 2))
-			if _, _, err := p.PublishTraces(context.Background(), req, "grpc"); err != nil {
-				t.Errorf("request %d: %v", i, err)
+	for _, perService := range []bool{false, true} {
+		t.Run(fmt.Sprint("per_service=", perService), func(t *testing.T) {
+			_, _, js := bustest.RunJetStream(t)
+			p := newPub(t, js, Config{PerServiceMessages: perService}, nil)
+			const n = 24
+			var wg sync.WaitGroup
+			var want []*tracepb.ResourceSpans
+			for i := range n {
+				a, b := resourceSpans(fmt.Sprintf("svc-%d", i%3), i, 4), resourceSpans(fmt.Sprintf("svc-%d", (i+1)%3), 1000+i, 2)
+				want = append(want, a, b)
+				wg.Go(func() {
+					req := traceRequest(resourceSpans(fmt.Sprintf("svc-%d", i%3), i, 4), resourceSpans(fmt.Sprintf("svc-%d", (i+1)%3), 1000+i, 2))
+					if _, _, err := p.PublishTraces(context.Background(), req, "grpc"); err != nil {
+						t.Errorf("request %d: %v", i, err)
+					}
+				})
 			}
+			wg.Wait()
+			msgs := bustest.ReadMessages(t, js, schema.Traces)
+			mixed := 0
+			for _, m := range msgs {
+				listed, err := bus.ParseServices(m.Header.Get(bus.HeaderServices))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bus.MessageSubject(schema.Traces, listed); got != m.Subject {
+					t.Errorf("services %q on subject %s, want %s", listed, m.Subject, got)
+				}
+				if len(listed) > 1 {
+					mixed++
+				}
+				var seen []string
+				for _, rs := range bustest.Traces(t, []bustest.Msg{m}) {
+					if svc := schema.ServiceName(rs.Resource); !slices.Contains(seen, svc) {
+						seen = append(seen, svc)
+					}
+				}
+				if !slices.Equal(seen, listed) {
+					t.Errorf("%s lists %q, rows are of %q", bus.HeaderServices, listed, seen)
+				}
+			}
+			if perService && mixed > 0 {
+				t.Errorf("%d messages of several services", mixed)
+			}
+			if !perService && mixed == 0 {
+				t.Error("no message of several services")
+			}
+			checkSpans(t, bustest.Traces(t, msgs), want)
 		})
 	}
-	wg.Wait()
-	msgs := bustest.ReadMessages(t, js, schema.Traces)
-	for _, m := range msgs {
-		for _, rs := range bustest.Traces(t, []bustest.Msg{m}) {
-			if svc := schema.ServiceName(rs.Resource); bus.Subject(schema.Traces, svc) != m.Subject {
-				t.Errorf("service %q on subject %s", svc, m.Subject)
-			}
-		}
-	}
-	checkSpans(t, bustest.Traces(t, msgs), want)
 }
 
 func TestCoalesceMetricsLogs(t *testing.T) {
@@ -809,12 +838,18 @@ func traceRecord(t *testing.T, mem memory.Allocator, rss ...*tracepb.ResourceSpa
 }
 
 func TestPublishRecordCoalesce(t *testing.T) {
+	for _, perService := range []bool{false, true} {
+		t.Run(fmt.Sprint("per_service=", perService), func(t *testing.T) { testPublishRecordCoalesce(t, perService) })
+	}
+}
+
+func testPublishRecordCoalesce(t *testing.T, perService bool) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	_, _, js := bustest.RunJetStream(t)
 	g := newGatedJS(js)
 	reg := prometheus.NewRegistry()
-	p := newPub(t, g, Config{}, reg)
+	p := newPub(t, g, Config{PerServiceMessages: perService}, reg)
 
 	const n = 12
 	var want []*tracepb.ResourceSpans
@@ -835,12 +870,17 @@ func TestPublishRecordCoalesce(t *testing.T) {
 			results[i] <- outcome{rejected: rows, err: err}
 		}()
 	}
-	// A record queues as a whole on the queue of its first service.
+	// A record queues as a whole (on the queue of its first service with
+	// PerServiceMessages).
 	holdFlushers(t, g, send)
 	for i := 2; i < n; i++ {
 		send(i)
 	}
-	waitFor(t, "every request queued", func() bool { return pending(p.recordQ, qkey{schema.Traces, "a", "flight"}) == n-2 })
+	key := qkey{schema.Traces, "", "flight"}
+	if perService {
+		key.service = "a"
+	}
+	waitFor(t, "every request queued", func() bool { return pending(p.recordQ, key) == n-2 })
 	g.open()
 	for i := range n {
 		if o := <-results[i]; o.err != nil || o.rejected != 6 {
@@ -848,18 +888,23 @@ func TestPublishRecordCoalesce(t *testing.T) {
 		}
 	}
 	msgs := bustest.ReadMessages(t, js, schema.Traces)
-	// Per service a and b: one for each held record, one for the others.
-	if len(msgs) != 6 {
-		t.Errorf("messages = %d, want 6", len(msgs))
-	}
-	// The two held records flush concurrently, so only the count per
-	// subject is deterministic.
+	// One for each held record, one for the others; per service a and b
+	// with PerServiceMessages. The two held records flush concurrently, so
+	// only the count per subject is deterministic.
 	perSubject := map[string]int{}
 	for _, m := range msgs {
 		perSubject[m.Subject]++
+		listed, err := bus.ParseServices(m.Header.Get(bus.HeaderServices))
+		if err != nil || bus.MessageSubject(schema.Traces, listed) != m.Subject {
+			t.Errorf("%s %q (%v) on %s", bus.HeaderServices, listed, err, m.Subject)
+		}
 	}
-	if perSubject["otlp.traces.a"] != 3 || perSubject["otlp.traces.b"] != 3 {
-		t.Errorf("messages per subject = %v, want 3 for otlp.traces.a and otlp.traces.b", perSubject)
+	want3 := map[string]int{"otlp.traces._mixed": 3}
+	if perService {
+		want3 = map[string]int{"otlp.traces.a": 3, "otlp.traces.b": 3}
+	}
+	if !maps.Equal(perSubject, want3) {
+		t.Errorf("messages per subject = %v, want %v", perSubject, want3)
 	}
 	checkRows(t, msgs, n*6)
 	differ := false
@@ -918,7 +963,7 @@ func TestPublishRecordIsolatesTooLarge(t *testing.T) {
 	for i := 2; i < n; i++ {
 		send(i)
 	}
-	waitFor(t, "every request queued", func() bool { return pending(p.recordQ, qkey{schema.Traces, "svc", "flight"}) == n-2 })
+	waitFor(t, "every request queued", func() bool { return pending(p.recordQ, qkey{schema.Traces, "", "flight"}) == n-2 })
 	g.open()
 	for i := range n {
 		o := <-results[i]
@@ -964,7 +1009,7 @@ func TestPublishRecordCancel(t *testing.T) {
 	}
 	holdFlushers(t, g, send)
 	send(2)
-	waitFor(t, "queued", func() bool { return pending(p.recordQ, qkey{schema.Traces, "svc", "flight"}) == 1 })
+	waitFor(t, "queued", func() bool { return pending(p.recordQ, qkey{schema.Traces, "", "flight"}) == 1 })
 	cancel()
 	if o := <-results[2]; !errors.Is(o.err, context.Canceled) || o.rejected != 0 {
 		t.Errorf("canceled record = %d, %v; want 0, context.Canceled", o.rejected, o.err)
@@ -1083,4 +1128,38 @@ func cpuSeconds() float64 {
 	samples := []rtmetrics.Sample{{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"}}
 	rtmetrics.Read(samples)
 	return samples[0].Value.Float64() - samples[1].Value.Float64()
+}
+
+// A request split into several payloads lists in each message only the
+// services of its own rows.
+func TestSplitListsServices(t *testing.T) {
+	_, _, js := bustest.RunJetStream(t)
+	p := newPub(t, js, Config{MaxPayloadBytes: 48 << 10}, nil)
+	var rss []*tracepb.ResourceSpans
+	for i := range 12 {
+		rss = append(rss, resourceSpans(fmt.Sprintf("svc-%d", i/3), i, 20))
+	}
+	if _, _, err := p.PublishTraces(context.Background(), traceRequest(rss...), "grpc"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := bustest.ReadMessages(t, js, schema.Traces)
+	if len(msgs) < 3 {
+		t.Fatalf("messages = %d, want a split into at least 3", len(msgs))
+	}
+	for _, m := range msgs {
+		listed, err := bus.ParseServices(m.Header.Get(bus.HeaderServices))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, rs := range bustest.Traces(t, []bustest.Msg{m}) {
+			if svc := schema.ServiceName(rs.Resource); !slices.Contains(seen, svc) {
+				seen = append(seen, svc)
+			}
+		}
+		if !slices.Equal(seen, listed) || bus.MessageSubject(schema.Traces, listed) != m.Subject {
+			t.Errorf("%s: %s lists %q, rows are of %q", m.Subject, bus.HeaderServices, listed, seen)
+		}
+	}
+	checkSpans(t, bustest.Traces(t, msgs), rss)
 }

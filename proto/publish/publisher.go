@@ -52,11 +52,19 @@ type Config struct {
 	// payload.Compression): "" or "none" (the default, readable by every
 	// Arrow IPC reader), "lz4" or "zstd".
 	Compression string
+	// PerServiceMessages keeps every message to the rows of one service
+	// (contract 1's layout), so that every subject names its service:
+	// requests are then coalesced only with requests of the same first
+	// service. By default a message holds the rows of every request
+	// coalesced with it, whatever their services (otlp.<signal>._mixed
+	// when there are several; the Otlp-Services header lists them).
+	PerServiceMessages bool
 }
 
 // Publisher converts OTLP export requests to Arrow and publishes them on the
-// bus: one Arrow record per resource service, split into payloads of at most
-// the configured size, one bus message per payload. Unless
+// bus: one Arrow record per request (per service with
+// [Config.PerServiceMessages]), split into payloads of at most the
+// configured size, one bus message per payload. Unless
 // [CoalesceConfig.Disabled], concurrent requests share those records and
 // messages (group commit). It returns only after JetStream has
 // acknowledged every message. It is safe for concurrent use and needs no
@@ -69,6 +77,8 @@ type Publisher struct {
 	limits     Limits
 	timeout    time.Duration // Config.PublishTimeout
 	encOpts    []payload.Option
+	// mixed: a message may hold several services (not PerServiceMessages).
+	mixed bool
 
 	// Group commit queues; nil when coalescing is disabled.
 	traceQ  *batcher[*group[*tracepb.ResourceSpans]]
@@ -98,7 +108,7 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 		return nil, fmt.Errorf("new publisher: %w", err)
 	}
 	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults(),
-		timeout: cfg.PublishTimeout, encOpts: []payload.Option{codec}}
+		timeout: cfg.PublishTimeout, encOpts: []payload.Option{codec}, mixed: !cfg.PerServiceMessages}
 	if c := cfg.Coalesce.withDefaults(); !c.Disabled {
 		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*tracepb.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
 		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*metricspb.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
@@ -284,11 +294,11 @@ func publishRequest[R any](ctx context.Context, p *Publisher, ops signalOps[R], 
 func encodeRequest[R any](p *Publisher, ops signalOps[R], groups []*group[R], source string) (msgs []bus.Message, rejects [][]rejection, err error) {
 	rejects = make([][]rejection, 0, len(groups))
 	for _, g := range groups {
-		out, err := encodeGroup(p, ops, g)
+		out, err := encodeGroup(p, ops, g, source)
 		if err != nil {
 			return nil, rejects, err
 		}
-		msgs = appendMessages(msgs, ops.signal, g.service, source, out.payloads, out.rows)
+		msgs = append(msgs, out.msgs...)
 		rejects = append(rejects, out.rejects)
 	}
 	return msgs, rejects, nil
@@ -301,17 +311,16 @@ type rejection struct {
 	err    error
 }
 
-// encoded is one group's payloads (with their row counts) and rejections.
+// encoded is one group's messages and rejections.
 type encoded struct {
-	payloads [][]byte
-	rows     []int
-	rejects  []rejection
+	msgs    []bus.Message
+	rejects []rejection
 }
 
 // encodeGroup converts a service group into payloads. When the group as a
 // whole is invalid, each resource is converted on its own so the valid ones
 // still go through. Errors other than invalid data are returned.
-func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, error) {
+func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R], source string) (encoded, error) {
 	var out encoded
 	var recs []arrow.RecordBatch
 	defer func() {
@@ -345,7 +354,7 @@ func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, e
 	if rows == 0 {
 		return out, nil
 	}
-	payloads, counts, err := p.encode(recs)
+	msgs, err := p.messages(nil, ops.signal, source, recs)
 	if err != nil {
 		if errors.Is(err, payload.ErrTooLarge) {
 			var n int64
@@ -360,7 +369,7 @@ func encodeGroup[R any](p *Publisher, ops signalOps[R], g *group[R]) (encoded, e
 		}
 		return out, err
 	}
-	out.payloads, out.rows = payloads, counts
+	out.msgs = msgs
 	return out, nil
 }
 
@@ -371,8 +380,27 @@ func truncate(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
-// encode writes recs as bus payloads of at most the configured size, with
-// the configured compression.
-func (p *Publisher) encode(recs []arrow.RecordBatch) ([][]byte, []int, error) {
-	return payload.EncodeRows(recs, p.maxPayload, p.encOpts...)
+// messages appends to msgs the bus messages of recs: payloads of at most
+// the configured size (less the Otlp-Services header of all their
+// services), with the configured compression, each listing the services of
+// its rows.
+func (p *Publisher) messages(msgs []bus.Message, sig schema.Signal, source string, recs []arrow.RecordBatch) ([]bus.Message, error) {
+	all, err := recordServices(recs)
+	if err != nil {
+		return nil, err
+	}
+	payloads, counts, err := payload.EncodeRows(recs, p.maxPayload-bus.HeadersLen(all), p.encOpts...)
+	if err != nil {
+		return nil, err
+	}
+	per := [][]string{all}
+	if len(payloads) > 1 {
+		if per, err = payloadServices(recs, counts); err != nil {
+			return nil, err
+		}
+	}
+	for i, pl := range payloads {
+		msgs = append(msgs, bus.Message{Signal: sig, Services: per[i], Source: source, Rows: counts[i], Payload: pl})
+	}
+	return msgs, nil
 }

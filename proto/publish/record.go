@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
@@ -28,7 +28,15 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 	if rows == 0 {
 		return 0, nil
 	}
-	groups, err := serviceRuns(rec)
+	var groups []*serviceGroup
+	var err error
+	if p.mixed {
+		// The batch as it is: its messages list its services.
+		_, err = schema.ServiceColumn(rec)
+		groups = []*serviceGroup{{runs: [][2]int64{{0, rows}}, rows: rows}}
+	} else {
+		groups, err = serviceRuns(rec)
+	}
 	if err != nil {
 		p.m.rowsRejected.WithLabelValues(source, label, reasonInvalid).Add(float64(rows))
 		return 0, err
@@ -71,11 +79,10 @@ func (p *Publisher) PublishRecord(ctx context.Context, sig schema.Signal, rec ar
 func encodeRecord(p *Publisher, sig schema.Signal, groups []*group[arrow.RecordBatch], source string) ([]bus.Message, result) {
 	var msgs []bus.Message
 	for _, g := range groups {
-		payloads, counts, err := p.encode(g.items)
-		if err != nil {
+		var err error
+		if msgs, err = p.messages(msgs, sig, source, g.items); err != nil {
 			return nil, encodeFailure(sig, err)
 		}
-		msgs = appendMessages(msgs, sig, g.service, source, payloads, counts)
 	}
 	return msgs, result{}
 }
@@ -103,32 +110,84 @@ type serviceGroup struct {
 	rows    int64
 }
 
+// recordServices returns the services of recs' rows, each once, in the
+// order they first appear.
+func recordServices(recs []arrow.RecordBatch) ([]string, error) {
+	var l serviceList
+	for _, rec := range recs {
+		value, err := schema.ServiceColumn(rec)
+		if err != nil {
+			return nil, err
+		}
+		for i := range int(rec.NumRows()) {
+			l.add(value(i))
+		}
+	}
+	return l.names, nil
+}
+
+// payloadServices returns the services of each payload of recs' rows taken
+// in order, counts[i] rows for payload i (as payload.EncodeRows splits).
+func payloadServices(recs []arrow.RecordBatch, counts []int) ([][]string, error) {
+	out := make([][]string, 0, len(counts))
+	r, row := 0, 0
+	var value func(int) string
+	for _, n := range counts {
+		var l serviceList
+		for ; n > 0; n-- {
+			for value == nil || row == int(recs[r].NumRows()) {
+				if value != nil {
+					r, row = r+1, 0
+				}
+				var err error
+				if value, err = schema.ServiceColumn(recs[r]); err != nil {
+					return nil, err
+				}
+			}
+			l.add(value(row))
+			row++
+		}
+		out = append(out, l.names)
+	}
+	return out, nil
+}
+
+// serviceList collects names once each, in order. Consecutive rows mostly
+// share a service, and a message mostly holds a few.
+type serviceList struct {
+	names []string
+	seen  map[string]struct{} // once there are many names
+}
+
+func (l *serviceList) add(s string) {
+	n := len(l.names)
+	switch {
+	case n > 0 && l.names[n-1] == s:
+		return
+	case l.seen != nil:
+		if _, ok := l.seen[s]; ok {
+			return
+		}
+		l.seen[s] = struct{}{}
+	case slices.Contains(l.names, s):
+		return
+	case n >= 16:
+		l.seen = make(map[string]struct{}, 2*n)
+		for _, name := range l.names {
+			l.seen[name] = struct{}{}
+		}
+		l.seen[s] = struct{}{}
+	}
+	l.names = append(l.names, s)
+}
+
 // serviceRuns groups rec's rows by the service_name column into runs of
 // consecutive rows. A batch without the column is one group, "".
 func serviceRuns(rec arrow.RecordBatch) ([]*serviceGroup, error) {
 	n := rec.NumRows()
-	idx := rec.Schema().FieldIndices("service_name")
-	if len(idx) == 0 {
-		return []*serviceGroup{{runs: [][2]int64{{0, n}}, rows: n}}, nil
-	}
-	col := rec.Column(idx[0])
-	value := func(i int) string { return "" }
-	switch c := col.(type) {
-	case *array.Dictionary:
-		d, ok := c.Dictionary().(*array.String)
-		if !ok {
-			return nil, fmt.Errorf("%w: service_name is %s, want utf8", schema.ErrInvalid, col.DataType())
-		}
-		value = func(i int) string {
-			if c.IsNull(i) {
-				return ""
-			}
-			return d.Value(c.GetValueIndex(i))
-		}
-	case *array.String:
-		value = func(i int) string { return c.Value(i) }
-	default:
-		return nil, fmt.Errorf("%w: service_name is %s, want utf8", schema.ErrInvalid, col.DataType())
+	value, err := schema.ServiceColumn(rec)
+	if err != nil {
+		return nil, err
 	}
 	var groups []*serviceGroup
 	index := map[string]*serviceGroup{}

@@ -47,6 +47,38 @@ func ServiceName(res *resourcepb.Resource) string {
 	return ""
 }
 
+// ServiceColumn returns the reader of rec's service_name column: row i's
+// service, "" when null. A batch without the column reads "" everywhere; a
+// column that is not a string (or a dictionary of strings) is ErrInvalid.
+func ServiceColumn(rec arrow.RecordBatch) (func(i int) string, error) {
+	idx := rec.Schema().FieldIndices("service_name")
+	if len(idx) == 0 {
+		return func(int) string { return "" }, nil
+	}
+	col := rec.Column(idx[0])
+	switch c := col.(type) {
+	case *array.Dictionary:
+		d, ok := c.Dictionary().(*array.String)
+		if !ok {
+			break
+		}
+		return func(i int) string {
+			if c.IsNull(i) {
+				return ""
+			}
+			return d.Value(c.GetValueIndex(i))
+		}, nil
+	case *array.String:
+		return func(i int) string {
+			if c.IsNull(i) {
+				return ""
+			}
+			return c.Value(i)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: service_name is %s, want utf8", ErrInvalid, col.DataType())
+}
+
 // Schema returns the Arrow schema of sig, or nil for an unknown signal.
 func Schema(sig Signal) *arrow.Schema {
 	switch sig {

@@ -22,7 +22,7 @@ func fetchAll(t *testing.T, js jetstream.JetStream, n int) (jetstream.Consumer, 
 	t.Helper()
 	ctx := context.Background()
 	for i := range n {
-		if _, err := bus.Publish(ctx, js, bus.Message{Signal: schema.Traces, Service: "svc", Source: "test", Rows: 1, Payload: []byte{byte(i), byte(i >> 8)}}); err != nil {
+		if _, err := bus.Publish(ctx, js, bus.Message{Signal: schema.Traces, Services: []string{"svc"}, Source: "test", Rows: 1, Payload: []byte{byte(i), byte(i >> 8)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
