@@ -389,6 +389,10 @@ func (p *Publisher) publishResult(ctx context.Context, sig schema.Signal, msgs [
 	if err != nil {
 		return result{err: fmt.Errorf("publish %s: %w", sig, err), reason: busReason(err)}
 	}
+	h := p.m.messageBytes.WithLabelValues(string(sig))
+	for _, m := range msgs {
+		h.Observe(float64(len(m.Payload)))
+	}
 	return result{}
 }
 

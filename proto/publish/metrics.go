@@ -18,6 +18,7 @@ type metrics struct {
 	attrsTruncated  *prometheus.CounterVec   // signal, kind
 	batchRequests   *prometheus.HistogramVec // signal
 	batchRows       *prometheus.HistogramVec // signal
+	messageBytes    *prometheus.HistogramVec // signal
 }
 
 // Kinds of attributes_truncated_total.
@@ -55,6 +56,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Rows one coalesced flush converted and published together.",
 			Buckets: prometheus.ExponentialBuckets(16, 2, 13),
 		}, []string{"signal"}),
+		messageBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "otlp_arrow_publish_message_bytes",
+			Help:    "Payload bytes of each bus message JetStream acknowledged (its count is the messages published).",
+			Buckets: prometheus.ExponentialBuckets(1024, 4, 10),
+		}, []string{"signal"}),
 	}
 	var err error
 	if m.rowsReceived, err = obs.Register(reg, m.rowsReceived); err != nil {
@@ -73,6 +79,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.batchRows, err = obs.Register(reg, m.batchRows); err != nil {
+		return nil, err
+	}
+	if m.messageBytes, err = obs.Register(reg, m.messageBytes); err != nil {
 		return nil, err
 	}
 	return m, nil
