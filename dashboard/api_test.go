@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"math"
 	"net/http"
@@ -342,6 +343,28 @@ func TestOverviewAndFiles(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || n != f.Bytes {
 			t.Errorf("download %s: %d, %d bytes, want %d", f.Path, resp.StatusCode, n, f.Bytes)
+		}
+	}
+}
+
+func TestAnyValueBody(t *testing.T) {
+	for _, tt := range []struct {
+		js, typ string
+		want    any
+	}{
+		{`{"intValue":"42"}`, "int", int64(42)},
+		{`{"intValue":"9007199254740993"}`, "int", "9007199254740993"},
+		{`{"boolValue":true}`, "bool", "true"},
+		{`{"arrayValue":{"values":[{"intValue":"1"}]}}`, "array", `{"arrayValue":{"values":[{"intValue":"1"}]}}`},
+		{`{}`, "empty", nil},
+	} {
+		got := anyValueBody(tt.js)
+		v := got.Value
+		if raw, ok := v.(json.RawMessage); ok {
+			v = string(raw)
+		}
+		if got.Type != tt.typ || v != tt.want {
+			t.Errorf("%s: %s %v (%T)", tt.js, got.Type, got.Value, got.Value)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,11 +217,15 @@ func anyValueBody(js string) bodyJSON {
 	for k, raw := range v {
 		switch k {
 		case "intValue":
+			// As attributes: a number, or a string beyond 2^53.
 			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				return bodyJSON{Type: "int", Value: s}
+			if json.Unmarshal(raw, &s) != nil {
+				return bodyJSON{Type: "int", Value: raw}
 			}
-			return bodyJSON{Type: "int", Value: raw}
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n <= 1<<53 && n >= -(1<<53) {
+				return bodyJSON{Type: "int", Value: n}
+			}
+			return bodyJSON{Type: "int", Value: s}
 		case "doubleValue":
 			return bodyJSON{Type: "double", Value: raw}
 		case "boolValue":
