@@ -288,3 +288,89 @@ func TestPurgerRun(t *testing.T) {
 	<-done
 	<-busy
 }
+
+// TestPurgeUnderLoad: while messages are published, three durable
+// consumers (two of every subject, one of one service) read and acknowledge
+// them at different paces and a Purger purges all along; each consumer
+// still receives every message it is to be delivered: nothing was purged
+// before every durable had acknowledged it.
+func TestPurgeUnderLoad(t *testing.T) {
+	ctx := testCtx(t)
+	_, _, js := bustest.RunJetStream(t, bustest.WithDurables(bus.DurableWriter, bus.DurableForwarder))
+	const sig, total = schema.Traces, 300
+	if _, err := js.CreateOrUpdateConsumer(ctx, bus.StreamName(sig), jetstream.ConsumerConfig{
+		Durable: "s1", FilterSubject: bus.Subject(sig, "s1"), AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := bus.NewPurger(js, []schema.Signal{sig}, nil)
+	purged := make(chan struct{})
+	go func() { defer close(purged); p.Run(pctx) }()
+
+	want := map[string]int{bus.DurableWriter: total, bus.DurableForwarder: total, "s1": 0}
+	for i := range total {
+		if i%3 == 1 {
+			want["s1"]++
+		}
+	}
+	got := map[string]map[uint64]bool{}
+	errs := make(chan error, len(want))
+	for durable, n := range want {
+		seen := map[uint64]bool{}
+		got[durable] = seen
+		go func() {
+			errs <- func() error {
+				c, err := js.Consumer(ctx, bus.StreamName(sig), durable)
+				if err != nil {
+					return err
+				}
+				for len(seen) < n {
+					batch, err := c.Fetch(7, jetstream.FetchMaxWait(time.Second))
+					if err != nil {
+						return err
+					}
+					for m := range batch.Messages() {
+						md, err := m.Metadata()
+						if err != nil {
+							return err
+						}
+						seen[md.Sequence.Stream] = true
+						if durable == bus.DurableForwarder {
+							time.Sleep(2 * time.Millisecond) // the slow one
+						}
+						if err := m.DoubleAck(ctx); err != nil {
+							return err
+						}
+						p.Acked(sig)
+					}
+					if err := ctx.Err(); err != nil {
+						return fmt.Errorf("%s received %d of %d: %w", durable, len(seen), n, err)
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for i := range total {
+		service := []string{"s0", "s1", "s2"}[i%3]
+		if _, err := bus.Publish(ctx, js, testMessage(sig, service, fmt.Sprint("m", i))); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	for range want {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for durable, n := range want {
+		if len(got[durable]) != n {
+			t.Errorf("%s received %d messages, want %d", durable, len(got[durable]), n)
+		}
+	}
+	p.Acked(sig)
+	wantMsgs(t, js, sig, 0)
+	cancel()
+	<-purged
+}
