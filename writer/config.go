@@ -51,7 +51,7 @@ type Config struct {
 	// equal to Compression). Smaller batches are merged as before. The files
 	// then hold a batch per such payload, each with its dictionaries
 	// (replacing the ones before, which every reader the README names
-	// reads). No effect on Parquet files. Default false.
+	// reads). No effect on Parquet files. Default true (DefaultConfig).
 	Passthrough bool
 	// PassthroughRows is the smallest record batch Passthrough appends as
 	// it is. Default 1024.
@@ -104,6 +104,7 @@ func DefaultConfig() Config {
 		MaxFileAge:      DefaultMaxFileAge,
 		Compression:     DefaultCompression,
 		Format:          DefaultFormat,
+		Passthrough:     true,
 		PassthroughRows: DefaultPassthroughRows,
 		WriterID:        DefaultWriterID(),
 		Durable:         bus.DurableWriter,

@@ -323,6 +323,7 @@ func Default() Config {
 			MaxFileAge:      5 * time.Minute,
 			Compression:     "zstd",
 			Format:          "arrow",
+			Passthrough:     true,
 			PassthroughRows: 1024,
 		},
 	}
