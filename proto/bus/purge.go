@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,8 @@ type Purger struct {
 	kick     chan struct{}
 	interval time.Duration
 	idle     time.Duration
-	failing  bool // the last round failed (logged once)
+	failing  bool      // the last round failed (logged once)
+	next     nextCache // Run's look-ups of filtered consumers' next messages
 }
 
 // NewPurger returns a purger of the streams of sigs. log may be nil.
@@ -58,6 +60,7 @@ func NewPurger(js jetstream.JetStream, sigs []schema.Signal, log *slog.Logger) *
 		kick:     make(chan struct{}, 1),
 		interval: PurgeInterval,
 		idle:     PurgeIdleInterval,
+		next:     nextCache{},
 	}
 	for _, sig := range sigs {
 		p.streams = append(p.streams, StreamName(sig))
@@ -120,7 +123,7 @@ func (p *Purger) round(ctx context.Context, all bool) {
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := PurgeAcknowledged(rctx, p.js, stream)
+		_, err := purgeAcknowledged(rctx, p.js, stream, p.next)
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			p.dirty[i].Store(true) // again on the next round
@@ -160,6 +163,20 @@ func (p *Purger) round(ctx context.Context, all bool) {
 // interest stream not yet updated) are left alone: the server removes
 // their messages on acknowledgement.
 func PurgeAcknowledged(ctx context.Context, js jetstream.JetStream, stream string) (uint64, error) {
+	return purgeAcknowledged(ctx, js, stream, nil)
+}
+
+// nextCache keeps, by stream, consumer and filters, the ack floor of a
+// filtered consumer and the first message of its subjects after it. While
+// the floor stays, that message stays the first (later ones have higher
+// sequences; one removed by max_age leaves the answer conservative), so a
+// lagging filtered consumer, a forwarder with a subject filter behind an
+// outage for example, costs one message look-up per floor, not one per round.
+type nextCache map[string][2]uint64
+
+const maxNextCache = 1024
+
+func purgeAcknowledged(ctx context.Context, js jetstream.JetStream, stream string, cache nextCache) (uint64, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return 0, fmt.Errorf("purge %s: %w", stream, err)
@@ -170,7 +187,7 @@ func PurgeAcknowledged(ctx context.Context, js jetstream.JetStream, stream strin
 	}
 	// The stream first: a message stored after this reading is never
 	// purged, and any stored before it is seen by the look-ups below.
-	floor, err := ackFloor(ctx, s, info.Config.Subjects, info.State.LastSeq)
+	floor, err := ackFloor(ctx, s, info.Config.Subjects, info.State.LastSeq, cache)
 	if err != nil {
 		return 0, fmt.Errorf("purge %s: %w", stream, err)
 	}
@@ -187,7 +204,7 @@ func PurgeAcknowledged(ctx context.Context, js jetstream.JetStream, stream strin
 // durable consumer of s has acknowledged every message it is to be
 // delivered. Any consumer it cannot read (deleted meanwhile, its leader
 // being elected) fails it: the next round sees the stream as it is then.
-func ackFloor(ctx context.Context, s jetstream.Stream, streamSubjects []string, last uint64) (uint64, error) {
+func ackFloor(ctx context.Context, s jetstream.Stream, streamSubjects []string, last uint64, cache nextCache) (uint64, error) {
 	names := s.ConsumerNames(ctx)
 	var list []string
 	for name := range names.Name() {
@@ -211,9 +228,23 @@ func ackFloor(ctx context.Context, s jetstream.Stream, streamSubjects []string, 
 			continue
 		}
 		if filters := consumerFilters(ci.Config); filtered(filters, streamSubjects) {
-			next, err := nextMatching(ctx, s, filters, f+1)
-			if err != nil {
-				return 0, fmt.Errorf("consumer %s: %w", name, err)
+			// The stream's creation time in the key: a stream deleted and
+			// created again numbers its messages anew.
+			si := s.CachedInfo()
+			key := fmt.Sprint(si.Config.Name, "\x00", si.Created.UnixNano(), "\x00", name, "\x00", strings.Join(filters, "\x00"))
+			next := uint64(0)
+			if e, ok := cache[key]; ok && e[0] == f {
+				next = e[1]
+			} else {
+				if next, err = nextMatching(ctx, s, filters, f+1); err != nil {
+					return 0, fmt.Errorf("consumer %s: %w", name, err)
+				}
+				if cache != nil && next != 0 {
+					if len(cache) >= maxNextCache {
+						clear(cache) // consumers gone leave entries behind
+					}
+					cache[key] = [2]uint64{f, next}
+				}
 			}
 			if next == 0 {
 				continue // nothing of its subjects after its floor

@@ -374,3 +374,44 @@ func TestPurgeUnderLoad(t *testing.T) {
 	cancel()
 	<-purged
 }
+
+// TestPurgeCachesFilteredLookups: a purger remembers a lagging filtered
+// consumer's next message while its ack floor stays, and looks again once
+// the floor moves; the stream keeps what the consumer has not acknowledged
+// either way.
+func TestPurgeCachesFilteredLookups(t *testing.T) {
+	ctx := testCtx(t)
+	_, _, js := bustest.RunJetStream(t)
+	const sig = schema.Logs
+	stream := bus.StreamName(sig)
+	if _, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable: "checkout", FilterSubject: bus.Subject(sig, "checkout"), AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cache := map[string][2]uint64{}
+	keep := func(want ...uint64) {
+		t.Helper()
+		if _, err := bus.PurgeCached(ctx, js, stream, cache); err != nil {
+			t.Fatal(err)
+		}
+		wantKept(t, js, sig, want...) // and the same without the cache
+	}
+	publishN(t, js, sig, "checkout", 1) // 1
+	publishN(t, js, sig, "cart", 2)     // 2, 3
+	ackN(t, js, sig, bus.DurableWriter, 3)
+	keep(1, 2, 3)
+	if len(cache) != 1 {
+		t.Fatalf("cache holds %d entries, want 1", len(cache))
+	}
+	keep(1, 2, 3) // from the cache
+	ackN(t, js, sig, "checkout", 1)
+	keep()
+	publishN(t, js, sig, "checkout", 1) // 4
+	publishN(t, js, sig, "cart", 1)     // 5
+	ackN(t, js, sig, bus.DurableWriter, 2)
+	keep(4, 5)
+	keep(4, 5)
+	ackN(t, js, sig, "checkout", 1)
+	keep()
+}
