@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -89,13 +90,17 @@ func (c *cache) load(ctx context.Context, f fileindex.File, tables bool) ([]arro
 		}
 		tbls = slices.Clone(e.tables)
 	}
-	grown := e.size - before
-	e.mu.Unlock()
-
+	// e.mu, then c.mu: the budget counts e's growth before anyone can
+	// evict e (evict only tries e.mu).
 	c.mu.Lock()
-	c.used += grown
-	c.evict(e)
+	if c.entries[key] == e {
+		c.used += e.size - before
+		c.evict(e)
+	} else {
+		e.drop() // evicted or forgotten while this load waited: keep nothing
+	}
 	c.mu.Unlock()
+	e.mu.Unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
@@ -170,24 +175,34 @@ func (e *cached) drop() {
 	}
 }
 
-// evict drops the least recently used entries (not keep) while over
-// budget. c.mu is held.
+// evict drops the least recently used entries (not keep, nor one being
+// loaded) while over budget. c.mu is held.
 func (c *cache) evict(keep *cached) {
-	for c.used > c.max {
-		var oldest *cached
-		var oldestKey string
-		for k, e := range c.entries {
-			if e != keep && e.size > 0 && (oldest == nil || e.used < oldest.used) {
-				oldest, oldestKey = e, k
-			}
+	if c.used <= c.max {
+		return
+	}
+	type cand struct {
+		key string
+		e   *cached
+	}
+	var cands []cand
+	for k, e := range c.entries {
+		if e != keep {
+			cands = append(cands, cand{k, e})
 		}
-		if oldest == nil || !oldest.mu.TryLock() {
+	}
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.e.used, b.e.used) })
+	for _, cd := range cands {
+		if c.used <= c.max {
 			return
 		}
-		c.used -= oldest.size
-		oldest.drop()
-		oldest.mu.Unlock()
-		delete(c.entries, oldestKey)
+		if !cd.e.mu.TryLock() {
+			continue
+		}
+		c.used -= cd.e.size
+		cd.e.drop()
+		cd.e.mu.Unlock()
+		delete(c.entries, cd.key)
 	}
 }
 
@@ -212,14 +227,14 @@ func (c *cache) forget(files []fileindex.File) {
 // close releases everything.
 func (c *cache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, e := range c.entries {
+	entries := c.entries
+	c.entries, c.used = map[string]*cached{}, 0
+	c.mu.Unlock()
+	for _, e := range entries {
 		e.mu.Lock()
 		e.drop()
 		e.mu.Unlock()
-		delete(c.entries, k)
 	}
-	c.used = 0
 }
 
 func releaseAll(recs []arrow.RecordBatch) {
