@@ -65,11 +65,15 @@ func BenchmarkSQL(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res, err := e.Query(context.Background(), "SELECT count(*) FROM traces"); err != nil {
+		start := time.Now()
+		if err := e.Sync(context.Background()); err != nil { // every table loaded
 			b.Fatal(err)
-		} else {
-			b.Logf("%s: %v spans", format, res.Rows[0][0])
 		}
+		res, err := e.Query(context.Background(), "SELECT (SELECT count(*) FROM traces), (SELECT count(*) FROM logs), (SELECT count(*) FROM metrics)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s: %v spans, %v log records, %v points loaded in %s", format, res.Rows[0][0], res.Rows[0][1], res.Rows[0][2], time.Since(start))
 		for _, ex := range Examples {
 			b.Run(format+"/"+ex.Title, func(b *testing.B) {
 				for b.Loop() {

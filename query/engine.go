@@ -53,7 +53,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("output dir %q: %w", opts.OutputDir, err)
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("output dir %q is not a directory (set --output-dir or writer.output_dir)", opts.OutputDir)
+		return nil, fmt.Errorf("output dir %q is not a directory (set --output-dir, output_dir or OTLP_OUTPUT_DIR)", opts.OutputDir)
 	}
 	// DuckDB compares allowed directories as strings: resolve links.
 	if d, err := filepath.EvalSymlinks(dir); err == nil {

@@ -259,22 +259,35 @@ func Start(t testing.TB, dir, format string) *Pipeline {
 // files stay open, .partial for Arrow).
 func (p *Pipeline) Publish(t testing.TB, d Data) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	// A flush every so many requests keeps the bus from filling up when
+	// the data is large (a benchmark's million spans).
+	sent := 0
+	flush := func(every int) {
+		if sent++; sent%every == 0 {
+			if err := p.Writer.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, r := range d.Traces {
 		if _, msg, err := p.pub.PublishTraces(ctx, r, "querytest"); err != nil || msg != "" {
 			t.Fatalf("publish traces: %v %s", err, msg)
 		}
+		flush(500)
 	}
 	for _, r := range d.Metrics {
 		if _, msg, err := p.pub.PublishMetrics(ctx, r, "querytest"); err != nil || msg != "" {
 			t.Fatalf("publish metrics: %v %s", err, msg)
 		}
+		flush(500)
 	}
 	for _, r := range d.Logs {
 		if _, msg, err := p.pub.PublishLogs(ctx, r, "querytest"); err != nil || msg != "" {
 			t.Fatalf("publish logs: %v %s", err, msg)
 		}
+		flush(500)
 	}
 	if err := p.Writer.Flush(ctx); err != nil {
 		t.Fatal(err)
