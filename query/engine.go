@@ -370,12 +370,14 @@ func (e *Engine) queryErr(parent, qctx context.Context, err error) error {
 			return fmt.Errorf("%w: queries read the tables traces, metrics and logs and the files of the output directory, nothing else: %s", ErrNotAllowed, de.Msg)
 		case duckdb.ErrorTypeInterrupt:
 			return fmt.Errorf("%w: the query ran longer than %s and was cancelled", ErrTimeout, e.opts.Timeout)
+		case duckdb.ErrorTypeCatalog:
+			return fmt.Errorf("%w: %s\n(the tables are traces, metrics and logs: otlp-arrow query --schema TABLE lists their columns)", ErrBadQuery, strings.TrimSpace(de.Msg))
 		case duckdb.ErrorTypeInvalidInput:
 			if strings.Contains(de.Msg, "configuration has been locked") {
 				return fmt.Errorf("%w: settings cannot be changed: %s", ErrNotAllowed, de.Msg)
 			}
 		}
-		return fmt.Errorf("%w: %s", ErrBadQuery, de.Msg)
+		return fmt.Errorf("%w: %s", ErrBadQuery, strings.TrimSpace(de.Msg))
 	}
 	return fmt.Errorf("%w: %v", ErrBadQuery, err)
 }

@@ -46,19 +46,27 @@ func cmdQuery(ctx context.Context, env *cmdEnv, args []string) error {
 	schemaOf := fs.String("schema", "", "list the columns of a table (traces, metrics or logs) instead of running a query")
 	timeout := fs.Duration("timeout", time.Minute, "time limit of the query")
 	maxRows := fs.Int("max-rows", 1000000, "row cap of the result")
-	// Flags may come before or after the query.
-	var sqlArgs []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return err
+	// Flags may come before or after the query, and the query may start
+	// with a "-- comment": an argument with a space or a line break in it
+	// is SQL, one starting with "-" otherwise a flag (every flag takes a
+	// value, in the next argument unless written --flag=value).
+	var sqlArgs, flagArgs []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "-" || !strings.HasPrefix(a, "-") || strings.ContainsAny(a, " \t\r\n") {
+			sqlArgs = append(sqlArgs, a)
+			continue
 		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
+		flagArgs = append(flagArgs, a)
+		if !strings.Contains(a, "=") && a != "-h" && a != "-help" && a != "--help" && i+1 < len(args) {
+			i++
+			flagArgs = append(flagArgs, args[i])
 		}
-		sqlArgs = append(sqlArgs, rest[0])
-		rest = rest[1:]
 	}
+	if err := fs.Parse(flagArgs); err != nil {
+		return err
+	}
+	sqlArgs = append(sqlArgs, fs.Args()...)
 	switch *format {
 	case "table", "json", "csv", "arrow":
 	default:

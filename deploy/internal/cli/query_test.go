@@ -138,6 +138,12 @@ func TestQueryCommand(t *testing.T) {
 		}
 	}
 
+	// A query that starts with a comment is not a flag.
+	out, errs, code = runQuery(t, nil, "--output-dir", dir, "--format", "csv", "-- spans\nSELECT count(*) AS n FROM traces")
+	if code != 0 || out != "n\n300\n" {
+		t.Errorf("commented query (exit %d): %q %q", code, out, errs)
+	}
+
 	// Past the row cap: the first rows, then an error.
 	out, errs, code = runQuery(t, nil, "--output-dir", dir, "--max-rows", "5", "--format", "csv", "SELECT * FROM range(100)")
 	if code == 0 || strings.Count(out, "\n") != 6 || !strings.Contains(errs, "more than 5 rows") {
