@@ -12,10 +12,11 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/query/querytest"
 )
 
-// benchDir writes OTLP_SQL_BENCH_SPANS (default 1 000 000) spans, their
-// logs and metrics through the writer in format, once per format.
+// benchDirs hold the benchmark's data, by format.
 var benchDirs = map[string]string{}
 
+// benchDir writes OTLP_SQL_BENCH_SPANS (default 1 000 000) spans, their
+// logs and metrics through the writer in format, once per format.
 func benchDir(b *testing.B, format string) string {
 	if d, ok := benchDirs[format]; ok {
 		return d
@@ -28,10 +29,10 @@ func benchDir(b *testing.B, format string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchDirs[format] = dir // removed by BenchmarkSQL, even if the write fails
 	start := time.Now()
 	querytest.Write(b, dir, format, querytest.Generate(1, n))
 	b.Logf("wrote %d spans as %s in %s", n, format, time.Since(start))
-	benchDirs[format] = dir
 	return dir
 }
 
