@@ -12,7 +12,9 @@
 # Environment (defaults in brackets):
 #   BATCH [100] rows per request   WORKLOAD [sdk] or gateway   SIGNAL [traces]
 #   DURATION [20s] WARMUP [3s]     CONNECTIONS [2] WORKERS [8] ROUNDS [1]
-#   VARIANTS [all below]           BUILD_DIR [bench/.build]
+#   VARIANTS [below]: <per-service|mixed>-<none|lz4|zstd>[-pt], -pt with the
+#     writer's pass-through (its files compressed as the bus payloads)
+#   BUILD_DIR [bench/.build]        REPORT_DIR: only print the table of an earlier run
 # Needs go, jq and curl. Ports 24317-24319 and 28080 on loopback.
 set -euo pipefail
 
@@ -32,13 +34,17 @@ mkdir -p "$RESULTS"
 
 log() { echo "contract: $*" >&2; }
 
-env_of() { # variant -> environment of `run`
+env_of() { # variant <layout>-<compression>[-pt] -> environment of `run`
 	case $1 in
 	per-service-*) echo -n "OTLP_BUS_PER_SERVICE_MESSAGES=true " ;;
 	mixed-*) echo -n "OTLP_BUS_PER_SERVICE_MESSAGES=false " ;;
 	*) log "unknown variant $1" && exit 2 ;;
 	esac
-	echo "OTLP_BUS_PAYLOAD_COMPRESSION=${1##*-}"
+	local comp=${1%-pt}
+	comp=${comp##*-}
+	# -pt: the writer appends large enough batches compressed as its files as they are
+	if [ "$comp" != "${1##*-}" ]; then echo -n "OTLP_WRITER_PASSTHROUGH=true OTLP_WRITER_COMPRESSION=$comp "; fi
+	echo "OTLP_BUS_PAYLOAD_COMPRESSION=$comp"
 }
 
 PID=""
@@ -64,6 +70,29 @@ metric() { # file name: the sum of the samples of one metric
 	awk -v n="$2" '$1 ~ "^"n"([{]|$)" {s += $2} END {printf "%.0f\n", s}' "$1"
 }
 
+report() { # results dir: one line per run
+	printf '%-22s %9s %12s %8s %9s %10s %8s %7s\n' run rows/s cpu_s/Mrows p99_ms msgs/req bytes/msg rss_MiB load
+	for f in "$1"/*.json; do
+		name=$(basename "$f" .json)
+		m=$1/$name.metrics
+		msgs=$(metric "$m" otlp_arrow_publish_message_bytes_count)
+		bytes=$(metric "$m" otlp_arrow_publish_message_bytes_sum)
+		rows=$(metric "$m" otlp_arrow_ingest_rows_received_total)
+		jq -r --arg msgs "$msgs" --arg bytes "$bytes" --arg rows "$rows" --arg batch "$BATCH" --arg load "$(cat "$1/$name.loadavg")" '
+			[.config.label, (.rows_per_second|floor),
+			(.processes_total.cpu_seconds_per_million_rows*100|round/100), .latency_ms.p99,
+			(($msgs|tonumber) / (($rows|tonumber) / ($batch|tonumber)) * 1000 | round / 1000),
+			(if ($msgs|tonumber) > 0 then ($bytes|tonumber) / ($msgs|tonumber) | floor else 0 end),
+			(.processes_total.rss_bytes_max/1048576|floor), $load] | @tsv' "$f"
+	done | while IFS=$'\t' read -r name rps cpu p99 mpr bpm rss load; do
+		printf '%-22s %9s %12s %8s %9s %10s %8s %7s\n' "$name" "$rps" "$cpu" "$p99" "$mpr" "$bpm" "$rss" "$load"
+	done
+}
+
+if [ -n "${REPORT_DIR:-}" ]; then
+	report "$REPORT_DIR"
+	exit 0
+fi
 log "building otlp-arrow"
 (cd "$ROOT/deploy" && go build -o "$BUILD/otlp-arrow" ./cmd/otlp-arrow)
 log "results in $RESULTS"
@@ -89,19 +118,4 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-printf '%-22s %9s %12s %8s %9s %10s %8s %7s\n' run rows/s cpu_s/Mrows p99_ms msgs/req bytes/msg rss_MiB load
-for f in "$RESULTS"/*.json; do
-	name=$(basename "$f" .json)
-	m=$RESULTS/$name.metrics
-	msgs=$(metric "$m" otlp_arrow_publish_message_bytes_count)
-	bytes=$(metric "$m" otlp_arrow_publish_message_bytes_sum)
-	rows=$(metric "$m" otlp_arrow_ingest_rows_received_total)
-	jq -r --arg msgs "$msgs" --arg bytes "$bytes" --arg rows "$rows" --arg batch "$BATCH" --arg load "$(cat "$RESULTS/$name.loadavg")" '
-		[.config.label, (.rows_per_second|floor),
-		(.processes_total.cpu_seconds_per_million_rows*100|round/100), .latency_ms.p99,
-		(($msgs|tonumber) / (($rows|tonumber) / ($batch|tonumber)) * 1000 | round / 1000),
-		(if ($msgs|tonumber) > 0 then ($bytes|tonumber) / ($msgs|tonumber) | floor else 0 end),
-		(.processes_total.rss_bytes_max/1048576|floor), $load] | @tsv' "$f"
-done | while IFS=$'\t' read -r name rps cpu p99 mpr bpm rss load; do
-	printf '%-22s %9s %12s %8s %9s %10s %8s %7s\n' "$name" "$rps" "$cpu" "$p99" "$mpr" "$bpm" "$rss" "$load"
-done
+report "$RESULTS"

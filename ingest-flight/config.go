@@ -89,9 +89,9 @@ type Config struct {
 	// retryable UNAVAILABLE. Default 5s.
 	PublishTimeout time.Duration
 	// PayloadCompression compresses the buffers of the Arrow IPC payloads
-	// published on the bus: "none" (the default; every Arrow reader reads
-	// them), "lz4" or "zstd" (readers need that codec; less for the bus to
-	// copy and store). See docs/bus.md.
+	// published on the bus: "" or "lz4" (the default) or "zstd" (readers
+	// need that codec; less for the bus to copy and store), or "none"
+	// (every Arrow reader reads them). See docs/bus.md.
 	PayloadCompression string
 	// PerServiceMessages keeps every bus message to one service's rows (see
 	// publish.Config.PerServiceMessages). By default concurrent requests of

@@ -113,9 +113,9 @@ type Bus struct {
 	// acknowledged) or a duration between syncs.
 	SyncInterval string `yaml:"sync_interval"`
 	// PayloadCompression is the buffer compression of the Arrow IPC
-	// payloads the ingest stages publish: "none" (every Arrow reader reads
-	// them), "lz4" or "zstd" (readers need that codec; the bus copies and
-	// stores less). See docs/bus.md.
+	// payloads the ingest stages publish: "lz4" (the default) or "zstd"
+	// (readers need that codec; the bus copies and stores less), or "none"
+	// (every Arrow reader reads them). See docs/bus.md.
 	PayloadCompression string `yaml:"payload_compression"`
 	// PerServiceMessages keeps every bus message to one service's rows, so
 	// that every subject names its service (contract 1's layout), at the
@@ -275,7 +275,7 @@ func Default() Config {
 			Host:               "127.0.0.1",
 			Port:               4222,
 			SyncInterval:       "always",
-			PayloadCompression: "none",
+			PayloadCompression: "lz4",
 			MaxPayload:         8 << 20,
 			MaxBytes:           1 << 30,
 			MaxAge:             24 * time.Hour,

@@ -404,11 +404,11 @@ func mixedRequests() (reqs []*coltracepb.ExportTraceServiceRequest, good []*trac
 }
 
 func TestCoalesceIsolatesBadRequests(t *testing.T) {
-	const maxPayload = 256 << 10
+	const maxPayload = 256 << 10 // of uncompressed payloads: both publishers compress none
 	// The reference: the same requests without coalescing.
 	_, _, refJS := bustest.RunJetStream(t)
 	refReg := prometheus.NewRegistry()
-	ref := newPub(t, refJS, Config{MaxPayloadBytes: maxPayload, Coalesce: CoalesceConfig{Disabled: true}}, refReg)
+	ref := newPub(t, refJS, Config{MaxPayloadBytes: maxPayload, Compression: payload.CompressionNone, Coalesce: CoalesceConfig{Disabled: true}}, refReg)
 	if ref.traceQ != nil || ref.recordQ != nil {
 		t.Fatal("disabled publisher has queues")
 	}
@@ -422,7 +422,7 @@ func TestCoalesceIsolatesBadRequests(t *testing.T) {
 	_, _, js := bustest.RunJetStream(t)
 	g := newGatedJS(js)
 	reg := prometheus.NewRegistry()
-	p := newPub(t, g, Config{MaxPayloadBytes: maxPayload}, reg)
+	p := newPub(t, g, Config{MaxPayloadBytes: maxPayload, Compression: payload.CompressionNone}, reg)
 	reqs, _ := mixedRequests()
 	results := make([]chan outcome, len(reqs))
 	send := func(i int) {
@@ -935,7 +935,7 @@ func TestPublishRecordIsolatesTooLarge(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	_, _, js := bustest.RunJetStream(t)
 	g := newGatedJS(js)
-	p := newPub(t, g, Config{MaxPayloadBytes: 256 << 10}, nil)
+	p := newPub(t, g, Config{MaxPayloadBytes: 256 << 10, Compression: payload.CompressionNone}, nil)
 	const n = 8
 	const bad = 5
 	var want []*tracepb.ResourceSpans
@@ -1134,7 +1134,7 @@ func cpuSeconds() float64 {
 // services of its own rows.
 func TestSplitListsServices(t *testing.T) {
 	_, _, js := bustest.RunJetStream(t)
-	p := newPub(t, js, Config{MaxPayloadBytes: 48 << 10}, nil)
+	p := newPub(t, js, Config{MaxPayloadBytes: 48 << 10, Compression: payload.CompressionNone}, nil)
 	var rss []*tracepb.ResourceSpans
 	for i := range 12 {
 		rss = append(rss, resourceSpans(fmt.Sprintf("svc-%d", i/3), i, 20))

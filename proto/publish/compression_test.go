@@ -54,7 +54,7 @@ func TestPayloadCompression(t *testing.T) {
 					t.Fatal(err)
 				}
 				ratio := float64(len(m.Data)) / float64(len(plain[0]))
-				compressed := c == payload.CompressionLZ4 || c == payload.CompressionZstd
+				compressed := c != payload.CompressionNone // "" is lz4
 				if compressed && ratio > 0.75 || !compressed && ratio < 0.9 {
 					t.Errorf("%s: payload %d bytes, %d uncompressed (%.2f) with compression %q", m.Subject, len(m.Data), len(plain[0]), ratio, c)
 				}

@@ -33,6 +33,12 @@ var (
 	ErrInvalidRequest = errors.New("publish: invalid request")
 )
 
+// DefaultCompression is the payloads' buffer compression unless configured:
+// LZ4 frames (Arrow IPC body compression), which pyarrow and arrow-go read
+// with no option. Measured against none and zstd in docs/BENCHMARKS.md
+// (ninth pass, messages across services).
+const DefaultCompression = payload.CompressionLZ4
+
 // Config configures a Publisher.
 type Config struct {
 	// MaxPayloadBytes bounds one bus message's payload (bus.PayloadLimit).
@@ -49,8 +55,8 @@ type Config struct {
 	// which is retryable. 0: only the context's deadline.
 	PublishTimeout time.Duration
 	// Compression names the payloads' buffer compression (see
-	// payload.Compression): "" or "none" (the default, readable by every
-	// Arrow IPC reader), "lz4" or "zstd".
+	// payload.Compression): "" for [DefaultCompression] (lz4), "lz4",
+	// "zstd" or "none" (readable by every Arrow IPC reader, codec or not).
 	Compression string
 	// PerServiceMessages keeps every message to the rows of one service
 	// (contract 1's layout), so that every subject names its service:
@@ -98,6 +104,9 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 	}
 	if err := cfg.Coalesce.validate(); err != nil {
 		return nil, fmt.Errorf("new publisher: %w", err)
+	}
+	if cfg.Compression == "" {
+		cfg.Compression = DefaultCompression
 	}
 	codec, err := payload.Compression(cfg.Compression)
 	if err != nil {
