@@ -554,3 +554,24 @@ func TestDisabledRunsIdle(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// Of a message of several services, the Flight target gets only the rows of
+// the services the subject filter selects, as slices of the payload's
+// batches.
+func TestFlightSubjectFilterSelectsRows(t *testing.T) {
+	js := runBus(t)
+	fs, endpoint := startFlightTarget(t)
+	cfg := testConfig(ProtocolArrowFlight, endpoint)
+	cfg.SubjectFilter = "otlp.traces.checkout"
+	cfg.Signals = []schema.Signal{schema.Traces}
+	startForwarder(t, cfg, js, nil)
+
+	checkout := slices.Concat(traces("checkout", 11, 2), traces("checkout", 14, 3))
+	publish(t, js, "", slices.Concat(traces("cart", 10, 1), checkout[:1], traces("ads", 13, 1), checkout[1:]))
+	waitFor(t, "one put", func() bool { return len(fs.received()) == 1 })
+	got, err := schema.TracesFromArrow(fs.received()[0].recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalMessages(t, "traces", schema.NormalizeTraces(got), schema.NormalizeTraces(checkout))
+}
