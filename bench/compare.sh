@@ -79,24 +79,8 @@ build_otlp_arrow() {
 	(cd "$ROOT/deploy" && go build -o "$BUILD/otlp-arrow" ./cmd/otlp-arrow)
 }
 
-PID=""
-stop() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID"
-		wait "$PID" 2>/dev/null || true
-	fi
-	PID=""
-}
-trap stop EXIT
-
-wait_port() { # host port
-	for _ in $(seq 1 100); do
-		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	log "nothing listens on $1:$2"
-	return 1
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 start_otlp_arrow() { # dir [extra env]
 	rm -rf "$1" && mkdir -p "$1"

@@ -47,24 +47,8 @@ env_of() { # variant <layout>-<compression>[-pt] -> environment of `run`
 	echo "OTLP_BUS_PAYLOAD_COMPRESSION=$comp"
 }
 
-PID=""
-stop() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID"
-		wait "$PID" 2>/dev/null || true
-	fi
-	PID=""
-}
-trap stop EXIT
-
-wait_port() { # port
-	for _ in $(seq 1 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	log "nothing listens on 127.0.0.1:$1"
-	return 1
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 metric() { # file name: the sum of the samples of one metric
 	awk -v n="$2" '$1 ~ "^"n"([{]|$)" {s += $2} END {printf "%.0f\n", s}' "$1"
@@ -105,8 +89,8 @@ for round in $(seq 1 "$ROUNDS"); do
 			OTLP_HTTP_PORT=24319 OTLP_ARROW_FLIGHT_PORT=24318 OTLP_ADMIN_PORT=28080 OTLP_NATS_PORT=0 \
 			OTLP_JANITOR_ENABLED=false "$BUILD/otlp-arrow" run >"$dir/run.log" 2>&1 &
 		PID=$!
-		wait_port 24317
-		wait_port 28080
+		wait_port 127.0.0.1 24317
+		wait_port 127.0.0.1 28080
 		name=$v-$round
 		log "$name: $WORKLOAD workload, $BATCH rows/request (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
 		"$BUILD/otlp-arrow" bench -label "$name" -workload "$WORKLOAD" -protocol grpc -endpoint 127.0.0.1:24317 \
