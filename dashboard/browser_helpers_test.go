@@ -123,9 +123,9 @@ var (
 	browserErr    error
 )
 
-// chromiumPath finds the browser: OTLP_CHROMIUM, then Debian's chromium.
+// chromiumPath finds the browser: TEST_CHROMIUM, then Debian's chromium.
 func chromiumPath() string {
-	if p := os.Getenv("OTLP_CHROMIUM"); p != "" {
+	if p := os.Getenv("TEST_CHROMIUM"); p != "" {
 		return p
 	}
 	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
@@ -141,16 +141,16 @@ func chromiumPath() string {
 
 // sharedBrowser returns the context of the package's one headless Chromium,
 // started on first use and stopped by TestMain. Without a browser the test
-// is skipped, unless OTLP_BROWSER_REQUIRED=1 (scripts/test.sh sets it after
+// is skipped, unless TEST_BROWSER_REQUIRED=1 (scripts/test.sh sets it after
 // installing chromium), which fails it.
 func sharedBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
-		if os.Getenv("OTLP_BROWSER_REQUIRED") == "1" {
-			t.Fatal("no chromium found (install Debian's chromium, or set OTLP_CHROMIUM)")
+		if os.Getenv("TEST_BROWSER_REQUIRED") == "1" {
+			t.Fatal("no chromium found (install Debian's chromium, or set TEST_CHROMIUM)")
 		}
-		t.Skip("no chromium found: install Debian's chromium (scripts/test.sh does) or set OTLP_CHROMIUM")
+		t.Skip("no chromium found: install Debian's chromium (scripts/test.sh does) or set TEST_CHROMIUM")
 	}
 	browserOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "otlp-arrow-chromium-")
@@ -396,7 +396,7 @@ func (p *page) keys(keys string) {
 	p.do(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`), chromedp.KeyEvent(keys))
 }
 
-// screenshot saves the viewport as name.png into OTLP_SCREENSHOT_DIR (or the
+// screenshot saves the viewport as name.png into TEST_SCREENSHOT_DIR (or the
 // test's temporary directory) and checks it decodes as a 1280x800 image.
 func (p *page) screenshot(name string) {
 	p.t.Helper()
@@ -413,7 +413,7 @@ func (p *page) screenshot(name string) {
 	if b := img.Bounds(); b.Dx() < 1280 || b.Dy() < 800 {
 		p.t.Errorf("screenshot %s is %dx%d, want at least 1280x800", name, b.Dx(), b.Dy())
 	}
-	dir := os.Getenv("OTLP_SCREENSHOT_DIR")
+	dir := os.Getenv("TEST_SCREENSHOT_DIR")
 	if dir == "" {
 		dir = p.t.TempDir()
 	}

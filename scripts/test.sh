@@ -20,13 +20,13 @@ done
 
 # The dashboard's browser tests drive Debian's chromium (headless): install it
 # on a fresh machine, and make its absence a failure rather than a skip.
-if [ ! -x /usr/bin/chromium ] && [ -z "${OTLP_CHROMIUM:-}" ]; then
+if [ ! -x /usr/bin/chromium ] && [ -z "${TEST_CHROMIUM:-}" ]; then
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 	$sudo apt-get update
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
-export OTLP_BROWSER_REQUIRED=1
+export TEST_BROWSER_REQUIRED=1
 
 # deploy/pipeline's TestArrowJSReads reads the files and bus payloads with
 # Arrow JS under node: install its pinned npm packages (package-lock.json),
@@ -34,7 +34,7 @@ export OTLP_BROWSER_REQUIRED=1
 if [ ! -d deploy/pipeline/testdata/arrowjs/node_modules/apache-arrow ]; then
 	npm ci --prefix deploy/pipeline/testdata/arrowjs --no-audit --no-fund
 fi
-export OTLP_ARROWJS_REQUIRED=1
+export TEST_ARROWJS_REQUIRED=1
 
 go test -race -timeout 20m "$@" $pkgs
 

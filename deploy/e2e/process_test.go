@@ -121,11 +121,10 @@ func (p *proc) startNoWait(t *testing.T) {
 	p.waitErr = make(chan error, 1)
 	cmd := p.cmd
 	go func() { p.waitErr <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	})
+	// Kill whatever is still running; after Wait (the goroutine above) it
+	// answers os.ErrProcessDone. Reading cmd.ProcessState here instead would
+	// race with that Wait.
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 }
 
 func (p *proc) logs() string {

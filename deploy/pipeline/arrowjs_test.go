@@ -59,7 +59,7 @@ func TestArrowJSReads(t *testing.T) {
 		_, err = os.Stat(filepath.Join(arrowJSDir, "node_modules", "apache-arrow"))
 	}
 	if err != nil {
-		if os.Getenv("OTLP_ARROWJS_REQUIRED") == "1" {
+		if os.Getenv("TEST_ARROWJS_REQUIRED") == "1" {
 			t.Fatalf("Arrow JS is not installed (scripts/test.sh runs npm ci in %s): %v", arrowJSDir, err)
 		}
 		t.Skipf("Arrow JS is not installed (npm ci in %s): %v", arrowJSDir, err)
