@@ -32,6 +32,8 @@
 #             results as <run>.cpu.prof, with `go tool pprof -top` beside it
 #   OTLP_ARROW_BIN  an otlp-arrow binary to measure instead of building
 #             this tree's (e.g. an older commit's, for before/after runs)
+#   PORT_OFFSET [0]  added to every port below, so that two runs on one
+#             machine (two worktrees) do not answer each other's load
 # Needs go, jq and curl. Ports 24317-24319, 28080, 25317-25318 on loopback.
 set -euo pipefail
 
@@ -51,6 +53,10 @@ OTLP_ARROW_ENV=${OTLP_ARROW_ENV:-}
 HALF=${HALF:-1}
 PARQUET=${PARQUET:-1}
 PROFILE=${PROFILE:-0}
+OFF=${PORT_OFFSET:-0}
+P_GRPC=$((24317 + OFF)) P_FLIGHT=$((24318 + OFF)) P_HTTP=$((24319 + OFF)) P_ADMIN=$((28080 + OFF))
+P_COL_GRPC=$((25317 + OFF)) P_COL_HTTP=$((25318 + OFF))
+METRICS=http://127.0.0.1:$P_ADMIN/metrics
 BIN=${OTLP_ARROW_BIN:-$BUILD/otlp-arrow}
 BENCH=${BENCH:-"$BUILD/otlp-arrow bench"}
 RESULTS=$BUILD/results/$(date -u +%Y%m%dT%H%M%SZ)
@@ -82,25 +88,38 @@ build_otlp_arrow() {
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
+wait_free() { # host port...: until nothing listens there (another run's process may be exiting)
+	local h=$1
+	shift
+	for p in "$@"; do
+		for _ in $(seq 1 300); do
+			if ! (exec 3<>"/dev/tcp/$h/$p") 2>/dev/null; then break; fi
+			sleep 0.1
+		done
+	done
+}
+
 start_otlp_arrow() { # dir [extra env]
+	wait_free 127.0.0.1 $P_GRPC $P_FLIGHT $P_HTTP $P_ADMIN
 	rm -rf "$1" && mkdir -p "$1"
 	local dir=$1
 	shift
 	# shellcheck disable=SC2086
-	env -u OTLP_ARROW_ENV -u OTLP_ARROW_BIN "$@" OTLP_OUTPUT_DIR="$dir/out" OTLP_DATA_DIR="$dir/data" OTLP_PROTOBUF_PORT=24317 OTLP_HTTP_PORT=24319 \
-		OTLP_ARROW_FLIGHT_PORT=24318 OTLP_ADMIN_PORT=28080 OTLP_NATS_PORT=0 OTLP_JANITOR_ENABLED=false \
+	env -u OTLP_ARROW_ENV -u OTLP_ARROW_BIN "$@" OTLP_OUTPUT_DIR="$dir/out" OTLP_DATA_DIR="$dir/data" OTLP_PROTOBUF_PORT=$P_GRPC OTLP_HTTP_PORT=$P_HTTP \
+		OTLP_ARROW_FLIGHT_PORT=$P_FLIGHT OTLP_ADMIN_PORT=$P_ADMIN OTLP_NATS_PORT=0 OTLP_JANITOR_ENABLED=false \
 		OTLP_ADMIN_PPROF=true $OTLP_ARROW_ENV "$BIN" run >"$dir/run.log" 2>&1 &
 	PID=$!
-	wait_port 127.0.0.1 24317
-	wait_port 127.0.0.1 28080
+	wait_port 127.0.0.1 $P_GRPC
+	wait_port 127.0.0.1 $P_ADMIN
 }
 
 start_collector() { # dir
+	wait_free 127.0.0.1 $P_COL_GRPC $P_COL_HTTP
 	rm -rf "$1" && mkdir -p "$1/out"
-	OTELCOL_GRPC_ENDPOINT=127.0.0.1:25317 OTELCOL_HTTP_ENDPOINT=127.0.0.1:25318 OTELCOL_OUTPUT="$1/out" OTELCOL_FORMAT=$FORMAT \
+	OTELCOL_GRPC_ENDPOINT=127.0.0.1:$P_COL_GRPC OTELCOL_HTTP_ENDPOINT=127.0.0.1:$P_COL_HTTP OTELCOL_OUTPUT="$1/out" OTELCOL_FORMAT=$FORMAT \
 		"$BUILD/otelcol-bench/otelcol-bench" --config "$ROOT/bench/collector/config.yaml" >"$1/collector.log" 2>&1 &
 	PID=$!
-	wait_port 127.0.0.1 25317
+	wait_port 127.0.0.1 $P_COL_GRPC
 }
 
 load() { # name protocol endpoint batch [extra bench flags]; WORKLOAD sdk or gateway
@@ -136,11 +155,11 @@ profile() {
 	if [ "$PROFILE" = 0 ]; then return; fi
 	(
 		for _ in $(seq 1 600); do
-			if curl -sf http://127.0.0.1:28080/metrics | grep -q '^otlp_arrow_ingest_rows_received_total.* [1-9]'; then break; fi
+			if curl -sf "$METRICS" | grep -q '^otlp_arrow_ingest_rows_received_total.* [1-9]'; then break; fi
 			sleep 0.5
 		done
 		sleep "$((${WARMUP%s} + 3))"
-		curl -sf -o "$RESULTS/$1.cpu.prof" "http://127.0.0.1:28080/debug/pprof/profile?seconds=$PROFILE" &&
+		curl -sf -o "$RESULTS/$1.cpu.prof" "http://127.0.0.1:$P_ADMIN/debug/pprof/profile?seconds=$PROFILE" &&
 			go tool pprof -top -nodecount 40 "$BIN" "$RESULTS/$1.cpu.prof" >"$RESULTS/$1.cpu.top" 2>/dev/null
 	) &
 	PROF_PID=$!
@@ -150,25 +169,25 @@ for run in "${RUNS[@]}"; do
 	read -r WORKLOAD b sfx <<<"$run"
 	start_otlp_arrow "$BUILD/run/otlp-arrow"
 	profile "otlp-arrow-grpc-$sfx"
-	load "otlp-arrow-grpc-$sfx" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	load "otlp-arrow-grpc-$sfx" grpc 127.0.0.1:$P_GRPC "$b" -metrics-url "$METRICS"
 	if [ -n "$PROF_PID" ]; then wait "$PROF_PID" || log "no profile of otlp-arrow-grpc-$sfx"; fi
 	stop
 	if [ "$HALF" = 1 ] && [ "$RATE" = 0 ]; then
 		half=$(jq '.rows_per_second/2|floor' "$RESULTS/otlp-arrow-grpc-$sfx.json")
 		start_otlp_arrow "$BUILD/run/otlp-arrow"
-		RATE=$half load "otlp-arrow-grpc-$sfx-half" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+		RATE=$half load "otlp-arrow-grpc-$sfx-half" grpc 127.0.0.1:$P_GRPC "$b" -metrics-url "$METRICS"
 		stop
 	fi
 	if [ "$PARQUET" = 1 ]; then
 		start_otlp_arrow "$BUILD/run/otlp-arrow" OTLP_WRITER_FORMAT=parquet
-		load "otlp-arrow-grpc-$sfx-parquet" grpc 127.0.0.1:24317 "$b" -metrics-url http://127.0.0.1:28080/metrics
+		load "otlp-arrow-grpc-$sfx-parquet" grpc 127.0.0.1:$P_GRPC "$b" -metrics-url "$METRICS"
 		stop
 	fi
 	start_otlp_arrow "$BUILD/run/otlp-arrow"
-	load "otlp-arrow-flight-$sfx" flight 127.0.0.1:24318 "$b" -metrics-url http://127.0.0.1:28080/metrics
+	load "otlp-arrow-flight-$sfx" flight 127.0.0.1:$P_FLIGHT "$b" -metrics-url "$METRICS"
 	stop
 	start_collector "$BUILD/run/collector"
-	load "collector-grpc-$sfx" grpc 127.0.0.1:25317 "$b" -disk-dir "$BUILD/run/collector/out" -settle 3s
+	load "collector-grpc-$sfx" grpc 127.0.0.1:$P_COL_GRPC "$b" -disk-dir "$BUILD/run/collector/out" -settle 3s
 	stop
 done
 
