@@ -41,7 +41,7 @@ async function route() {
     if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   document.title = 'otlp-arrow · ' + r.name;
-  if (current && current.name === r.name && current.handle && current.handle.update && current.handle.update(r)) { ready(); return; }
+  if (current && current.name === r.name && current.handle && current.handle.update && current.handle.update(r)) { ready(); refreshStatus(); return; }
   if (current && current.handle && current.handle.unmount) {
     try { current.handle.unmount(); } catch (e) { console.error(e); }
   }
@@ -77,9 +77,17 @@ function show404(name, err) {
     err ? ' ' + err.message : ''), h('p', null, h('a', { href: '#/' + DEFAULT }, 'Go to traces')));
 }
 
+// refreshStatus asks for the overview at most once a second; a call inside
+// that second is not dropped but deferred to its end, so the counts never
+// stay behind the data a view has just shown.
 let lastStatus = 0;
+let statusTimer = 0;
 async function refreshStatus() {
-  if (Date.now() - lastStatus < 1000) return;
+  const wait = lastStatus + 1000 - Date.now();
+  if (wait > 0) {
+    if (!statusTimer) statusTimer = setTimeout(() => { statusTimer = 0; refreshStatus(); }, wait);
+    return;
+  }
   lastStatus = Date.now();
   try {
     const o = await api('/api/overview');
