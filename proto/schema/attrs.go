@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -73,6 +75,46 @@ func attrKind(v *commonpb.AnyValue) int {
 		return kindBytes
 	}
 	return kindOther
+}
+
+// pdataKind tells which map column holds v. pdata's empty value (an absent
+// or empty AnyValue) is "other".
+func pdataKind(v pcommon.Value) int {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return kindStr
+	case pcommon.ValueTypeInt:
+		return kindInt
+	case pcommon.ValueTypeDouble:
+		return kindDouble
+	case pcommon.ValueTypeBool:
+		return kindBool
+	case pcommon.ValueTypeBytes:
+		return kindBytes
+	}
+	return kindOther
+}
+
+// checkUTF8 rejects a string that is not valid UTF-8, naming its field:
+// proto3 strings must be UTF-8, and so must Arrow utf8 columns, which other
+// readers reject or mangle otherwise. pdata's decoder does not check.
+func checkUTF8(field, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s contains invalid UTF-8", ErrInvalid, field)
+	}
+	return nil
+}
+
+// checkAttr checks an attribute's key and, for a string, its value.
+// Values nested in arrays and lists are checked as they are encoded.
+func checkAttr(k string, v pcommon.Value) error {
+	if err := checkUTF8("attribute key", k); err != nil {
+		return err
+	}
+	if v.Type() == pcommon.ValueTypeStr {
+		return checkUTF8(fmt.Sprintf("attribute %q", k), v.Str())
+	}
+	return nil
 }
 
 // attrBuilder appends attribute sets to six map builders.
@@ -166,6 +208,52 @@ func (a *attrBuilder) append(kvs []*commonpb.KeyValue) error {
 	return nil
 }
 
+// appendMap adds one row holding m, as append does for the generated
+// structs. Every key and string is checked to be valid UTF-8.
+func (a *attrBuilder) appendMap(m pcommon.Map) error {
+	var seen uint8
+	var err error
+	m.Range(func(k string, v pcommon.Value) bool {
+		if err = checkAttr(k, v); err != nil {
+			return false
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			seen = a.key(kindStr, seen, k)
+			a.strs.Append(v.Str())
+		case pcommon.ValueTypeInt:
+			seen = a.key(kindInt, seen, k)
+			a.ints.Append(v.Int())
+		case pcommon.ValueTypeDouble:
+			seen = a.key(kindDouble, seen, k)
+			a.doubles.Append(v.Double())
+		case pcommon.ValueTypeBool:
+			seen = a.key(kindBool, seen, k)
+			a.bools.Append(v.Bool())
+		case pcommon.ValueTypeBytes:
+			seen = a.key(kindBytes, seen, k)
+			a.bytes.Append(v.Bytes().AsRaw())
+		default:
+			seen = a.key(kindOther, seen, k)
+			if a.json, err = appendPdataJSON(a.json[:0], v); err != nil {
+				err = fmt.Errorf("attribute %q: %w", k, err)
+				return false
+			}
+			a.other.BinaryBuilder.Append(a.json)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for k := range numAttrKinds {
+		if seen&(1<<k) == 0 {
+			a.startRow(k, false)
+		}
+	}
+	return nil
+}
+
 // attrSet is an attribute set classified once, to be appended to many
 // rows (a resource's, a scope's, a metric's metadata): per kind its keys,
 // and the values of each kind in order.
@@ -226,6 +314,46 @@ func (s *attrSet) reset(kvs []*commonpb.KeyValue) error {
 		}
 	}
 	return nil
+}
+
+// resetMap classifies m into s, reusing its memory, checking every key and
+// string to be valid UTF-8.
+func (s *attrSet) resetMap(m pcommon.Map) error {
+	for k := range s.keys {
+		s.keys[k] = s.keys[k][:0]
+	}
+	s.strs, s.ints, s.doubles = s.strs[:0], s.ints[:0], s.doubles[:0]
+	s.bools, s.bytes, s.other = s.bools[:0], s.bytes[:0], s.other[:0]
+	s.otherValid = nil
+	var err error
+	var js []byte
+	m.Range(func(key string, v pcommon.Value) bool {
+		if err = checkAttr(key, v); err != nil {
+			return false
+		}
+		k := pdataKind(v)
+		s.keys[k] = append(s.keys[k], key)
+		switch k {
+		case kindStr:
+			s.strs = append(s.strs, v.Str())
+		case kindInt:
+			s.ints = append(s.ints, v.Int())
+		case kindDouble:
+			s.doubles = append(s.doubles, v.Double())
+		case kindBool:
+			s.bools = append(s.bools, v.Bool())
+		case kindBytes:
+			s.bytes = append(s.bytes, v.Bytes().AsRaw())
+		default:
+			if js, err = appendPdataJSON(js[:0], v); err != nil {
+				err = fmt.Errorf("attribute %q: %w", key, err)
+				return false
+			}
+			s.other = append(s.other, string(js))
+		}
+		return true
+	})
+	return err
 }
 
 // clear drops the references into the request, keeping the memory.
@@ -313,6 +441,23 @@ func (c *attrCount) add(kvs []*commonpb.KeyValue, times int) {
 			c.valBytes[k] += times * len(v.GetBytesValue())
 		}
 	}
+}
+
+// addMap counts m as the attribute set of times rows.
+func (c *attrCount) addMap(m pcommon.Map, times int) {
+	c.rows += times
+	m.Range(func(key string, v pcommon.Value) bool {
+		k := pdataKind(v)
+		c.entries[k] += times
+		c.keyBytes[k] += times * len(key)
+		switch k {
+		case kindStr:
+			c.valBytes[k] += times * len(v.Str())
+		case kindBytes:
+			c.valBytes[k] += times * v.Bytes().Len()
+		}
+		return true
+	})
 }
 
 // reserve makes room for the sets counted in c.

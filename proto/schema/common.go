@@ -11,9 +11,13 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // ErrInvalid is wrapped by every conversion error caused by the data itself:
@@ -116,17 +120,27 @@ func envelopeFields() []arrow.Field {
 var numEnvelopeFields = len(envelopeFields())
 
 // Envelope is a resource and scope, prepared once and appended to all the
-// rows they own at once (see envelopeBuilder.appendN).
+// rows they own at once (see envelopeBuilder.appendN). It is set either from
+// the generated structs (setResource, setScope) or from pdata
+// (setResourcePdata, setScopePdata).
 type Envelope struct {
 	Resource          *resourcepb.Resource
 	ResourceSchemaURL string
 	Scope             *commonpb.InstrumentationScope
 	ScopeSchemaURL    string
 
+	pdata  bool // the attributes are in pres and pscope
+	pres   pcommon.Resource
+	pscope pcommon.InstrumentationScope
+
 	service    string
 	hasService bool
 	entityRefs string
 	hasEntity  bool
+	resDropped uint32
+
+	scopeName, scopeVersion string
+	scopeDropped            uint32
 
 	// The attribute sets, classified on the first row that needs them.
 	resAttrs, scopeAttrs attrSet
@@ -137,8 +151,10 @@ type Envelope struct {
 // row of the resource repeats, except the attributes.
 func (e *Envelope) setResource(res *resourcepb.Resource, schemaURL string) error {
 	e.Resource, e.ResourceSchemaURL = res, schemaURL
+	e.pdata = false
 	e.service, e.hasService = "", false
 	e.entityRefs, e.hasEntity = "", false
+	e.resDropped = res.GetDroppedAttributesCount()
 	e.resReady = false
 	for _, kv := range res.GetAttributes() {
 		if kv.GetKey() == ServiceNameKey {
@@ -148,47 +164,137 @@ func (e *Envelope) setResource(res *resourcepb.Resource, schemaURL string) error
 			break
 		}
 	}
-	refs := res.GetEntityRefs()
+	js, err := entityRefsJSON(res.GetEntityRefs())
+	if err != nil || js == "" {
+		return err
+	}
+	e.entityRefs, e.hasEntity = js, true
+	return nil
+}
+
+// entityRefsJSON is the OTLP JSON array of refs, "" when there are none.
+func entityRefsJSON(refs []*commonpb.EntityRef) (string, error) {
 	if len(refs) == 0 {
-		return nil
+		return "", nil
 	}
 	var b strings.Builder
 	b.WriteByte('[')
 	for i, r := range refs {
 		js, err := protojson.Marshal(r)
 		if err != nil {
-			return fmt.Errorf("encode entity ref: %w", err)
+			return "", fmt.Errorf("encode entity ref: %w", err)
 		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		var c bytes.Buffer
 		if err := jsonCompact(&c, js); err != nil {
-			return err
+			return "", err
 		}
 		b.Write(c.Bytes())
 	}
 	b.WriteByte(']')
-	e.entityRefs, e.hasEntity = b.String(), true
+	return b.String(), nil
+}
+
+// setResourcePdata is setResource for a pdata resource. Strings are checked
+// to be valid UTF-8 (the attributes when they are classified).
+func (e *Envelope) setResourcePdata(res pcommon.Resource, schemaURL string) error {
+	if err := checkUTF8("resource schema_url", schemaURL); err != nil {
+		return err
+	}
+	e.Resource, e.ResourceSchemaURL = nil, schemaURL
+	e.pdata, e.pres = true, res
+	e.service, e.hasService = "", false
+	e.entityRefs, e.hasEntity = "", false
+	e.resDropped = res.DroppedAttributesCount()
+	e.resReady = false
+	if v, ok := res.Attributes().Get(ServiceNameKey); ok && v.Type() == pcommon.ValueTypeStr {
+		e.service, e.hasService = v.Str(), true
+	}
+	refs, err := pdataEntityRefs(res)
+	if err != nil {
+		return err
+	}
+	js, err := entityRefsJSON(refs)
+	if err != nil || js == "" {
+		return err
+	}
+	e.entityRefs, e.hasEntity = js, true
 	return nil
+}
+
+// pdataEntityRefs returns the entity references of a pdata resource, which
+// pdata keeps but (at the version in use) does not expose: the resource
+// alone is encoded with pdata and decoded into the generated structs.
+func pdataEntityRefs(res pcommon.Resource) ([]*commonpb.EntityRef, error) {
+	td := ptrace.NewTraces()
+	res.CopyTo(td.ResourceSpans().AppendEmpty().Resource())
+	var m ptrace.ProtoMarshaler
+	b, err := m.MarshalTraces(td)
+	if err != nil {
+		return nil, fmt.Errorf("encode resource: %w", err)
+	}
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		return nil, fmt.Errorf("%w: resource: %v", ErrInvalid, err)
+	}
+	if len(req.ResourceSpans) == 0 {
+		return nil, nil
+	}
+	return req.ResourceSpans[0].GetResource().GetEntityRefs(), nil
 }
 
 // setScope moves to a scope of the current resource.
 func (e *Envelope) setScope(scope *commonpb.InstrumentationScope, schemaURL string) {
 	e.Scope, e.ScopeSchemaURL = scope, schemaURL
+	e.scopeName, e.scopeVersion = scope.GetName(), scope.GetVersion()
+	e.scopeDropped = scope.GetDroppedAttributesCount()
 	e.scopeReady = false
+}
+
+// setScopePdata is setScope for a pdata scope, checking its strings to be
+// valid UTF-8 (the attributes when they are classified).
+func (e *Envelope) setScopePdata(scope pcommon.InstrumentationScope, schemaURL string) error {
+	if err := checkUTF8("scope schema_url", schemaURL); err != nil {
+		return err
+	}
+	if err := checkUTF8("scope name", scope.Name()); err != nil {
+		return err
+	}
+	if err := checkUTF8("scope version", scope.Version()); err != nil {
+		return err
+	}
+	e.Scope, e.ScopeSchemaURL = nil, schemaURL
+	e.pscope = scope
+	e.scopeName, e.scopeVersion = scope.Name(), scope.Version()
+	e.scopeDropped = scope.DroppedAttributesCount()
+	e.scopeReady = false
+	return nil
 }
 
 // classify prepares the attribute sets not prepared yet.
 func (e *Envelope) classify() error {
 	if !e.resReady {
-		if err := e.resAttrs.reset(e.Resource.GetAttributes()); err != nil {
+		var err error
+		if e.pdata {
+			err = e.resAttrs.resetMap(e.pres.Attributes())
+		} else {
+			err = e.resAttrs.reset(e.Resource.GetAttributes())
+		}
+		if err != nil {
 			return fmt.Errorf("resource: %w", err)
 		}
 		e.resReady = true
 	}
 	if !e.scopeReady {
-		if err := e.scopeAttrs.reset(e.Scope.GetAttributes()); err != nil {
+		var err error
+		if e.pdata {
+			err = e.scopeAttrs.resetMap(e.pscope.Attributes())
+		} else {
+			err = e.scopeAttrs.reset(e.Scope.GetAttributes())
+		}
+		if err != nil {
 			return fmt.Errorf("scope: %w", err)
 		}
 		e.scopeReady = true
@@ -253,6 +359,12 @@ func (c *envCount) add(res *resourcepb.Resource, scope *commonpb.Instrumentation
 	c.scope.add(scope.GetAttributes(), rows)
 }
 
+// addPdata counts a pdata envelope of rows rows.
+func (c *envCount) addPdata(res pcommon.Resource, scope pcommon.InstrumentationScope, rows int) {
+	c.res.addMap(res.Attributes(), rows)
+	c.scope.addMap(scope.Attributes(), rows)
+}
+
 // reserve makes room for the envelope attribute sets counted in c; the
 // other envelope columns are reserved with the record builder.
 func (b *envelopeBuilder) reserve(c *envCount) {
@@ -277,7 +389,7 @@ func (b *envelopeBuilder) appendN(e *Envelope, n int) error {
 		b.service.AppendNulls(n)
 	}
 	b.resAttrs.appendSet(&e.resAttrs, n)
-	appendU32N(b.resDropped, e.Resource.GetDroppedAttributesCount(), n)
+	appendU32N(b.resDropped, e.resDropped, n)
 	if e.hasEntity {
 		for range n {
 			b.resEntity.Append(e.entityRefs)
@@ -288,14 +400,14 @@ func (b *envelopeBuilder) appendN(e *Envelope, n int) error {
 	if err := appendDictN(b.resSchemaURL, e.ResourceSchemaURL, n, &b.idx); err != nil {
 		return err
 	}
-	if err := appendDictN(b.scopeName, e.Scope.GetName(), n, &b.idx); err != nil {
+	if err := appendDictN(b.scopeName, e.scopeName, n, &b.idx); err != nil {
 		return err
 	}
-	if err := appendDictN(b.scopeVersion, e.Scope.GetVersion(), n, &b.idx); err != nil {
+	if err := appendDictN(b.scopeVersion, e.scopeVersion, n, &b.idx); err != nil {
 		return err
 	}
 	b.scopeAttrs.appendSet(&e.scopeAttrs, n)
-	appendU32N(b.scopeDropped, e.Scope.GetDroppedAttributesCount(), n)
+	appendU32N(b.scopeDropped, e.scopeDropped, n)
 	return appendDictN(b.scopeSchemaURL, e.ScopeSchemaURL, n, &b.idx)
 }
 

@@ -2,10 +2,12 @@ package schema
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 )
 
@@ -188,4 +190,90 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
+}
+
+// appendPdataJSON appends the compact OTLP JSON encoding of v to dst, the
+// bytes anyValueJSON gives for the same AnyValue: fields in field-number
+// order, unset ones left out, 64-bit integers as strings, bytes as base64.
+// pdata's empty value (an absent or empty AnyValue) is {}. Strings that are
+// not valid UTF-8 are an error.
+func appendPdataJSON(dst []byte, v pcommon.Value) ([]byte, error) {
+	var ok bool
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return append(dst, "{}"...), nil
+	case pcommon.ValueTypeStr:
+		dst = append(dst, `{"stringValue":`...)
+		if dst, ok = appendJSONString(dst, v.Str()); !ok {
+			return dst, fmt.Errorf("%w: string value contains invalid UTF-8", ErrInvalid)
+		}
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			return append(dst, `{"boolValue":true}`...), nil
+		}
+		return append(dst, `{"boolValue":false}`...), nil
+	case pcommon.ValueTypeInt:
+		dst = append(dst, `{"intValue":"`...)
+		dst = strconv.AppendInt(dst, v.Int(), 10)
+		dst = append(dst, '"')
+	case pcommon.ValueTypeDouble:
+		dst = append(dst, `{"doubleValue":`...)
+		dst = appendJSONFloat(dst, v.Double())
+	case pcommon.ValueTypeBytes:
+		dst = append(dst, `{"bytesValue":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes().AsRaw())
+		dst = append(dst, '"')
+	case pcommon.ValueTypeSlice:
+		dst = append(dst, `{"arrayValue":{`...)
+		if sl := v.Slice(); sl.Len() > 0 {
+			dst = append(dst, `"values":[`...)
+			for i := range sl.Len() {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				var err error
+				if dst, err = appendPdataJSON(dst, sl.At(i)); err != nil {
+					return dst, err
+				}
+			}
+			dst = append(dst, ']')
+		}
+		dst = append(dst, '}')
+	case pcommon.ValueTypeMap:
+		dst = append(dst, `{"kvlistValue":{`...)
+		if m := v.Map(); m.Len() > 0 {
+			dst = append(dst, `"values":[`...)
+			first := true
+			var err error
+			m.Range(func(k string, e pcommon.Value) bool {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst = append(dst, '{')
+				if k != "" {
+					dst = append(dst, `"key":`...)
+					if dst, ok = appendJSONString(dst, k); !ok {
+						err = fmt.Errorf("%w: key contains invalid UTF-8", ErrInvalid)
+						return false
+					}
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `"value":`...)
+				if dst, err = appendPdataJSON(dst, e); err != nil {
+					return false
+				}
+				dst = append(dst, '}')
+				return true
+			})
+			if err != nil {
+				return dst, err
+			}
+			dst = append(dst, ']')
+		}
+		dst = append(dst, '}')
+	default:
+		return dst, fmt.Errorf("%w: value of unknown type %s", ErrInvalid, v.Type())
+	}
+	return append(dst, '}'), nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
@@ -288,6 +289,174 @@ func TracesToArrow(mem memory.Allocator, rss []*tracepb.ResourceSpans) (arrow.Re
 				if err := b.append(s); err != nil {
 					spanBuilders.discard(b)
 					return nil, fmt.Errorf("span %q: %w", s.Name, err)
+				}
+			}
+		}
+	}
+	return spanBuilders.finish(b), nil
+}
+
+// countPdata counts a pdata span.
+func (c *spanCount) countPdata(s ptrace.Span) {
+	c.rows++
+	c.attrs.addMap(s.Attributes(), 1)
+	evs, lks := s.Events(), s.Links()
+	for i := range evs.Len() {
+		c.evAttrs.addMap(evs.At(i).Attributes(), 1)
+	}
+	for i := range lks.Len() {
+		c.lkAttrs.addMap(lks.At(i).Attributes(), 1)
+	}
+}
+
+// checkSpanStrings checks the strings of a span that are not attributes to
+// be valid UTF-8.
+func checkSpanStrings(s ptrace.Span) error {
+	if err := checkUTF8("name", s.Name()); err != nil {
+		return err
+	}
+	if err := checkUTF8("trace_state", s.TraceState().AsRaw()); err != nil {
+		return err
+	}
+	if err := checkUTF8("status message", s.Status().Message()); err != nil {
+		return err
+	}
+	evs, lks := s.Events(), s.Links()
+	for i := range evs.Len() {
+		if err := checkUTF8("event name", evs.At(i).Name()); err != nil {
+			return err
+		}
+	}
+	for i := range lks.Len() {
+		if err := checkUTF8("link trace_state", lks.At(i).TraceState().AsRaw()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendPdata adds the span columns of one pdata span; the envelope columns
+// are appended for all the spans of a scope at once.
+func (b *spanBuilder) appendPdata(s ptrace.Span) error {
+	tid, sid, pid := s.TraceID(), s.SpanID(), s.ParentSpanID()
+	appendPdataID(b.traceID, tid.IsEmpty(), tid[:])
+	appendPdataID(b.spanID, sid.IsEmpty(), sid[:])
+	b.traceState.Append(s.TraceState().AsRaw())
+	appendPdataID(b.parentSpanID, pid.IsEmpty(), pid[:])
+	b.flags.Append(s.Flags())
+	if err := appendDict(b.name, s.Name()); err != nil {
+		return err
+	}
+	b.kind.Append(int32(s.Kind()))
+	appendTime(b.start, uint64(s.StartTimestamp()))
+	appendTime(b.end, uint64(s.EndTimestamp()))
+	if err := b.attrs.appendMap(s.Attributes()); err != nil {
+		return err
+	}
+	b.dropped.Append(s.DroppedAttributesCount())
+
+	b.events.Append(true)
+	evs := s.Events()
+	for i := range evs.Len() {
+		e := evs.At(i)
+		b.evStruct.Append(true)
+		appendTime(b.evTime, uint64(e.Timestamp()))
+		b.evName.Append(e.Name())
+		if err := b.evAttrs.appendMap(e.Attributes()); err != nil {
+			return fmt.Errorf("event %q: %w", e.Name(), err)
+		}
+		b.evDropped.Append(e.DroppedAttributesCount())
+	}
+	b.droppedEvents.Append(s.DroppedEventsCount())
+
+	b.links.Append(true)
+	lks := s.Links()
+	for i := range lks.Len() {
+		l := lks.At(i)
+		b.lkStruct.Append(true)
+		ltid, lsid := l.TraceID(), l.SpanID()
+		appendPdataID(b.lkTraceID, ltid.IsEmpty(), ltid[:])
+		appendPdataID(b.lkSpanID, lsid.IsEmpty(), lsid[:])
+		b.lkTraceState.Append(l.TraceState().AsRaw())
+		if err := b.lkAttrs.appendMap(l.Attributes()); err != nil {
+			return fmt.Errorf("link: %w", err)
+		}
+		b.lkDropped.Append(l.DroppedAttributesCount())
+		b.lkFlags.Append(l.Flags())
+	}
+	b.droppedLinks.Append(s.DroppedLinksCount())
+
+	// pdata cannot tell an absent status from an empty one: both are null.
+	if st := s.Status(); st.Code() == ptrace.StatusCodeUnset && st.Message() == "" {
+		b.statusCode.AppendNull()
+		b.statusMessage.AppendNull()
+	} else {
+		b.statusCode.Append(int32(st.Code()))
+		b.statusMessage.Append(st.Message())
+	}
+	return nil
+}
+
+// appendPdataID appends a pdata trace or span id; pdata keeps an absent id
+// as zeros, which the schema stores as null.
+func appendPdataID(b *array.FixedSizeBinaryBuilder, empty bool, id []byte) {
+	if empty {
+		b.AppendNull()
+		return
+	}
+	b.Append(id)
+}
+
+// ResourceSpansToArrow converts pdata spans to one record batch in the
+// traces schema, one row per span. It fails, wrapping ErrInvalid, when a
+// string is not valid UTF-8; nothing is converted then. The caller releases
+// the batch.
+func ResourceSpansToArrow(mem memory.Allocator, rss []ptrace.ResourceSpans) (arrow.RecordBatch, error) {
+	var c spanCount
+	for _, rs := range rss {
+		sss := rs.ScopeSpans()
+		for j := range sss.Len() {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			c.env.addPdata(rs.Resource(), ss.Scope(), spans.Len())
+			for k := range spans.Len() {
+				s := spans.At(k)
+				if err := checkSpanStrings(s); err != nil {
+					return nil, fmt.Errorf("span %q: %w", s.Name(), err)
+				}
+				c.countPdata(s)
+			}
+		}
+	}
+	b := spanBuilders.get(mem)
+	b.reserve(&c)
+	env := &b.env.cur
+	for _, rs := range rss {
+		sss := rs.ScopeSpans()
+		for j := range sss.Len() {
+			ss := sss.At(j)
+			if j == 0 {
+				if err := env.setResourcePdata(rs.Resource(), rs.SchemaUrl()); err != nil {
+					spanBuilders.discard(b)
+					return nil, err
+				}
+			}
+			if err := env.setScopePdata(ss.Scope(), ss.SchemaUrl()); err != nil {
+				spanBuilders.discard(b)
+				return nil, err
+			}
+			spans := ss.Spans()
+			if spans.Len() == 0 {
+				continue
+			}
+			if err := b.env.appendN(env, spans.Len()); err != nil {
+				spanBuilders.discard(b)
+				return nil, fmt.Errorf("span %q: %w", spans.At(0).Name(), err)
+			}
+			for k := range spans.Len() {
+				if err := b.appendPdata(spans.At(k)); err != nil {
+					spanBuilders.discard(b)
+					return nil, fmt.Errorf("span %q: %w", spans.At(k).Name(), err)
 				}
 			}
 		}
