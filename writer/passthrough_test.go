@@ -43,7 +43,8 @@ func publishTraces(t *testing.T, js jetstream.JetStream, rss []*tracepb.Resource
 }
 
 // readTraces reads every file of traces with arrow-go's stream reader into
-// OTLP, in file and row order.
+// OTLP, in file and row order. The files must have the schema cfg asks for:
+// v1, or v2 (converted back with schema.FromV2).
 func readTraces(t *testing.T, cfg Config) []*tracepb.ResourceSpans {
 	t.Helper()
 	var recs []arrow.RecordBatch
@@ -61,12 +62,18 @@ func readTraces(t *testing.T, cfg Config) []*tracepb.ResourceSpans {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rd.Schema().Equal(schema.Schema(schema.Traces)) {
-			t.Fatalf("%s: schema differs from schema.Schema(traces)", name)
+		want := schema.Schema(schema.Traces)
+		if cfg.TracesSchema == "v2" {
+			want = schema.V2Schema(schema.Traces, want)
+		}
+		if !rd.Schema().Equal(want) || schema.SchemaVersion(schema.Traces, rd.Schema()) != "traces/"+cfg.TracesSchema {
+			t.Fatalf("%s: schema differs from the %s schema:\n%s", name, cfg.TracesSchema, rd.Schema())
 		}
 		for rd.Next() {
-			rec := rd.RecordBatch()
-			rec.Retain()
+			rec, err := schema.FromV2(memory.DefaultAllocator, rd.RecordBatch())
+			if err != nil {
+				t.Fatal(err)
+			}
 			recs = append(recs, rec)
 		}
 		if err := rd.Err(); err != nil {

@@ -236,6 +236,7 @@ func (w *Writer) laneConfig(sig schema.Signal, nextSeq int) consume.Config {
 		Compression:     w.cfg.Compression,
 		PassthroughRows: passthroughRows,
 		Parquet:         pq,
+		V2:              sig == schema.Traces && w.cfg.TracesSchema == "v2",
 		HeaderSignal:    bus.HeaderSignal,
 		HeaderSchema:    bus.HeaderSchema,
 		Decode:          payload.Decode,

@@ -218,6 +218,11 @@ type Writer struct {
 	// Format of the files: arrow (Arrow IPC streams, .arrows) or parquet
 	// (Apache Parquet, .parquet, one file per flush).
 	Format string `yaml:"format"`
+	// TracesSchema is the layout of the trace files: v1, the bus's schema,
+	// or v2, every string dictionary-encoded, map keys included
+	// (docs/schema.md); v2 turns pass-through off for traces. Arrow files
+	// only.
+	TracesSchema string `yaml:"traces_schema"`
 	// Passthrough appends a payload's record batches to the Arrow file as
 	// they are, without decoding and encoding them again, when each has at
 	// least PassthroughRows rows and bus.payload_compression equals
@@ -323,6 +328,7 @@ func Default() Config {
 			MaxFileAge:      5 * time.Minute,
 			Compression:     "zstd",
 			Format:          "arrow",
+			TracesSchema:    "v1",
 			Passthrough:     true,
 			PassthroughRows: 1024,
 		},
@@ -612,6 +618,7 @@ var EnvVars = []envVar{
 	{"OTLP_WRITER_ID", "writer.writer_id", setString(func(c *Config) *string { return &c.Writer.WriterID })},
 	{"OTLP_WRITER_COMPRESSION", "writer.compression", setString(func(c *Config) *string { return &c.Writer.Compression })},
 	{"OTLP_WRITER_FORMAT", "writer.format", setString(func(c *Config) *string { return &c.Writer.Format })},
+	{"OTLP_WRITER_TRACES_SCHEMA", "writer.traces_schema", setString(func(c *Config) *string { return &c.Writer.TracesSchema })},
 	{"OTLP_WRITER_PASSTHROUGH", "writer.passthrough", setBool(func(c *Config) *bool { return &c.Writer.Passthrough })},
 	{"OTLP_WRITER_MAX_FILE_BYTES", "writer.max_file_bytes", setInt64(func(c *Config) *int64 { return &c.Writer.MaxFileBytes })},
 	{"OTLP_LISTEN_HOST", "every listener's host", func(c *Config, v string) error {
@@ -837,6 +844,7 @@ func (c Config) Validate() error {
 	}
 	oneOf("writer.compression", c.Writer.Compression)
 	oneOf("writer.format", c.Writer.Format)
+	oneOf("writer.traces_schema", c.Writer.TracesSchema)
 	if c.Writer.PassthroughRows <= 0 {
 		bad("writer.passthrough_rows", c.Writer.PassthroughRows, "want > 0")
 	}

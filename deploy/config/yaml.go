@@ -32,6 +32,7 @@ var enums = map[string]enum{
 	"bus.payload_compression": {values: []string{"none", "lz4", "zstd"}},
 	"writer.compression":      {values: []string{"zstd", "lz4", "none"}},
 	"writer.format":           {values: []string{"arrow", "parquet"}},
+	"writer.traces_schema":    {values: []string{"v1", "v2"}},
 	"forwarder.protocol": {values: []string{forward.ProtocolGRPC, forward.ProtocolHTTP, forward.ProtocolProtobuf,
 		forward.ProtocolArrowFlight}},
 	"forwarder.compression": {values: []string{"gzip", "none"}},

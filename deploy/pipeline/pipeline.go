@@ -832,6 +832,7 @@ func writerConfig(c config.Config) writer.Config {
 	wc.MaxFileAge = c.Writer.MaxFileAge
 	wc.Compression = c.Writer.Compression
 	wc.Format = c.Writer.Format
+	wc.TracesSchema = c.Writer.TracesSchema
 	wc.Passthrough = c.Writer.Passthrough
 	wc.PassthroughRows = c.Writer.PassthroughRows
 	share := int64(batchShare)

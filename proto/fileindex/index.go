@@ -44,7 +44,7 @@ type File struct {
 	Rows             int64     // rows read so far (a .partial file may hold more than its complete messages)
 	MinTime, MaxTime time.Time // span start / point time / log time range (zero if empty or unknown)
 	Services         []string  // the distinct service_name values, sorted
-	SchemaVersion    string    // e.g. traces/v1
+	SchemaVersion    string    // e.g. traces/v1; traces/v2 for an Arrow file in that layout
 	ModTime          time.Time
 }
 
@@ -368,6 +368,9 @@ func (ix *Index) read(ctx context.Context, e *entry) error {
 		return nil
 	})
 	s.apply(&e.file)
+	if v := e.rdr.FileVersion(); v != "" {
+		e.file.SchemaVersion = v
+	}
 	if err != nil || e.rdr.Done() || e.file.State == StateFinished {
 		e.complete = err == nil
 		_ = e.rdr.Close()

@@ -14,12 +14,16 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // Reader reads an Arrow IPC stream file, finished or still written, one
 // complete message at a time: each [Reader.ReadNew] hands over the record
 // batches appended since the last call and stops before a message the
-// writer has not finished. It keeps the file open, so a rename (rotation
+// writer has not finished. A file in a v2 layout (traces/v2, see
+// schema.FromV2) is handed over in the v1 schema, so every reader of ours
+// takes both. It keeps the file open, so a rename (rotation
 // from .partial to the final name) or a removal does not disturb it. A
 // Reader is not safe for concurrent use; Close it.
 type Reader struct {
@@ -27,7 +31,8 @@ type Reader struct {
 	off   int64 // bytes of complete messages taken so far
 	mr    *queueReader
 	rdr   *ipc.Reader
-	done  bool // the end-of-stream marker was read
+	v1    *arrow.Schema // a v2 file's schema converted to v1; nil for a v1 file
+	done  bool          // the end-of-stream marker was read
 	rows  int64
 	bytes int64 // the file's size at the last ReadNew
 }
@@ -51,13 +56,27 @@ func (r *Reader) Rows() int64 { return r.rows }
 // Size returns the file's size when ReadNew last looked.
 func (r *Reader) Size() int64 { return r.bytes }
 
-// Schema returns the stream's schema, or nil before its schema message was
-// read.
+// Schema returns the schema of the batches ReadNew hands over (the v1
+// schema of a v2 file), or nil before the stream's schema message was read.
 func (r *Reader) Schema() *arrow.Schema {
 	if r.rdr == nil {
 		return nil
 	}
+	if r.v1 != nil {
+		return r.v1
+	}
 	return r.rdr.Schema()
+}
+
+// FileVersion returns the schema version the file's schema declares
+// (schema.SchemaKey, e.g. "traces/v2"), or "" for a v1 file or before the
+// schema message was read.
+func (r *Reader) FileVersion() string {
+	if r.rdr == nil {
+		return ""
+	}
+	v, _ := r.rdr.Schema().Metadata().GetValue(schema.SchemaKey)
+	return v
 }
 
 // ReadNew calls fn with each record batch that is complete in the file and
@@ -114,6 +133,9 @@ func (r *Reader) ReadNew(fn func(arrow.RecordBatch) error) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", r.f.Name(), err)
 		}
+		if sig, ok := schema.IsV2(r.rdr.Schema()); ok {
+			r.v1 = schema.V1Schema(sig, r.rdr.Schema())
+		}
 	}
 	for range records {
 		if !r.rdr.Next() {
@@ -125,11 +147,24 @@ func (r *Reader) ReadNew(fn func(arrow.RecordBatch) error) error {
 		}
 		rec := r.rdr.RecordBatch()
 		r.rows += rec.NumRows()
-		if err := fn(rec); err != nil {
+		if err := r.handOver(rec, fn); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// handOver calls fn with rec, converted to v1 when the file is v2.
+func (r *Reader) handOver(rec arrow.RecordBatch, fn func(arrow.RecordBatch) error) error {
+	if r.v1 == nil {
+		return fn(rec)
+	}
+	v1, err := schema.FromV2(memory.DefaultAllocator, rec)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", r.f.Name(), err)
+	}
+	defer v1.Release()
+	return fn(v1)
 }
 
 // Close closes the file and releases the reader.

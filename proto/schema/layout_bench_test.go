@@ -26,7 +26,10 @@ import (
 //   - resource-dict+key-dict: that, and the keys of the span attribute maps
 //     dictionary-encoded (map<dictionary<int16, string>, value>);
 //   - resource-dict+key-dict+str-value-dict: that, and the string values too
-//     (map<dictionary<int16, string>, dictionary<int32, string>>).
+//     (map<dictionary<int16, string>, dictionary<int32, string>>);
+//   - v2: the traces/v2 file layout (ToV2): v1's columns with every string,
+//     at any depth, dictionary<int32, string>: the six resource attribute
+//     maps stay typed maps, their keys and string values indices.
 //
 // Run: cd proto && go test -run '^$' -bench FileBytesLayouts -benchtime 1x ./schema/
 func BenchmarkFileBytesLayouts(b *testing.B) {
@@ -45,10 +48,15 @@ func BenchmarkFileBytesLayouts(b *testing.B) {
 	defer keyDict.Release()
 	valDict := withKeyDicts(b, mem, resDict, "attributes_", true)
 	defer valDict.Release()
+	v2, err := ToV2(mem, Traces, v1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v2.Release()
 	for _, l := range []struct {
 		name string
 		rec  arrow.RecordBatch
-	}{{"v1", v1}, {"resource-dict", resDict}, {"resource-dict+key-dict", keyDict}, {"resource-dict+key-dict+str-value-dict", valDict}} {
+	}{{"v1", v1}, {"resource-dict", resDict}, {"resource-dict+key-dict", keyDict}, {"resource-dict+key-dict+str-value-dict", valDict}, {"v2", v2}} {
 		b.Run(l.name, func(b *testing.B) {
 			var n int
 			for b.Loop() {

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 )
@@ -41,6 +42,21 @@ func diffMsg(want, got proto.Message) string {
 	return "want:\n" + prototext.Format(want) + "\ngot:\n" + prototext.Format(got)
 }
 
+// equalNormalized fails unless got, read back from Arrow, equals in
+// normalized, field by field.
+func equalNormalized(t *testing.T, seed uint64, in, got []*tracepb.ResourceSpans) {
+	t.Helper()
+	want := NormalizeTraces(in)
+	if len(want) != len(got) {
+		t.Fatalf("seed %d: %d resources, want %d", seed, len(got), len(want))
+	}
+	for i := range want {
+		if !proto.Equal(want[i], got[i]) {
+			t.Fatalf("seed %d: resource %d differs\n%s", seed, i, diffMsg(want[i], got[i]))
+		}
+	}
+}
+
 func TestTracesRoundTripProperty(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
@@ -61,14 +77,6 @@ func TestTracesRoundTripProperty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: from arrow: %v", seed, err)
 		}
-		want := NormalizeTraces(in)
-		if len(want) != len(got) {
-			t.Fatalf("seed %d: %d resources, want %d", seed, len(got), len(want))
-		}
-		for i := range want {
-			if !proto.Equal(want[i], got[i]) {
-				t.Fatalf("seed %d: resource %d differs\n%s", seed, i, diffMsg(want[i], got[i]))
-			}
-		}
+		equalNormalized(t, seed, in, got)
 	}
 }

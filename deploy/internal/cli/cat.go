@@ -21,6 +21,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
 // cmdCat prints every row of the given Arrow IPC stream files (or Parquet
@@ -56,7 +58,13 @@ func catFile(w io.Writer, path string) error {
 	}
 	defer r.Release()
 	for r.Next() {
-		if err := writeRows(w, r.RecordBatch()); err != nil {
+		// A v2 file (docs/schema.md) prints as its v1 rows.
+		rec, err := schema.FromV2(memory.DefaultAllocator, r.RecordBatch())
+		if err == nil {
+			err = writeRows(w, rec)
+			rec.Release()
+		}
+		if err != nil {
 			return fmt.Errorf("cat %s: %w", path, err)
 		}
 	}

@@ -202,12 +202,21 @@ func readFiles(t *testing.T, out string, sig schema.Signal) []arrow.RecordBatch 
 			t.Fatalf("%s: %v", e.Name(), err)
 		}
 		for r.Next() {
-			rec := r.RecordBatch()
-			rec.Retain()
+			rec, err := schema.FromV2(memory.DefaultAllocator, r.RecordBatch()) // v1 as it is
+			if err != nil {
+				t.Fatalf("%s: %v", e.Name(), err)
+			}
 			recs = append(recs, rec)
 		}
 		if err := r.Err(); err != nil {
 			t.Errorf("%s: %v", e.Name(), err)
+		}
+		want := sig.Version()
+		if sig == schema.Traces && fileTracesVersion != "" {
+			want = fileTracesVersion
+		}
+		if got := schema.SchemaVersion(sig, r.Schema()); got != want {
+			t.Errorf("%s: schema version %s, want %s", e.Name(), got, want)
 		}
 		r.Release()
 		f.Close()
@@ -310,7 +319,17 @@ func TestRunSDKEndToEnd(t *testing.T) {
 	t.Run("writer_format=parquet", func(t *testing.T) {
 		runSDKEndToEnd(t, "OTLP_WRITER_FORMAT=parquet")
 	})
+	// Trace files in the v2 layout, read back through schema.FromV2.
+	t.Run("writer_traces_schema=v2", func(t *testing.T) {
+		fileTracesVersion = "traces/v2"
+		defer func() { fileTracesVersion = "" }()
+		runSDKEndToEnd(t, "OTLP_WRITER_TRACES_SCHEMA=v2")
+	})
 }
+
+// fileTracesVersion, when set, is the schema version readFiles wants in
+// trace files instead of traces/v1.
+var fileTracesVersion string
 
 func runSDKEndToEnd(t *testing.T, env ...string) {
 	p := startRun(t, env...)

@@ -76,7 +76,7 @@ func (l *Lane) flushItems() error {
 		return l.finalize()
 	}
 	for i, it := range items {
-		if l.file != nil && (it.version != l.file.Version() || !it.schema.Equal(l.file.Schema())) {
+		if l.file != nil && (it.version != l.file.Version() || !l.layout.schema(it.schema).Equal(l.file.Schema())) {
 			if err := writeCommit(); err != nil {
 				return l.fail(err, pending, items[i:])
 			}
@@ -173,14 +173,14 @@ func (l *Lane) writeRuns(recs []arrow.RecordBatch) error {
 // writeConcat writes recs (sharing the file's schema) as one batch.
 func (l *Lane) writeConcat(recs []arrow.RecordBatch) error {
 	if len(recs) == 1 {
-		return l.file.Write(recs[0])
+		return l.writeLayout(recs[0])
 	}
 	rec, err := merge.Records(recs, l.cfg.Mem)
 	if err != nil {
 		return fmt.Errorf("merge batches: %w", err)
 	}
 	defer rec.Release()
-	return l.file.Write(rec)
+	return l.writeLayout(rec)
 }
 
 // open starts a new file for it's schema.
@@ -193,7 +193,7 @@ func (l *Lane) open(it *item) error {
 		name.Format = segment.Parquet
 		f, err = segment.CreateParquet(l.dir, name, it.version, it.schema, l.cfg.Parquet, l.cfg.Mem)
 	} else {
-		f, err = segment.Create(l.dir, name, it.version, it.schema, l.cfg.Mem, l.cfg.IPCOptions...)
+		f, err = segment.Create(l.dir, name, it.version, l.layout.schema(it.schema), l.cfg.Mem, l.cfg.IPCOptions...)
 	}
 	if err != nil {
 		return err

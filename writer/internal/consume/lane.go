@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/journal"
 	"github.com/otlp-arrow/otlp-arrow/writer/internal/segment"
 )
@@ -79,7 +80,12 @@ type Config struct {
 	// Parquet, when not nil, makes the lane write Parquet files with these
 	// properties instead of Arrow IPC streams: one file per commit, since
 	// a Parquet file is readable only once its footer is written.
-	Parquet      *parquet.WriterProperties
+	Parquet *parquet.WriterProperties
+	// V2 makes the lane write its Arrow files in the signal's v2 layout
+	// (schema.ToV2, docs/schema.md), converting each merged batch; the
+	// batches are never appended as they are then (no pass-through). No
+	// effect on Parquet files.
+	V2           bool
 	HeaderSignal string // header naming the signal; a different value is terminated
 	HeaderSchema string // header naming the schema version; a change starts a new file
 	Decode       Decoder
@@ -169,6 +175,7 @@ type Lane struct {
 	compactDue bool
 	peers      map[uint64]struct{}
 	peersAt    time.Time
+	layout     fileLayout
 }
 
 // New returns a lane; it does nothing until Run.
@@ -190,6 +197,9 @@ func New(cfg Config, cons Consumer, j *journal.Journal, m *Metrics, log *slog.Lo
 		done:     make(chan struct{}),
 		buffered: map[uint64]struct{}{},
 		nextSeq:  cfg.NextSeq,
+	}
+	if cfg.V2 && cfg.Parquet == nil {
+		l.layout.sig = schema.Signal(cfg.Signal)
 	}
 	l.acks = newAcker(l)
 	return l
@@ -484,7 +494,7 @@ func (l *Lane) receive(msg jetstream.Msg) {
 // poorly; those are merged) compressed like the file's, and a payload whose
 // messages can be appended (payload.ReadLayout).
 func (l *Lane) appendable(it *item, b []byte) bool {
-	if l.cfg.PassthroughRows <= 0 || l.cfg.Parquet != nil {
+	if l.cfg.PassthroughRows <= 0 || l.cfg.Parquet != nil || l.layout.sig != "" {
 		return false
 	}
 	lay, err := payload.ReadLayout(b, it.schema)
