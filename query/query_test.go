@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/otlp-arrow/otlp-arrow/query/querytest"
+	"github.com/otlp-arrow/otlp-arrow/writer"
 )
 
 func open(t *testing.T, opts Options) *Engine {
@@ -269,7 +270,8 @@ func checkExamples(t *testing.T, e *Engine, dir string) {
 
 // TestExamples runs the examples over Arrow and Parquet files written by
 // the writer, finished and still open, and again as an open file grows
-// and is finished: every answer equals the one arrow-go computes.
+// and is finished: every answer equals the one arrow-go computes. One
+// trace file is in the traces/v2 layout, which arrow-go reads as it is.
 func TestExamples(t *testing.T) {
 	if len(Examples) < 5 {
 		t.Fatalf("%d examples", len(Examples))
@@ -277,6 +279,7 @@ func TestExamples(t *testing.T) {
 	dir := t.TempDir()
 	querytest.Write(t, dir, "arrow", querytest.Generate(1, 1500))
 	querytest.Write(t, dir, "parquet", querytest.Generate(2, 800))
+	querytest.WriteWith(t, dir, func(c *writer.Config) { c.TracesSchema = "v2" }, querytest.Generate(5, 600))
 	live := querytest.Start(t, dir, "arrow")
 	live.Publish(t, querytest.Generate(3, 400))
 	if !hasPartial(t, dir) {
@@ -316,10 +319,17 @@ func firstFile(t *testing.T, dir, sig, ext string) string {
 }
 
 // TestAttributesAndSchema: one attribute is one expression, and the
-// schema lists the files' columns plus duration_ms.
+// schema lists the files' columns plus duration_ms, with trace files in
+// either layout.
 func TestAttributesAndSchema(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		t.Run("traces_schema="+v, func(t *testing.T) { attributesAndSchema(t, v) })
+	}
+}
+
+func attributesAndSchema(t *testing.T, tracesSchema string) {
 	dir := t.TempDir()
-	querytest.Write(t, dir, "arrow", querytest.Generate(5, 200))
+	querytest.WriteWith(t, dir, func(c *writer.Config) { c.TracesSchema = tracesSchema }, querytest.Generate(5, 200))
 	e := open(t, Options{OutputDir: dir})
 	run(t, e, "SELECT 1")
 	if len(e.files) != 0 {
@@ -335,6 +345,15 @@ func TestAttributesAndSchema(t *testing.T) {
 		if l.signal != "traces" {
 			t.Errorf("a query of traces loaded %s", key)
 		}
+	}
+	files := e.ix.Files("traces", time.Time{}, time.Time{})
+	for _, f := range files {
+		if f.SchemaVersion != "traces/"+tracesSchema {
+			t.Errorf("%s: schema version %s, want traces/%s", f.Path, f.SchemaVersion, tracesSchema)
+		}
+	}
+	if len(files) == 0 {
+		t.Error("no trace file")
 	}
 	row := res.Rows[0]
 	if !slices.Contains(querytest.Routes, row[0].(string)) || (row[1] != int64(200) && row[1] != int64(500)) || row[2] != true {

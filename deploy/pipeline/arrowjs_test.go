@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,12 +39,17 @@ type jsRow struct {
 	Route   *string `json:"route"`
 	Status  *int64  `json:"status"`
 	Events  int     `json:"events"`
+	// EventNames and ResService: strings inside a list of structs and a map
+	// value, dictionary-encoded in a traces/v2 file.
+	EventNames []string `json:"event_names"`
+	ResService *string  `json:"resource_service"`
 }
 
 type jsFile struct {
 	Error   string  `json:"error"`
 	NumRows int     `json:"num_rows"`
 	Batches int     `json:"batches"`
+	Schema  string  `json:"schema"` // the schema metadata's otlp.schema
 	Rows    []jsRow `json:"rows"`
 }
 
@@ -51,8 +57,9 @@ type jsFile struct {
 // (apache-arrow from npm, with a ZSTD and an LZ4 decoder registered in its
 // compressionRegistry), reads what the pipeline writes: spans sent over
 // OTLP/gRPC, then the writer's files and a bus payload captured from NATS,
-// for each file and payload compression; every row is compared with what was
-// sent.
+// for each file and payload compression, and files in the traces/v2 layout
+// (dictionary-encoded map keys and values); every row is compared with what
+// was sent.
 func TestArrowJSReads(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err == nil {
@@ -79,14 +86,17 @@ func TestArrowJSReads(t *testing.T) {
 	var paths []string
 	kinds := map[string]string{}     // path: what it is
 	passthrough := map[string]bool{} // files written with writer.passthrough
-	for _, cc := range []struct {
-		file, payload string
-		passthrough   bool
-	}{{"zstd", "lz4", false}, {"lz4", "zstd", false}, {"none", "none", false}, {"zstd", "zstd", true}} {
-		files, payload := arrowJSRun(t, cc.file, cc.payload, cc.passthrough, sent)
+	v2 := map[string]bool{}          // files in the traces/v2 layout
+	for _, cc := range []jsCase{{"zstd", "lz4", false, false}, {"lz4", "zstd", false, false}, {"none", "none", false, false},
+		{"zstd", "zstd", true, false}, {"zstd", "zstd", true, true}} {
+		files, payload := arrowJSRun(t, cc, sent)
 		for _, f := range files {
 			kinds[f] = "file written with writer.compression " + cc.file
-			if cc.passthrough {
+			switch {
+			case cc.v2:
+				kinds[f] += " and writer.traces_schema v2 (passthrough on, not applied)"
+				v2[f] = true
+			case cc.passthrough:
 				kinds[f] += " and writer.passthrough (the payloads' batches appended as they are)"
 				passthrough[f] = true
 			}
@@ -127,6 +137,9 @@ func TestArrowJSReads(t *testing.T) {
 		if passthrough[path] && f.Batches < 2 {
 			t.Errorf("%s (%s): %d batches, want one per payload", path, kinds[path], f.Batches)
 		}
+		if wantSchema := map[bool]string{true: "traces/v2"}[v2[path]]; f.Schema != wantSchema {
+			t.Errorf("%s (%s): schema metadata otlp.schema %q, want %q", path, kinds[path], f.Schema, wantSchema)
+		}
 		for _, r := range f.Rows {
 			s, ok := want[r.SpanID]
 			if !ok {
@@ -153,8 +166,8 @@ func TestArrowJSReads(t *testing.T) {
 			}
 		}
 	}
-	if len(fileRows) != 4 {
-		t.Errorf("files of %d kinds read, want 4", len(fileRows))
+	if len(fileRows) != 5 {
+		t.Errorf("files of %d kinds read, want 5", len(fileRows))
 	}
 }
 
@@ -170,10 +183,15 @@ func checkJSRow(t *testing.T, kind string, r jsRow, s *tracepb.Span, svc string)
 			status = kv.Value.GetIntValue()
 		}
 	}
+	var events []string
+	for _, e := range s.Events {
+		events = append(events, e.Name)
+	}
 	if r.Service != svc || r.Name != s.Name || r.TraceID != hex.EncodeToString(s.TraceId) ||
-		r.Route == nil || *r.Route != route || r.Status == nil || *r.Status != status || r.Events != len(s.Events) {
-		t.Errorf("%s: span %s read as %+v (route %v, status %v); sent service %q name %q trace %x route %q status %d events %d",
-			kind, r.SpanID, r, deref(r.Route), deref(r.Status), svc, s.Name, s.TraceId, route, status, len(s.Events))
+		r.Route == nil || *r.Route != route || r.Status == nil || *r.Status != status || r.Events != len(s.Events) ||
+		!slices.Equal(r.EventNames, events) || r.ResService == nil || *r.ResService != svc {
+		t.Errorf("%s: span %s read as %+v (route %v, status %v, resource service %v); sent service %q name %q trace %x route %q status %d events %q",
+			kind, r.SpanID, r, deref(r.Route), deref(r.Status), deref(r.ResService), svc, s.Name, s.TraceId, route, status, events)
 	}
 }
 
@@ -224,12 +242,19 @@ func arrowJSRequests() []*coltracepb.ExportTraceServiceRequest {
 	return reqs
 }
 
-// arrowJSRun runs a pipeline with the given file and bus payload
-// compression, and with writer.passthrough for every payload when
-// passthrough is set, sends reqs over OTLP/gRPC, and returns the signal's files and
-// one captured bus payload (written to a file), once the pipeline is shut
-// down.
-func arrowJSRun(t *testing.T, fileCompression, payloadCompression string, passthrough bool, reqs []*coltracepb.ExportTraceServiceRequest) (files []string, payload string) {
+// jsCase is a pipeline's file and bus payload compression, whether
+// writer.passthrough is on for every payload, and whether trace files take
+// the v2 layout.
+type jsCase struct {
+	file, payload   string
+	passthrough, v2 bool
+}
+
+// arrowJSRun runs a pipeline configured as cc says, sends reqs over
+// OTLP/gRPC, and returns the signal's files and one captured bus payload
+// (written to a file), once the pipeline is shut down.
+func arrowJSRun(t *testing.T, cc jsCase, reqs []*coltracepb.ExportTraceServiceRequest) (files []string, payload string) {
+	fileCompression, payloadCompression := cc.file, cc.payload
 	t.Helper()
 	dir := t.TempDir()
 	c := config.Default()
@@ -240,7 +265,10 @@ func arrowJSRun(t *testing.T, fileCompression, payloadCompression string, passth
 	c.Bus.Port = 0
 	c.Bus.PayloadCompression = payloadCompression
 	c.Writer.Compression = fileCompression
-	c.Writer.Passthrough = passthrough
+	c.Writer.Passthrough = cc.passthrough
+	if cc.v2 {
+		c.Writer.TracesSchema = "v2"
+	}
 	c.Writer.PassthroughRows = 1
 	c.Writer.WriteInterval = 50 * time.Millisecond
 	c.Janitor.Enabled = false
@@ -269,12 +297,12 @@ func arrowJSRun(t *testing.T, fileCompression, payloadCompression string, passth
 		t.Fatal(err)
 	}
 
-	cc, err := grpc.NewClient(p.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(p.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cc.Close()
-	client := coltracepb.NewTraceServiceClient(cc)
+	defer conn.Close()
+	client := coltracepb.NewTraceServiceClient(conn)
 	for _, req := range reqs {
 		resp, err := client.Export(ctx, req)
 		if err != nil {

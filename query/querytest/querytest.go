@@ -219,6 +219,13 @@ type Pipeline struct {
 // dir. The test's cleanup stops them.
 func Start(t testing.TB, dir, format string) *Pipeline {
 	t.Helper()
+	return StartWith(t, dir, func(c *writer.Config) { c.Format = format })
+}
+
+// StartWith is Start with the writer's configuration changed by mod (its
+// Format, TracesSchema, ...).
+func StartWith(t testing.TB, dir string, mod func(*writer.Config)) *Pipeline {
+	t.Helper()
 	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: t.TempDir(), Port: bus.NoListen}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -240,10 +247,10 @@ func Start(t testing.TB, dir, format string) *Pipeline {
 	}
 	cfg := writer.DefaultConfig()
 	cfg.OutputDir = dir
-	cfg.Format = format
 	cfg.WriterID = fmt.Sprintf("qt%d", writers.Add(1))
 	cfg.WriteInterval = writer.MaxWriteInterval // flushed by the test
 	cfg.MaxFileAge = time.Hour
+	mod(&cfg)
 	w, err := writer.New(cfg, js, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +318,13 @@ func (p *Pipeline) Stop(t testing.TB) {
 // they are on disk.
 func Write(t testing.TB, dir, format string, d Data) {
 	t.Helper()
-	p := Start(t, dir, format)
+	WriteWith(t, dir, func(c *writer.Config) { c.Format = format }, d)
+}
+
+// WriteWith is Write with the writer's configuration changed by mod.
+func WriteWith(t testing.TB, dir string, mod func(*writer.Config), d Data) {
+	t.Helper()
+	p := StartWith(t, dir, mod)
 	p.Publish(t, d)
 	p.Stop(t)
 }

@@ -2,7 +2,9 @@
 // payload) with Arrow JS and prints, as JSON, per file its rows and a few
 // fields of each row. Arrow JS has no codec of its own: a ZSTD and an
 // LZ4_FRAME decoder from npm are registered with its compressionRegistry,
-// which is how a browser or node reads compressed Arrow IPC.
+// which is how a browser or node reads compressed Arrow IPC. A traces/v2 file
+// (every string dictionary-encoded, map keys included) is read the same way:
+// Arrow JS decodes the dictionaries, so the code below is the same for both.
 import { readFileSync } from 'node:fs';
 import { tableFromIPC, compressionRegistry, CompressionType } from 'apache-arrow';
 import { decompress as zstdDecompress } from 'fzstd';
@@ -31,6 +33,7 @@ function read(path) {
   for (const r of t) {
     const attrs = r.attributes_str == null ? {} : r.attributes_str.toJSON();
     const ints = r.attributes_int == null ? {} : r.attributes_int.toJSON();
+    const res = r.resource_attributes_str == null ? {} : r.resource_attributes_str.toJSON();
     rows.push({
       service_name: r.service_name,
       name: r.name,
@@ -39,8 +42,10 @@ function read(path) {
       route: attrs['http.route'] ?? null,
       status: ints['http.response.status_code'] == null ? null : Number(ints['http.response.status_code']),
       events: r.events == null ? 0 : r.events.length,
+      event_names: r.events == null ? [] : [...r.events].map((e) => e.name),
+      resource_service: res['service.name'] ?? null,
     });
   }
-  return { num_rows: t.numRows, batches: t.batches.length, rows };
+  return { num_rows: t.numRows, batches: t.batches.length, schema: t.schema.metadata.get('otlp.schema') ?? '', rows };
 }
 process.stdout.write(JSON.stringify(out));
