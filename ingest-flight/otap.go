@@ -12,11 +12,10 @@ import (
 	arrowpb "github.com/open-telemetry/otel-arrow/go/api/experimental/arrow/v1"
 	"github.com/open-telemetry/otel-arrow/go/pkg/otel/arrow_record"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/metric/noop"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
-	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc/codes"
 
@@ -200,19 +199,11 @@ func (o *otapServer) decodeMetrics(ctx context.Context, c *arrow_record.Consumer
 	if err != nil {
 		return "", fmt.Errorf("decode: %w: %w", ErrInvalid, err)
 	}
-	req := &colmetricspb.ExportMetricsServiceRequest{}
+	all := pmetric.NewMetrics()
 	for _, md := range mds {
-		b, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
-		if err != nil {
-			return "", fmt.Errorf("marshal metrics: %w", err)
-		}
-		var part colmetricspb.ExportMetricsServiceRequest
-		if err := otlpwire.UnmarshalMetrics(b, &part); err != nil {
-			return "", fmt.Errorf("unmarshal metrics: %w", err)
-		}
-		req.ResourceMetrics = append(req.ResourceMetrics, part.ResourceMetrics...)
+		md.ResourceMetrics().MoveAndAppendTo(all.ResourceMetrics())
 	}
-	_, msg, err := o.pub.PublishMetrics(ctx, req, SourceOTAP)
+	_, msg, err := o.pub.PublishMetricData(ctx, all, SourceOTAP)
 	return msg, err
 }
 

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	arrowpb "github.com/open-telemetry/otel-arrow/go/api/experimental/arrow/v1"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
-	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -41,7 +41,7 @@ var ErrNotServing = errors.New("ingestflight: not serving")
 // publisher is the shared publish path the handlers use.
 type publisher interface {
 	PublishTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, source string) (int64, string, error)
-	PublishMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest, source string) (int64, string, error)
+	PublishMetricData(ctx context.Context, md pmetric.Metrics, source string) (int64, string, error)
 	PublishLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest, source string) (int64, string, error)
 	PublishRecord(ctx context.Context, sig schema.Signal, rec arrow.RecordBatch, source string) (int64, error)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -16,7 +17,6 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/tap"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
@@ -150,9 +150,10 @@ func (r *grpcReceiver) exportTraces(ctx context.Context, b []byte) (any, error) 
 }
 
 func (r *grpcReceiver) exportMetrics(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Metrics, b, &colmetricspb.ExportMetricsServiceRequest{}, otlpwire.UnmarshalMetrics,
-		func(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) (any, error) {
-			rejected, msg, err := r.pub.PublishMetrics(ctx, req, SourceGRPC)
+	return grpcExport(ctx, r, schema.Metrics, b, pmetricotlp.NewExportRequest(),
+		func(b []byte, req pmetricotlp.ExportRequest) error { return req.UnmarshalProto(b) },
+		func(ctx context.Context, req pmetricotlp.ExportRequest) (any, error) {
+			rejected, msg, err := r.pub.PublishMetricData(ctx, req.Metrics(), SourceGRPC)
 			resp := &colmetricspb.ExportMetricsServiceResponse{}
 			if rejected > 0 {
 				resp.PartialSuccess = &colmetricspb.ExportMetricsPartialSuccess{RejectedDataPoints: rejected, ErrorMessage: msg}
@@ -175,7 +176,7 @@ func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
 
 // grpcExport admits b by its size, decodes it into req with unmarshal (req
 // may alias b, which gRPC no longer uses) and publishes it.
-func grpcExport[Req proto.Message](ctx context.Context, r *grpcReceiver, sig schema.Signal, b []byte, req Req,
+func grpcExport[Req any](ctx context.Context, r *grpcReceiver, sig schema.Signal, b []byte, req Req,
 	unmarshal func([]byte, Req) error, publish func(context.Context, Req) (any, error)) (any, error) {
 	resp, err := func() (any, error) {
 		ticket, err := r.limiter.Acquire(ctx, int64(len(b)))

@@ -275,6 +275,19 @@ func decodeRequest[Req proto.Message](body []byte, isJSON bool, req Req, unmarsh
 	return unmarshal(body, req)
 }
 
+// decodePdata fills a pdata request from body with its OTLP protobuf or
+// OTLP JSON decoder (hex ids, enums by name or number, int64 strings). An
+// empty body is an empty request.
+func decodePdata(body []byte, isJSON bool, fromProto, fromJSON func([]byte) error) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if isJSON {
+		return fromJSON(body)
+	}
+	return fromProto(body)
+}
+
 func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
 	req := &coltracepb.ExportTraceServiceRequest{}
 	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalTraces, func(b []byte) ([]byte, error) {
@@ -307,17 +320,11 @@ func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON boo
 }
 
 func (h *httpReceiver) exportMetrics(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
-	req := &colmetricspb.ExportMetricsServiceRequest{}
-	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalMetrics, func(b []byte) ([]byte, error) {
-		r := pmetricotlp.NewExportRequest()
-		if err := r.UnmarshalJSON(b); err != nil {
-			return nil, err
-		}
-		return r.MarshalProto()
-	}); err != nil {
+	req := pmetricotlp.NewExportRequest()
+	if err := decodePdata(body, isJSON, req.UnmarshalProto, req.UnmarshalJSON); err != nil {
 		return nil, fmt.Errorf("decode metrics request: %w: %w", ErrInvalidRequest, err)
 	}
-	rejected, msg, err := h.pub.PublishMetrics(ctx, req, SourceHTTP)
+	rejected, msg, err := h.pub.PublishMetricData(ctx, req.Metrics(), SourceHTTP)
 	if err != nil {
 		return nil, err
 	}

@@ -5,9 +5,10 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
@@ -242,24 +243,47 @@ func limitLogs(l *limiter, rl *logspb.ResourceLogs) error {
 	return nil
 }
 
-func limitMetrics(l *limiter, rm *metricspb.ResourceMetrics) error {
-	if r := rm.GetResource(); r != nil {
-		if err := l.attrs(&r.Attributes, &r.DroppedAttributesCount, "resource"); err != nil {
-			return err
-		}
+// limitMetrics applies the limits to a pdata resource's metrics in place.
+func limitMetrics(l *limiter, rm pmetric.ResourceMetrics) error {
+	if err := l.resourceMap(rm.Resource()); err != nil {
+		return err
 	}
-	for _, sm := range rm.GetScopeMetrics() {
-		if err := l.scope(sm.GetScope()); err != nil {
+	sms := rm.ScopeMetrics()
+	for i := range sms.Len() {
+		sm := sms.At(i)
+		if err := l.scopeMap(sm.Scope()); err != nil {
 			return err
 		}
-		for _, m := range sm.GetMetrics() {
-			if m == nil {
-				continue
-			}
-			if err := l.attrs(&m.Metadata, nil, "metric metadata"); err != nil {
+		ms := sm.Metrics()
+		for j := range ms.Len() {
+			m := ms.At(j)
+			if _, err := l.attrsMap(m.Metadata(), "metric metadata"); err != nil {
 				return err
 			}
 			if err := limitDataPoints(l, m); err != nil {
+				return fmt.Errorf("metric %q: %w", truncateUTF8(m.Name(), 128), err)
+			}
+		}
+	}
+	return nil
+}
+
+// limitDataPoints applies the limits to the attributes of m's data points
+// and their exemplars.
+func limitDataPoints(l *limiter, m pmetric.Metric) error {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return limitPoints(l, m.Gauge().DataPoints())
+	case pmetric.MetricTypeSum:
+		return limitPoints(l, m.Sum().DataPoints())
+	case pmetric.MetricTypeHistogram:
+		return limitPoints(l, m.Histogram().DataPoints())
+	case pmetric.MetricTypeExponentialHistogram:
+		return limitPoints(l, m.ExponentialHistogram().DataPoints())
+	case pmetric.MetricTypeSummary:
+		ps := m.Summary().DataPoints()
+		for i := range ps.Len() {
+			if _, err := l.attrsMap(ps.At(i).Attributes(), "data point"); err != nil {
 				return err
 			}
 		}
@@ -267,56 +291,30 @@ func limitMetrics(l *limiter, rm *metricspb.ResourceMetrics) error {
 	return nil
 }
 
-func limitDataPoints(l *limiter, m *metricspb.Metric) error {
-	point := func(attrs *[]*commonpb.KeyValue, exemplars []*metricspb.Exemplar) error {
-		if err := l.attrs(attrs, nil, "data point"); err != nil {
+// pointSlice is a pdata slice of data points that have exemplars.
+type pointSlice[P interface {
+	Attributes() pcommon.Map
+	Exemplars() pmetric.ExemplarSlice
+}] interface {
+	Len() int
+	At(int) P
+}
+
+func limitPoints[P interface {
+	Attributes() pcommon.Map
+	Exemplars() pmetric.ExemplarSlice
+}, S pointSlice[P]](l *limiter, ps S) error {
+	for i := range ps.Len() {
+		p := ps.At(i)
+		if _, err := l.attrsMap(p.Attributes(), "data point"); err != nil {
 			return err
 		}
-		for _, e := range exemplars {
-			if e == nil {
-				continue
-			}
-			if err := l.attrs(&e.FilteredAttributes, nil, "exemplar"); err != nil {
+		exs := p.Exemplars()
+		for j := range exs.Len() {
+			if _, err := l.attrsMap(exs.At(j).FilteredAttributes(), "exemplar"); err != nil {
 				return err
 			}
 		}
-		return nil
-	}
-	var err error
-	switch d := m.GetData().(type) {
-	case *metricspb.Metric_Gauge:
-		for _, p := range d.Gauge.GetDataPoints() {
-			if p != nil && err == nil {
-				err = point(&p.Attributes, p.Exemplars)
-			}
-		}
-	case *metricspb.Metric_Sum:
-		for _, p := range d.Sum.GetDataPoints() {
-			if p != nil && err == nil {
-				err = point(&p.Attributes, p.Exemplars)
-			}
-		}
-	case *metricspb.Metric_Histogram:
-		for _, p := range d.Histogram.GetDataPoints() {
-			if p != nil && err == nil {
-				err = point(&p.Attributes, p.Exemplars)
-			}
-		}
-	case *metricspb.Metric_ExponentialHistogram:
-		for _, p := range d.ExponentialHistogram.GetDataPoints() {
-			if p != nil && err == nil {
-				err = point(&p.Attributes, p.Exemplars)
-			}
-		}
-	case *metricspb.Metric_Summary:
-		for _, p := range d.Summary.GetDataPoints() {
-			if p != nil && err == nil {
-				err = point(&p.Attributes, nil)
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("metric %q: %w", truncateUTF8(m.GetName(), 128), err)
 	}
 	return nil
 }

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
@@ -121,11 +121,14 @@ func TestLimitDepth(t *testing.T) {
 	if err := limitLogs(l, body); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "body of log record") {
 		t.Errorf("deep log body: err = %v", err)
 	}
-	m := &metricspb.ResourceMetrics{ScopeMetrics: []*metricspb.ScopeMetrics{{Metrics: []*metricspb.Metric{{
-		Name: "m", Data: &metricspb.Metric_Sum{Sum: &metricspb.Sum{DataPoints: []*metricspb.NumberDataPoint{{
-			Exemplars: []*metricspb.Exemplar{{FilteredAttributes: []*commonpb.KeyValue{{Key: "e", Value: nested(40)}}}}}}}},
-	}}}}}
-	if err := limitMetrics(l, m); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), `metric "m"`) {
+	rm := pmetric.NewResourceMetrics()
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("m")
+	deep := m.SetEmptySum().DataPoints().AppendEmpty().Exemplars().AppendEmpty().FilteredAttributes().PutEmptySlice("e")
+	for range 39 {
+		deep = deep.AppendEmpty().SetEmptySlice()
+	}
+	if err := limitMetrics(l, rm); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), `metric "m"`) {
 		t.Errorf("deep exemplar: err = %v", err)
 	}
 }
@@ -139,5 +142,55 @@ func TestTruncateUTF8(t *testing.T) {
 		if got := truncateUTF8(tt.in, tt.n); got != tt.want {
 			t.Errorf("truncateUTF8(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
+	}
+}
+
+func TestLimitMetrics(t *testing.T) {
+	l := &limiter{Limits: Limits{MaxAttributes: 3, MaxAttributeValueLength: 8, MaxDepth: 4}}
+	rm := pmetric.NewResourceMetrics()
+	rm.Resource().SetDroppedAttributesCount(2)
+	for i := range 5 {
+		rm.Resource().Attributes().PutInt("r"+strconv.Itoa(i), int64(i))
+	}
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().Attributes().PutStr("s", "ééééé") // 10 bytes: cut to 4 runes, 8 bytes
+	m := sm.Metrics().AppendEmpty()
+	m.Metadata().PutEmptyBytes("b").FromRaw(make([]byte, 9))
+	p := m.SetEmptyHistogram().DataPoints().AppendEmpty()
+	for i := range 4 {
+		p.Attributes().PutInt("p"+strconv.Itoa(i), int64(i))
+	}
+	p.Exemplars().AppendEmpty().FilteredAttributes().PutEmptyMap("kv").PutStr("in", "123456789é")
+	if err := limitMetrics(l, rm); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rm.Resource().Attributes().Len(), 3; got != want {
+		t.Errorf("resource attributes = %d, want %d", got, want)
+	}
+	if _, ok := rm.Resource().Attributes().Get("r2"); !ok {
+		t.Errorf("resource attribute r2 dropped: the first ones are kept")
+	}
+	if got, want := rm.Resource().DroppedAttributesCount(), uint32(2+2); got != want {
+		t.Errorf("resource dropped count = %d, want %d", got, want)
+	}
+	if v, _ := sm.Scope().Attributes().Get("s"); v.Str() != "éééé" {
+		t.Errorf("truncated string = %q, want %q", v.Str(), "éééé")
+	}
+	if v, _ := m.Metadata().Get("b"); v.Bytes().Len() != 8 {
+		t.Errorf("truncated bytes = %d, want 8", v.Bytes().Len())
+	}
+	if got, want := p.Attributes().Len(), 3; got != want {
+		t.Errorf("data point attributes = %d, want %d", got, want)
+	}
+	kv, _ := p.Exemplars().At(0).FilteredAttributes().Get("kv")
+	if v, _ := kv.Map().Get("in"); v.Str() != "12345678" {
+		t.Errorf("nested string = %q, want %q", v.Str(), "12345678")
+	}
+	// resource 2, data point 1
+	if got, want := l.dropped, int64(3); got != want {
+		t.Errorf("dropped = %d, want %d", got, want)
+	}
+	if got, want := l.truncated, int64(3); got != want {
+		t.Errorf("truncated = %d, want %d", got, want)
 	}
 }

@@ -11,17 +11,19 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+	"google.golang.org/protobuf/proto"
 )
 
 // Errors.
@@ -88,7 +90,7 @@ type Publisher struct {
 
 	// Group commit queues; nil when coalescing is disabled.
 	traceQ  *batcher[*group[*tracepb.ResourceSpans]]
-	metricQ *batcher[*group[*metricspb.ResourceMetrics]]
+	metricQ *batcher[*group[pmetric.ResourceMetrics]]
 	logQ    *batcher[*group[*logspb.ResourceLogs]]
 	recordQ *batcher[*group[arrow.RecordBatch]]
 }
@@ -120,7 +122,7 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 		timeout: cfg.PublishTimeout, encOpts: []payload.Option{codec}, mixed: !cfg.PerServiceMessages}
 	if c := cfg.Coalesce.withDefaults(); !c.Disabled {
 		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*tracepb.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
-		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*metricspb.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
+		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[pmetric.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
 		p.logQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*logspb.ResourceLogs]]) { flushRequests(p, logOps, k, ws) }, nil)
 		p.recordQ = newBatcher(c, p.flushRecords, releaseGroups)
 	}
@@ -140,9 +142,30 @@ func (p *Publisher) PublishTraces(ctx context.Context, req *coltracepb.ExportTra
 	return publish(ctx, p, traceOps, p.traceQ, req.GetResourceSpans(), source)
 }
 
-// PublishMetrics publishes req's metric data points; see [Publisher.PublishTraces].
+// PublishMetricData publishes md's metric data points; see
+// [Publisher.PublishTraces]. The limits are applied to md in place.
+func (p *Publisher) PublishMetricData(ctx context.Context, md pmetric.Metrics, source string) (rejected int64, msg string, err error) {
+	return publish(ctx, p, metricOps, p.metricQ, schema.ResourceMetricsOf(md), source)
+}
+
+// PublishMetrics is [Publisher.PublishMetricData] for the generated structs
+// (the embedded pipeline's SDK exporter): req is encoded and decoded with
+// pdata, so the limits apply to that copy and req is left as it is. A
+// request that does not encode or decode (invalid UTF-8, an exemplar id of
+// the wrong length) fails wrapping [ErrInvalidRequest] and schema.ErrInvalid.
 func (p *Publisher) PublishMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, metricOps, p.metricQ, req.GetResourceMetrics(), source)
+	b, err := proto.Marshal(req)
+	if err == nil {
+		pr := pmetricotlp.NewExportRequest()
+		if err = pr.UnmarshalProto(b); err == nil {
+			return p.PublishMetricData(ctx, pr.Metrics(), source)
+		}
+	}
+	var rows int64
+	for _, rm := range req.GetResourceMetrics() {
+		rows += schema.CountDataPoints(rm)
+	}
+	return rows, "", fmt.Errorf("publish %s: %w: %w: %w", schema.Metrics, ErrInvalidRequest, schema.ErrInvalid, err)
 }
 
 // PublishLogs publishes req's log records; see [Publisher.PublishTraces].
@@ -152,39 +175,47 @@ func (p *Publisher) PublishLogs(ctx context.Context, req *collogspb.ExportLogsSe
 
 // signalOps adapts one signal's resource type to the generic publish path.
 type signalOps[R any] struct {
-	signal   schema.Signal
-	unit     string // what a row is, for messages
-	resource func(R) *resourcepb.Resource
-	rows     func(R) int64
-	limit    func(*limiter, R) error
-	toArrow  func(memory.Allocator, []R) (arrow.RecordBatch, error)
+	signal  schema.Signal
+	unit    string         // what a row is, for messages
+	service func(R) string // the service.name resource attribute
+	rows    func(R) int64
+	limit   func(*limiter, R) error
+	toArrow func(memory.Allocator, []R) (arrow.RecordBatch, error)
 }
 
 var traceOps = signalOps[*tracepb.ResourceSpans]{
-	signal:   schema.Traces,
-	unit:     "spans",
-	resource: (*tracepb.ResourceSpans).GetResource,
-	rows:     schema.CountSpans,
-	limit:    limitSpans,
-	toArrow:  schema.TracesToArrow,
+	signal:  schema.Traces,
+	unit:    "spans",
+	service: func(rs *tracepb.ResourceSpans) string { return schema.ServiceName(rs.GetResource()) },
+	rows:    schema.CountSpans,
+	limit:   limitSpans,
+	toArrow: schema.TracesToArrow,
 }
 
-var metricOps = signalOps[*metricspb.ResourceMetrics]{
-	signal:   schema.Metrics,
-	unit:     "data points",
-	resource: (*metricspb.ResourceMetrics).GetResource,
-	rows:     schema.CountDataPoints,
-	limit:    limitMetrics,
-	toArrow:  schema.MetricsToArrow,
+var metricOps = signalOps[pmetric.ResourceMetrics]{
+	signal:  schema.Metrics,
+	unit:    "data points",
+	service: func(rm pmetric.ResourceMetrics) string { return pdataService(rm.Resource()) },
+	rows:    schema.ResourceMetricsDataPoints,
+	limit:   limitMetrics,
+	toArrow: schema.ResourceMetricsToArrow,
+}
+
+// pdataService is schema.ServiceName for a pdata resource.
+func pdataService(r pcommon.Resource) string {
+	if v, ok := r.Attributes().Get(schema.ServiceNameKey); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
 }
 
 var logOps = signalOps[*logspb.ResourceLogs]{
-	signal:   schema.Logs,
-	unit:     "log records",
-	resource: (*logspb.ResourceLogs).GetResource,
-	rows:     schema.CountLogRecords,
-	limit:    limitLogs,
-	toArrow:  schema.LogsToArrow,
+	signal:  schema.Logs,
+	unit:    "log records",
+	service: func(rl *logspb.ResourceLogs) string { return schema.ServiceName(rl.GetResource()) },
+	rows:    schema.CountLogRecords,
+	limit:   limitLogs,
+	toArrow: schema.LogsToArrow,
 }
 
 // group is the resources of one service in a request.
@@ -221,7 +252,7 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batc
 		rows := ops.rows(it)
 		total += rows
 		err := ops.limit(&lim, it)
-		name := schema.ServiceName(ops.resource(it)) // after the limits: they may cut it
+		name := ops.service(it) // after the limits: they may cut it
 		if err != nil {
 			rejected += rows
 			p.m.rowsRejected.WithLabelValues(source, sig, reasonInvalid).Add(float64(rows))

@@ -6,8 +6,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // The values of the metric_type column, one per Metric.data oneof case.
@@ -170,7 +174,7 @@ func newMetricBuilder(mem memory.Allocator) *metricBuilder {
 
 // metricDesc is what every row of one metric repeats.
 type metricDesc struct {
-	m           *metricspb.Metric
+	m           pmetric.Metric
 	typ         string
 	temporality int32
 	hasTemp     bool
@@ -179,22 +183,22 @@ type metricDesc struct {
 }
 
 // describe returns the description of m, and false when m has no data.
-func describe(m *metricspb.Metric) (metricDesc, bool) {
+func describe(m pmetric.Metric) (metricDesc, bool) {
 	d := metricDesc{m: m}
-	switch data := m.GetData().(type) {
-	case *metricspb.Metric_Gauge:
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
 		d.typ = metricTypeGauge
-	case *metricspb.Metric_Sum:
+	case pmetric.MetricTypeSum:
 		d.typ = metricTypeSum
-		d.temporality, d.hasTemp = int32(data.Sum.GetAggregationTemporality()), true
-		d.monotonic, d.hasMono = data.Sum.GetIsMonotonic(), true
-	case *metricspb.Metric_Histogram:
+		d.temporality, d.hasTemp = int32(m.Sum().AggregationTemporality()), true
+		d.monotonic, d.hasMono = m.Sum().IsMonotonic(), true
+	case pmetric.MetricTypeHistogram:
 		d.typ = metricTypeHistogram
-		d.temporality, d.hasTemp = int32(data.Histogram.GetAggregationTemporality()), true
-	case *metricspb.Metric_ExponentialHistogram:
+		d.temporality, d.hasTemp = int32(m.Histogram().AggregationTemporality()), true
+	case pmetric.MetricTypeExponentialHistogram:
 		d.typ = metricTypeExpHistogram
-		d.temporality, d.hasTemp = int32(data.ExponentialHistogram.GetAggregationTemporality()), true
-	case *metricspb.Metric_Summary:
+		d.temporality, d.hasTemp = int32(m.ExponentialHistogram().AggregationTemporality()), true
+	case pmetric.MetricTypeSummary:
 		d.typ = metricTypeSummary
 	default:
 		return d, false
@@ -205,16 +209,19 @@ func describe(m *metricspb.Metric) (metricDesc, bool) {
 // appendHead adds the metric description columns of the n rows of one
 // metric, which are consecutive: each column takes n copies at once.
 func (b *metricBuilder) appendHead(d *metricDesc, n int) error {
-	if err := appendDictN(b.name, d.m.Name, n, &b.env.idx); err != nil {
-		return err
+	for _, s := range [...]struct {
+		field string
+		b     *array.BinaryDictionaryBuilder
+		v     string
+	}{{"metric name", b.name, d.m.Name()}, {"metric description", b.description, d.m.Description()}, {"metric unit", b.unit, d.m.Unit()}} {
+		if err := checkUTF8(s.field, s.v); err != nil {
+			return err
+		}
+		if err := appendDictN(s.b, s.v, n, &b.env.idx); err != nil {
+			return err
+		}
 	}
-	if err := appendDictN(b.description, d.m.Description, n, &b.env.idx); err != nil {
-		return err
-	}
-	if err := appendDictN(b.unit, d.m.Unit, n, &b.env.idx); err != nil {
-		return err
-	}
-	if err := b.meta.reset(d.m.Metadata); err != nil {
+	if err := b.meta.resetMap(d.m.Metadata()); err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
 	b.metadata.appendSet(&b.meta, n)
@@ -240,14 +247,16 @@ func (b *metricBuilder) appendHead(d *metricDesc, n int) error {
 	return nil
 }
 
-// appendPoint adds the columns every point type has.
-func (b *metricBuilder) appendPoint(attrs []*commonpb.KeyValue, start, time uint64, flags uint32) error {
-	if err := b.attrs.append(attrs); err != nil {
+// appendPoint adds the columns every point type has. (Its arguments are
+// not an interface of the point types: a point converted to one escapes,
+// an allocation per row.)
+func (b *metricBuilder) appendPoint(attrs pcommon.Map, start, time pcommon.Timestamp, flags pmetric.DataPointFlags) error {
+	if err := b.attrs.appendMap(attrs); err != nil {
 		return err
 	}
-	appendTime(b.start, start)
-	appendTime(b.time, time)
-	b.flags.Append(flags)
+	appendTime(b.start, uint64(start))
+	appendTime(b.time, uint64(time))
+	b.flags.Append(uint32(flags))
 	return nil
 }
 
@@ -259,155 +268,177 @@ func appendNulls(n int, bs ...interface{ AppendNulls(n int) }) {
 	}
 }
 
-func appendOptF64(b *array.Float64Builder, v *float64) {
-	if v == nil {
+// appendOptF64 appends v, or a null when has is false.
+func appendOptF64(b *array.Float64Builder, v float64, has bool) {
+	if !has {
 		b.AppendNull()
 		return
 	}
-	b.Append(*v)
+	b.Append(v)
 }
 
-func appendU64List(l *listCol, v *array.Uint64Builder, vals []uint64) {
+// appendU64List appends one list row holding vals.
+func appendU64List(l *listCol, v *array.Uint64Builder, vals pcommon.UInt64Slice) {
 	l.Append(true)
-	v.AppendValues(vals, nil)
+	n := vals.Len()
+	v.Reserve(n)
+	for i := range n {
+		v.UnsafeAppend(vals.At(i))
+	}
 }
 
-func (b *metricBuilder) appendNumbers(d *metricDesc, ps []*metricspb.NumberDataPoint) error {
-	if err := b.appendHead(d, len(ps)); err != nil {
+// appendF64List appends one list row holding vals.
+func appendF64List(l *listCol, v *array.Float64Builder, vals pcommon.Float64Slice) {
+	l.Append(true)
+	n := vals.Len()
+	v.Reserve(n)
+	for i := range n {
+		v.UnsafeAppend(vals.At(i))
+	}
+}
+
+func (b *metricBuilder) appendNumbers(d *metricDesc, ps pmetric.NumberDataPointSlice) error {
+	n := ps.Len()
+	if err := b.appendHead(d, n); err != nil {
 		return err
 	}
-	appendNulls(len(ps), b.count, b.sum, b.min, b.max, b.bucketCounts, b.explicitBounds,
+	appendNulls(n, b.count, b.sum, b.min, b.max, b.bucketCounts, b.explicitBounds,
 		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
 		b.quantiles)
-	for _, p := range ps {
-		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+	for i := range n {
+		p := ps.At(i)
+		if err := b.appendPoint(p.Attributes(), p.StartTimestamp(), p.Timestamp(), p.Flags()); err != nil {
 			return err
 		}
-		switch v := p.Value.(type) {
-		case *metricspb.NumberDataPoint_AsDouble:
-			b.valueDouble.Append(v.AsDouble)
+		switch p.ValueType() {
+		case pmetric.NumberDataPointValueTypeDouble:
+			b.valueDouble.Append(p.DoubleValue())
 			b.valueInt.AppendNull()
-		case *metricspb.NumberDataPoint_AsInt:
+		case pmetric.NumberDataPointValueTypeInt:
 			b.valueDouble.AppendNull()
-			b.valueInt.Append(v.AsInt)
+			b.valueInt.Append(p.IntValue())
 		default:
 			b.valueDouble.AppendNull()
 			b.valueInt.AppendNull()
 		}
-		if err := b.appendExemplars(p.Exemplars); err != nil {
+		if err := b.appendExemplars(p.Exemplars()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (b *metricBuilder) appendHistograms(d *metricDesc, ps []*metricspb.HistogramDataPoint) error {
-	if err := b.appendHead(d, len(ps)); err != nil {
+func (b *metricBuilder) appendHistograms(d *metricDesc, ps pmetric.HistogramDataPointSlice) error {
+	n := ps.Len()
+	if err := b.appendHead(d, n); err != nil {
 		return err
 	}
-	appendNulls(len(ps), b.valueDouble, b.valueInt,
+	appendNulls(n, b.valueDouble, b.valueInt,
 		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
 		b.quantiles)
-	for _, p := range ps {
-		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+	for i := range n {
+		p := ps.At(i)
+		if err := b.appendPoint(p.Attributes(), p.StartTimestamp(), p.Timestamp(), p.Flags()); err != nil {
 			return err
 		}
-		b.count.Append(p.Count)
-		appendOptF64(b.sum, p.Sum)
-		appendOptF64(b.min, p.Min)
-		appendOptF64(b.max, p.Max)
-		appendU64List(b.bucketCounts, b.bucketCountsV, p.BucketCounts)
-		b.explicitBounds.Append(true)
-		b.explicitBndsV.AppendValues(p.ExplicitBounds, nil)
-		if err := b.appendExemplars(p.Exemplars); err != nil {
+		b.count.Append(p.Count())
+		appendOptF64(b.sum, p.Sum(), p.HasSum())
+		appendOptF64(b.min, p.Min(), p.HasMin())
+		appendOptF64(b.max, p.Max(), p.HasMax())
+		appendU64List(b.bucketCounts, b.bucketCountsV, p.BucketCounts())
+		appendF64List(b.explicitBounds, b.explicitBndsV, p.ExplicitBounds())
+		if err := b.appendExemplars(p.Exemplars()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// appendBuckets stores exponential buckets; a nil message is a null offset
-// and a null list, so that nil and empty stay apart.
-func appendBuckets(off *array.Int32Builder, l *listCol, v *array.Uint64Builder, bk *metricspb.ExponentialHistogramDataPoint_Buckets) {
-	if bk == nil {
-		off.AppendNull()
-		l.AppendNull()
-		return
-	}
-	off.Append(bk.Offset)
-	appendU64List(l, v, bk.BucketCounts)
+// appendBuckets stores exponential buckets. pdata cannot tell absent
+// buckets from empty ones: both are an offset of 0 and an empty list.
+func appendBuckets(off *array.Int32Builder, l *listCol, v *array.Uint64Builder, bk pmetric.ExponentialHistogramDataPointBuckets) {
+	off.Append(bk.Offset())
+	appendU64List(l, v, bk.BucketCounts())
 }
 
-func (b *metricBuilder) appendExpHistograms(d *metricDesc, ps []*metricspb.ExponentialHistogramDataPoint) error {
-	if err := b.appendHead(d, len(ps)); err != nil {
+func (b *metricBuilder) appendExpHistograms(d *metricDesc, ps pmetric.ExponentialHistogramDataPointSlice) error {
+	n := ps.Len()
+	if err := b.appendHead(d, n); err != nil {
 		return err
 	}
-	appendNulls(len(ps), b.valueDouble, b.valueInt, b.bucketCounts, b.explicitBounds, b.quantiles)
-	for _, p := range ps {
-		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+	appendNulls(n, b.valueDouble, b.valueInt, b.bucketCounts, b.explicitBounds, b.quantiles)
+	for i := range n {
+		p := ps.At(i)
+		if err := b.appendPoint(p.Attributes(), p.StartTimestamp(), p.Timestamp(), p.Flags()); err != nil {
 			return err
 		}
-		b.count.Append(p.Count)
-		appendOptF64(b.sum, p.Sum)
-		appendOptF64(b.min, p.Min)
-		appendOptF64(b.max, p.Max)
-		b.scale.Append(p.Scale)
-		b.zeroCount.Append(p.ZeroCount)
-		b.zeroThreshold.Append(p.ZeroThreshold)
-		appendBuckets(b.posOffset, b.posCounts, b.posCountsV, p.Positive)
-		appendBuckets(b.negOffset, b.negCounts, b.negCountsV, p.Negative)
-		if err := b.appendExemplars(p.Exemplars); err != nil {
+		b.count.Append(p.Count())
+		appendOptF64(b.sum, p.Sum(), p.HasSum())
+		appendOptF64(b.min, p.Min(), p.HasMin())
+		appendOptF64(b.max, p.Max(), p.HasMax())
+		b.scale.Append(p.Scale())
+		b.zeroCount.Append(p.ZeroCount())
+		b.zeroThreshold.Append(p.ZeroThreshold())
+		appendBuckets(b.posOffset, b.posCounts, b.posCountsV, p.Positive())
+		appendBuckets(b.negOffset, b.negCounts, b.negCountsV, p.Negative())
+		if err := b.appendExemplars(p.Exemplars()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (b *metricBuilder) appendSummaries(d *metricDesc, ps []*metricspb.SummaryDataPoint) error {
-	if err := b.appendHead(d, len(ps)); err != nil {
+func (b *metricBuilder) appendSummaries(d *metricDesc, ps pmetric.SummaryDataPointSlice) error {
+	n := ps.Len()
+	if err := b.appendHead(d, n); err != nil {
 		return err
 	}
 	// Summary points have no exemplars.
-	appendNulls(len(ps), b.valueDouble, b.valueInt, b.min, b.max, b.bucketCounts, b.explicitBounds,
+	appendNulls(n, b.valueDouble, b.valueInt, b.min, b.max, b.bucketCounts, b.explicitBounds,
 		b.scale, b.zeroCount, b.zeroThreshold, b.posOffset, b.posCounts, b.negOffset, b.negCounts,
 		b.exemplars)
-	for _, p := range ps {
-		if err := b.appendPoint(p.Attributes, p.StartTimeUnixNano, p.TimeUnixNano, p.Flags); err != nil {
+	for i := range n {
+		p := ps.At(i)
+		if err := b.appendPoint(p.Attributes(), p.StartTimestamp(), p.Timestamp(), p.Flags()); err != nil {
 			return err
 		}
-		b.count.Append(p.Count)
-		b.sum.Append(p.Sum)
+		b.count.Append(p.Count())
+		b.sum.Append(p.Sum())
 		b.quantiles.Append(true)
-		for _, q := range p.QuantileValues {
+		qs := p.QuantileValues()
+		for j := range qs.Len() {
+			q := qs.At(j)
 			b.qStruct.Append(true)
-			b.qQuantile.Append(q.GetQuantile())
-			b.qValue.Append(q.GetValue())
+			b.qQuantile.Append(q.Quantile())
+			b.qValue.Append(q.Value())
 		}
 	}
 	return nil
 }
 
-func (b *metricBuilder) appendExemplars(exs []*metricspb.Exemplar) error {
+func (b *metricBuilder) appendExemplars(exs pmetric.ExemplarSlice) error {
 	b.exemplars.Append(true)
-	for _, e := range exs {
+	for i := range exs.Len() {
+		e := exs.At(i)
 		b.exStruct.Append(true)
-		if err := b.exAttrs.append(e.FilteredAttributes); err != nil {
+		if err := b.exAttrs.appendMap(e.FilteredAttributes()); err != nil {
 			return fmt.Errorf("exemplar: %w", err)
 		}
-		appendTime(b.exTime, e.TimeUnixNano)
-		switch v := e.Value.(type) {
-		case *metricspb.Exemplar_AsDouble:
-			b.exDouble.Append(v.AsDouble)
+		appendTime(b.exTime, uint64(e.Timestamp()))
+		switch e.ValueType() {
+		case pmetric.ExemplarValueTypeDouble:
+			b.exDouble.Append(e.DoubleValue())
 			b.exInt.AppendNull()
-		case *metricspb.Exemplar_AsInt:
+		case pmetric.ExemplarValueTypeInt:
 			b.exDouble.AppendNull()
-			b.exInt.Append(v.AsInt)
+			b.exInt.Append(e.IntValue())
 		default:
 			b.exDouble.AppendNull()
 			b.exInt.AppendNull()
 		}
-		appendID(b.exSpanID, e.SpanId)
-		appendID(b.exTraceID, e.TraceId)
+		sid, tid := e.SpanID(), e.TraceID()
+		appendPdataID(b.exSpanID, sid.IsEmpty(), sid[:])
+		appendPdataID(b.exTraceID, tid.IsEmpty(), tid[:])
 	}
 	return nil
 }
@@ -436,50 +467,63 @@ type metricCount struct {
 	quantileEntries int
 }
 
-// countPoint counts the columns every point type has.
-func (c *metricCount) countPoint(attrs []*commonpb.KeyValue, exs []*metricspb.Exemplar) {
-	c.attrs.add(attrs, 1)
-	for _, e := range exs {
-		c.exAttrs.add(e.FilteredAttributes, 1)
+// countExemplars counts the exemplars of a point.
+func (c *metricCount) countExemplars(exs pmetric.ExemplarSlice) {
+	for i := range exs.Len() {
+		c.exAttrs.addMap(exs.At(i).FilteredAttributes(), 1)
 	}
 }
 
 // add counts the rows of m; it returns how many there are.
-func (c *metricCount) add(m *metricspb.Metric) int {
+func (c *metricCount) add(m pmetric.Metric) int {
 	n := 0
-	switch data := m.GetData().(type) {
-	case *metricspb.Metric_Gauge:
-		for _, p := range data.Gauge.GetDataPoints() {
-			c.countPoint(p.Attributes, p.Exemplars)
-			n++
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		ps := m.Gauge().DataPoints()
+		for i := range ps.Len() {
+			p := ps.At(i)
+			c.attrs.addMap(p.Attributes(), 1)
+			c.countExemplars(p.Exemplars())
 		}
-	case *metricspb.Metric_Sum:
-		for _, p := range data.Sum.GetDataPoints() {
-			c.countPoint(p.Attributes, p.Exemplars)
-			n++
+		n = ps.Len()
+	case pmetric.MetricTypeSum:
+		ps := m.Sum().DataPoints()
+		for i := range ps.Len() {
+			p := ps.At(i)
+			c.attrs.addMap(p.Attributes(), 1)
+			c.countExemplars(p.Exemplars())
 		}
-	case *metricspb.Metric_Histogram:
-		for _, p := range data.Histogram.GetDataPoints() {
-			c.countPoint(p.Attributes, p.Exemplars)
-			c.buckets += len(p.BucketCounts)
-			c.bounds += len(p.ExplicitBounds)
-			n++
+		n = ps.Len()
+	case pmetric.MetricTypeHistogram:
+		ps := m.Histogram().DataPoints()
+		for i := range ps.Len() {
+			p := ps.At(i)
+			c.attrs.addMap(p.Attributes(), 1)
+			c.countExemplars(p.Exemplars())
+			c.buckets += p.BucketCounts().Len()
+			c.bounds += p.ExplicitBounds().Len()
 		}
-	case *metricspb.Metric_ExponentialHistogram:
-		for _, p := range data.ExponentialHistogram.GetDataPoints() {
-			c.countPoint(p.Attributes, p.Exemplars)
-			c.expBuckets += len(p.Positive.GetBucketCounts()) + len(p.Negative.GetBucketCounts())
-			n++
+		n = ps.Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		ps := m.ExponentialHistogram().DataPoints()
+		for i := range ps.Len() {
+			p := ps.At(i)
+			c.attrs.addMap(p.Attributes(), 1)
+			c.countExemplars(p.Exemplars())
+			c.expBuckets += p.Positive().BucketCounts().Len() + p.Negative().BucketCounts().Len()
 		}
-	case *metricspb.Metric_Summary:
-		for _, p := range data.Summary.GetDataPoints() {
-			c.countPoint(p.Attributes, nil)
-			c.quantileEntries += len(p.QuantileValues)
-			n++
+		n = ps.Len()
+	case pmetric.MetricTypeSummary:
+		ps := m.Summary().DataPoints()
+		for i := range ps.Len() {
+			p := ps.At(i)
+			c.attrs.addMap(p.Attributes(), 1)
+			c.quantileEntries += p.QuantileValues().Len()
 		}
+		n = ps.Len()
 	}
 	c.rows += n
-	c.metadata.add(m.Metadata, n)
+	c.metadata.addMap(m.Metadata(), n)
 	return n
 }
 
@@ -498,109 +542,98 @@ func (b *metricBuilder) reserve(c *metricCount) {
 	b.exAttrs.reserve(&c.exAttrs)
 }
 
-// checkExemplars validates the ids of exemplars.
-func checkExemplars(exs []*metricspb.Exemplar) error {
-	for _, e := range exs {
-		if err := checkID(e.GetSpanId(), 8, "exemplar span_id"); err != nil {
-			return err
-		}
-		if err := checkID(e.GetTraceId(), 16, "exemplar trace_id"); err != nil {
-			return err
-		}
+// pointCount returns how many data points m holds: the rows it adds.
+func pointCount(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
 	}
-	return nil
-}
-
-// pointWithExemplars is a data point type that carries exemplars.
-type pointWithExemplars interface {
-	GetExemplars() []*metricspb.Exemplar
-}
-
-func checkPoints[P pointWithExemplars](ps []P) error {
-	for _, p := range ps {
-		if err := checkExemplars(p.GetExemplars()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkMetric validates every id in m before anything is appended.
-func checkMetric(m *metricspb.Metric) error {
-	switch data := m.GetData().(type) {
-	case *metricspb.Metric_Gauge:
-		return checkPoints(data.Gauge.GetDataPoints())
-	case *metricspb.Metric_Sum:
-		return checkPoints(data.Sum.GetDataPoints())
-	case *metricspb.Metric_Histogram:
-		return checkPoints(data.Histogram.GetDataPoints())
-	case *metricspb.Metric_ExponentialHistogram:
-		return checkPoints(data.ExponentialHistogram.GetDataPoints())
-	}
-	return nil
+	return 0
 }
 
 // appendMetric adds one row per data point of m; a metric without data or
 // points adds nothing.
-func (b *metricBuilder) appendMetric(m *metricspb.Metric) error {
-	if numPoints(m) == 0 {
+func (b *metricBuilder) appendMetric(m pmetric.Metric) error {
+	if pointCount(m) == 0 {
 		return nil
 	}
 	d, ok := describe(m)
 	if !ok {
 		return nil
 	}
-	switch data := m.Data.(type) {
-	case *metricspb.Metric_Gauge:
-		return b.appendNumbers(&d, data.Gauge.GetDataPoints())
-	case *metricspb.Metric_Sum:
-		return b.appendNumbers(&d, data.Sum.GetDataPoints())
-	case *metricspb.Metric_Histogram:
-		return b.appendHistograms(&d, data.Histogram.GetDataPoints())
-	case *metricspb.Metric_ExponentialHistogram:
-		return b.appendExpHistograms(&d, data.ExponentialHistogram.GetDataPoints())
-	case *metricspb.Metric_Summary:
-		return b.appendSummaries(&d, data.Summary.GetDataPoints())
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return b.appendNumbers(&d, m.Gauge().DataPoints())
+	case pmetric.MetricTypeSum:
+		return b.appendNumbers(&d, m.Sum().DataPoints())
+	case pmetric.MetricTypeHistogram:
+		return b.appendHistograms(&d, m.Histogram().DataPoints())
+	case pmetric.MetricTypeExponentialHistogram:
+		return b.appendExpHistograms(&d, m.ExponentialHistogram().DataPoints())
+	case pmetric.MetricTypeSummary:
+		return b.appendSummaries(&d, m.Summary().DataPoints())
 	}
 	return nil
 }
 
-// MetricsToArrow converts metrics to one record batch in the metrics schema,
-// one row per data point; metrics without data or points add no row. It
-// fails, wrapping ErrInvalid, when an exemplar id has the wrong length;
-// nothing is converted then. The caller releases the batch.
-func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arrow.RecordBatch, error) {
+// ResourceMetricsToArrow converts metrics to one record batch in the
+// metrics schema, one row per data point; metrics without data or points
+// add no row. It fails, wrapping ErrInvalid, when a string is not valid
+// UTF-8 (which pdata's decoding does not check) or an attribute value
+// cannot be encoded; nothing is converted then. The caller releases the
+// batch.
+func ResourceMetricsToArrow(mem memory.Allocator, rms []pmetric.ResourceMetrics) (arrow.RecordBatch, error) {
 	var c metricCount
 	for _, rm := range rms {
-		for _, sm := range rm.ScopeMetrics {
+		sms := rm.ScopeMetrics()
+		for i := range sms.Len() {
+			sm := sms.At(i)
+			ms := sm.Metrics()
 			rows := 0
-			for _, m := range sm.Metrics {
-				if err := checkMetric(m); err != nil {
-					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
-				}
-				rows += c.add(m)
+			for j := range ms.Len() {
+				rows += c.add(ms.At(j))
 			}
-			c.env.add(rm.Resource, sm.Scope, rows)
+			c.env.addPdata(rm.Resource(), sm.Scope(), rows)
 		}
 	}
 	b := metricBuilders.get(mem)
 	b.reserve(&c)
+	if err := b.appendResources(rms); err != nil {
+		metricBuilders.discard(b)
+		return nil, err
+	}
+	return metricBuilders.finish(b), nil
+}
+
+// appendResources adds the rows of rms, counted and reserved.
+func (b *metricBuilder) appendResources(rms []pmetric.ResourceMetrics) error {
 	env := &b.env.cur
 	for _, rm := range rms {
-		for si, sm := range rm.ScopeMetrics {
+		sms := rm.ScopeMetrics()
+		for si := range sms.Len() {
+			sm := sms.At(si)
 			if si == 0 {
-				if err := env.setResource(rm.Resource, rm.SchemaUrl); err != nil {
-					metricBuilders.discard(b)
-					return nil, err
+				if err := env.setResourcePdata(rm.Resource(), rm.SchemaUrl()); err != nil {
+					return err
 				}
 			}
-			env.setScope(sm.Scope, sm.SchemaUrl)
-			rows := 0
-			var first *metricspb.Metric // the first metric with rows
-			for _, m := range sm.Metrics {
-				n := numPoints(m)
-				if n > 0 && first == nil {
-					first = m
+			if err := env.setScopePdata(sm.Scope(), sm.SchemaUrl()); err != nil {
+				return err
+			}
+			ms := sm.Metrics()
+			rows, first := 0, -1 // first: the first metric with rows
+			for j := range ms.Len() {
+				n := pointCount(ms.At(j))
+				if n > 0 && first < 0 {
+					first = j
 				}
 				rows += n
 			}
@@ -608,16 +641,57 @@ func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arr
 				continue
 			}
 			if err := b.env.appendN(env, rows); err != nil {
-				metricBuilders.discard(b)
-				return nil, fmt.Errorf("metric %q: %w", first.GetName(), err)
+				return fmt.Errorf("metric %q: %w", ms.At(first).Name(), err)
 			}
-			for _, m := range sm.Metrics {
+			for j := range ms.Len() {
+				m := ms.At(j)
 				if err := b.appendMetric(m); err != nil {
-					metricBuilders.discard(b)
-					return nil, fmt.Errorf("metric %q: %w", m.GetName(), err)
+					return fmt.Errorf("metric %q: %w", m.Name(), err)
 				}
 			}
 		}
 	}
-	return metricBuilders.finish(b), nil
+	return nil
+}
+
+// MetricsToArrow is ResourceMetricsToArrow for the generated structs of
+// go.opentelemetry.io/proto/otlp (the SDK exporters' and the tests'): it
+// encodes them as an export request and decodes that with pdata, so that
+// both share one conversion. A request that does not encode (invalid UTF-8)
+// or that pdata refuses (an exemplar id of the wrong length) fails wrapping
+// ErrInvalid.
+func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arrow.RecordBatch, error) {
+	b, err := proto.Marshal(&colmetricspb.ExportMetricsServiceRequest{ResourceMetrics: rms})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	req := pmetricotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return ResourceMetricsToArrow(mem, ResourceMetricsOf(req.Metrics()))
+}
+
+// ResourceMetricsDataPoints returns the data points of rm, of every metric
+// type: the rows ResourceMetricsToArrow makes of it.
+func ResourceMetricsDataPoints(rm pmetric.ResourceMetrics) int64 {
+	var n int64
+	sms := rm.ScopeMetrics()
+	for i := range sms.Len() {
+		ms := sms.At(i).Metrics()
+		for j := range ms.Len() {
+			n += int64(pointCount(ms.At(j)))
+		}
+	}
+	return n
+}
+
+// ResourceMetricsOf returns the resources of md, in order.
+func ResourceMetricsOf(md pmetric.Metrics) []pmetric.ResourceMetrics {
+	rms := md.ResourceMetrics()
+	out := make([]pmetric.ResourceMetrics, rms.Len())
+	for i := range out {
+		out[i] = rms.At(i)
+	}
+	return out
 }

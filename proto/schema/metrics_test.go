@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
@@ -207,6 +209,8 @@ func TestMetricsEdgeCases(t *testing.T) {
 			},
 		},
 		{
+			// pdata cannot tell absent buckets from empty ones: both are
+			// stored as an offset of 0 and an empty list.
 			name: "exponential histogram with nil negative and empty positive buckets",
 			in: mOneScope(&metricspb.Metric{Name: "e", Data: &metricspb.Metric_ExponentialHistogram{ExponentialHistogram: &metricspb.ExponentialHistogram{
 				AggregationTemporality: metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA,
@@ -219,8 +223,10 @@ func TestMetricsEdgeCases(t *testing.T) {
 			}}}),
 			check: func(t *testing.T, rec arrow.RecordBatch) {
 				wantRows(t, rec, 2)
-				wantNulls(t, rec, 0, true, "negative_offset", "negative_bucket_counts", "sum", "min", "max")
-				wantNulls(t, rec, 0, false, "positive_offset", "positive_bucket_counts", "scale", "zero_count", "zero_threshold")
+				wantNulls(t, rec, 0, true, "sum", "min", "max")
+				wantNulls(t, rec, 0, false, "positive_offset", "positive_bucket_counts", "negative_offset", "negative_bucket_counts",
+					"scale", "zero_count", "zero_threshold")
+				wantListLen(t, rec, "negative_bucket_counts", 0, 0)
 				wantNulls(t, rec, 0, true, histCols...)
 				wantListLen(t, rec, "positive_bucket_counts", 0, 0)
 				wantListLen(t, rec, "positive_bucket_counts", 1, 3)
@@ -354,6 +360,51 @@ func TestMetricsInvalidIDs(t *testing.T) {
 			if rec != nil {
 				rec.Release()
 				t.Fatalf("got a batch")
+			}
+		})
+	}
+}
+
+// TestResourceMetricsInvalidUTF8 checks that every string the metrics
+// conversion appends is checked to be UTF-8, which pdata's decoder does not
+// check: the request is refused naming the field, and the pooled builder
+// releases what it had appended.
+func TestResourceMetricsInvalidUTF8(t *testing.T) {
+	const bad = "caf\xe9"
+	tests := []struct {
+		name string
+		set  func(m pmetric.Metric)
+		want string
+	}{
+		{"name", func(m pmetric.Metric) { m.SetName(bad) }, "metric name contains invalid UTF-8"},
+		{"description", func(m pmetric.Metric) { m.SetDescription(bad) }, "metric description contains invalid UTF-8"},
+		{"unit", func(m pmetric.Metric) { m.SetUnit(bad) }, "metric unit contains invalid UTF-8"},
+		{"metadata key", func(m pmetric.Metric) { m.Metadata().PutStr(bad, "v") }, "attribute key contains invalid UTF-8"},
+		{"point attribute", func(m pmetric.Metric) { m.Sum().DataPoints().At(0).Attributes().PutStr("k", bad) }, `attribute "k" contains invalid UTF-8`},
+		{"exemplar attribute", func(m pmetric.Metric) {
+			m.Sum().DataPoints().At(0).Exemplars().AppendEmpty().FilteredAttributes().PutStr("e", bad)
+		}, `exemplar: schema: invalid data: attribute "e" contains invalid UTF-8`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+			defer mem.AssertSize(t, 0)
+			rm := pmetric.NewResourceMetrics()
+			ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+			ok := ms.AppendEmpty()
+			ok.SetName("ok")
+			ok.SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(1)
+			m := ms.AppendEmpty()
+			m.SetName("m")
+			m.SetEmptySum().DataPoints().AppendEmpty().SetDoubleValue(2)
+			tt.set(m)
+			rec, err := ResourceMetricsToArrow(mem, []pmetric.ResourceMetrics{rm})
+			if rec != nil {
+				rec.Release()
+				t.Fatalf("got a batch")
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tt.want)
 			}
 		})
 	}
