@@ -36,11 +36,13 @@ type Config struct {
 	OutputDir string `yaml:"output_dir"`
 	// DataDir holds the embedded bus's JetStream store (<data_dir>/jetstream).
 	DataDir string `yaml:"data_dir"`
-	// MemoryLimit bounds the process's memory (RSS) in bytes; 0: no bound.
-	// It sets the Go runtime's soft memory limit to seven eighths of it and
-	// caps the buffers that grow with load to shares of it (ingest bytes in
-	// flight, the writer's batches and pulls; see docs/operations.md), so
-	// overload turns into retryable answers, not growth.
+	// MemoryLimit bounds the process's memory (RSS) in bytes; 0: no bound;
+	// MemoryLimitDefault (-1, the default): derived at start from
+	// GOMEMLIMIT, else the container's (cgroup's) memory limit, else a fixed
+	// default (see docs/operations.md). It sets the Go runtime's soft memory
+	// limit a little under it and caps the buffers that grow with load to
+	// shares of it (ingest bytes in flight, the writer's batches and pulls),
+	// so overload turns into retryable answers, not growth.
 	MemoryLimit int64   `yaml:"memory_limit" unit:"bytes"`
 	Log         Log     `yaml:"log"`
 	Bus         Bus     `yaml:"bus"`
@@ -267,15 +269,20 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Reveal returns the secret itself, for the code that authenticates.
 func (s Secret) Reveal() string { return string(s) }
 
+// MemoryLimitDefault is memory_limit when it is not set: the stage commands
+// derive the bound at start.
+const MemoryLimitDefault = -1
+
 // Default returns the defaults: the seed's output directory and write
 // interval, every listener on loopback.
 func Default() Config {
 	return Config{
-		OutputDir: "./output_dir",
-		DataDir:   "./data",
-		Log:       Log{Level: "info", Format: "text"},
-		Admin:     Admin{Addr: "127.0.0.1:8080"},
-		Dashboard: Dashboard{Enabled: true, Addr: "127.0.0.1:8090", CacheBytes: 512 << 20},
+		OutputDir:   "./output_dir",
+		DataDir:     "./data",
+		MemoryLimit: MemoryLimitDefault,
+		Log:         Log{Level: "info", Format: "text"},
+		Admin:       Admin{Addr: "127.0.0.1:8080"},
+		Dashboard:   Dashboard{Enabled: true, Addr: "127.0.0.1:8090", CacheBytes: 512 << 20},
 		Bus: Bus{
 			Host:               "127.0.0.1",
 			Port:               4222,
@@ -679,8 +686,8 @@ func (c Config) Validate() error {
 	if c.OutputDir == "" {
 		bad("output_dir", `""`, "want a directory")
 	}
-	if c.MemoryLimit < 0 {
-		bad("memory_limit", c.MemoryLimit, "want >= 0 bytes (0: the Go runtime's default)")
+	if c.MemoryLimit < MemoryLimitDefault {
+		bad("memory_limit", c.MemoryLimit, "want a number of bytes, 0 for no bound, or -1 (the default) to derive it from GOMEMLIMIT or the container's memory limit")
 	}
 	if c.DataDir == "" {
 		bad("data_dir", `""`, "want a directory")

@@ -71,6 +71,9 @@ func TestInvalid(t *testing.T) {
 		{"bad bool env", "", []string{"OTLP_PROTOBUF_ENABLED=maybe"}, []string{"OTLP_PROTOBUF_ENABLED", "true or false"}},
 		{"bad port env", "", []string{"OTLP_HTTP_PORT=70000"}, []string{"OTLP_HTTP_PORT", "0-65535"}},
 		{"unknown env", "", []string{"OTLP_OUTPUT_DIRR=x"}, []string{"OTLP_OUTPUT_DIRR"}},
+		{"memory_limit below -1", "memory_limit: -2\n", nil, []string{"memory_limit = -2", "0 for no bound", "-1 (the default)"}},
+		{"memory_limit below -1 env", "", []string{"OTLP_MEMORY_LIMIT=-5"}, []string{"memory_limit = -5", "0 for no bound"}},
+		{"memory_limit with a unit env", "", []string{"OTLP_MEMORY_LIMIT=384MiB"}, []string{"OTLP_MEMORY_LIMIT", "integer"}},
 		{"secret not echoed", "", []string{"OTLP_NATS_PASSWORD=hunter2", "OTLP_NATS_PORT=x"}, []string{"OTLP_NATS_PORT"}},
 	}
 	for _, tt := range tests {
@@ -114,5 +117,34 @@ func TestPrintRedactsSecrets(t *testing.T) {
 	var back Config = Default()
 	if err := Parse(&buf, &back); err != nil {
 		t.Fatalf("printed config does not parse: %v", err)
+	}
+}
+
+// memory_limit: not set (or an empty key) is the default, derived at start;
+// 0 stays no bound; a number of bytes is the bound.
+func TestMemoryLimitValues(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		env  []string
+		want int64
+	}{
+		{"", nil, MemoryLimitDefault},
+		{"memory_limit:\n", nil, MemoryLimitDefault},
+		{"memory_limit: 0\n", nil, 0},
+		{"memory_limit: 402653184\n", nil, 384 << 20},
+		{"memory_limit: 0\n", []string{"OTLP_MEMORY_LIMIT=-1"}, MemoryLimitDefault},
+		{"", []string{"OTLP_MEMORY_LIMIT=0"}, 0},
+	} {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(c.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Load(path, append([]string{}, c.env...))
+		if err != nil {
+			t.Fatalf("%q %v: %v", c.file, c.env, err)
+		}
+		if got.MemoryLimit != c.want {
+			t.Errorf("%q %v: memory_limit = %d, want %d", c.file, c.env, got.MemoryLimit, c.want)
+		}
 	}
 }

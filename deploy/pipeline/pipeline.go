@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -776,7 +777,7 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.HTTP.Enabled = c.Ingest.HTTPEnabled
 	ic.HTTP.Addr = c.Ingest.HTTPAddr
 	ic.MaxRequestBytes = c.Ingest.MaxRequestBytes
-	ic.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Ingest.MaxInflightBytes, inflightShare, 2*int64(c.Ingest.MaxRequestBytes))
+	ic.MaxInflightBytes = memoryShare(c.MemoryLimit, c.Ingest.MaxInflightBytes, otlpInflightShare, int64(c.Ingest.MaxRequestBytes))
 	ic.MaxPayloadBytes = c.Bus.MaxPayload - 64<<10
 	ic.Auth.Tokens = nil
 	for _, tok := range c.Ingest.AuthTokens {
@@ -791,6 +792,12 @@ func ingestConfig(c config.Config) ingest.Config {
 	ic.MaxAttributes = c.Ingest.MaxAttributes
 	ic.MaxAttributeValueLength = c.Ingest.MaxAttributeValueLength
 	ic.MaxConcurrentStreams = uint32(c.Ingest.MaxConcurrentStreams)
+	if c.MemoryLimit > 0 && c.Ingest.MaxRequestBytes > 0 {
+		streams := max(c.MemoryLimit/streamShare/int64(c.Ingest.MaxRequestBytes), minStreams)
+		if ic.MaxConcurrentStreams == 0 || int64(ic.MaxConcurrentStreams) > streams {
+			ic.MaxConcurrentStreams = uint32(min(streams, math.MaxUint32))
+		}
+	}
 	ic.PublishTimeout = c.Ingest.PublishTimeout
 	ic.PayloadCompression = c.Bus.PayloadCompression
 	ic.PerServiceMessages = c.Bus.PerServiceMessages
@@ -800,28 +807,62 @@ func ingestConfig(c config.Config) ingest.Config {
 // Shares of memory_limit for the buffers that grow with load. Without a
 // limit the configured values (or the stages' defaults) hold; with one,
 // each buffer is at most its share, so that the live heap under overload
-// stays well below the limit: the ingests' bytes in flight (decoded
-// requests take about twice their wire size) 1/8 each, and per writer lane
-// the buffered payloads 1/16 (merged and encoded once more at a flush) and
-// one pull from the bus 1/32. The rest is the bus's own caches and the
-// garbage collector's headroom. Writing Parquet, the buffered payloads get
-// 1/32: the Parquet encoder holds a row group's pages, dictionaries and
-// levels beside the merged batch.
+// stays below the limit (heap profiles under overload, docs/BENCHMARKS.md,
+// "A default memory bound"):
+//   - OTLP bytes in flight 1/24: an admitted request's decoded structs,
+//     Arrow builders and encoded payload take about seven times its wire
+//     size at 8192-span requests; Flight batches (Arrow already) 1/8.
+//   - OTLP/gRPC streams per connection: gRPC reads a whole request before
+//     the handler admits it, so each stream may hold one request of up to
+//     max_request_bytes unadmitted; per connection they get 1/4, and at
+//     least four streams.
+//   - Per writer lane the buffered payloads 1/16 (merged and encoded once
+//     more at a flush), 1/32 writing Parquet (the encoder holds a row
+//     group's pages, dictionaries and levels beside the merged batch), and
+//     half that again when the payloads are compressed (counted
+//     compressed, read they take about three times as much); one pull from
+//     the bus 1/32.
+//
+// The rest is the bus's own caches and the garbage collector's headroom.
 const (
 	inflightShare     = 8
+	otlpInflightShare = 24
+	streamShare       = 4
+	minStreams        = 4
 	batchShare        = 16
 	parquetBatchShare = 32
 	fetchShare        = 32
+
+	compressedBatchFactor = 2
 )
 
 // memoryShare returns v, lowered to limit/share when a memory limit is set,
-// but never below floor (room for two of the largest requests, so that one
-// never waits for the whole budget; one message for a pull).
+// but never below floor (room for the largest request or message).
 func memoryShare(limit, v, share, floor int64) int64 {
 	if limit <= 0 {
 		return v
 	}
 	return min(v, max(limit/share, floor))
+}
+
+// Shares of memory_limit for the dashboard's cache of decoded files: beside
+// the stages of `run` an eighth, alone (the dashboard command) half; never
+// below dashboardCacheFloor, what one file's columns take.
+const (
+	dashboardShare      = 8
+	dashboardAloneShare = 2
+	dashboardCacheFloor = 16 << 20
+)
+
+// DashboardCacheBytes is the dashboard's cache bound under c's memory
+// limit: dashboard.cache_bytes, lowered to its share of the limit; alone:
+// the dashboard has the process to itself.
+func DashboardCacheBytes(c config.Config, alone bool) int64 {
+	share := int64(dashboardShare)
+	if alone {
+		share = dashboardAloneShare
+	}
+	return memoryShare(c.MemoryLimit, c.Dashboard.CacheBytes, share, dashboardCacheFloor)
 }
 
 func writerConfig(c config.Config) writer.Config {
@@ -838,6 +879,9 @@ func writerConfig(c config.Config) writer.Config {
 	share := int64(batchShare)
 	if c.Writer.Format == "parquet" {
 		share = parquetBatchShare
+	}
+	if c.Bus.PayloadCompression != "none" {
+		share *= compressedBatchFactor
 	}
 	wc.MaxBatchBytes = memoryShare(c.MemoryLimit, wc.MaxBatchBytes, share, 4<<20)
 	wc.FetchBytes = int(memoryShare(c.MemoryLimit, 32<<20, fetchShare, int64(c.Bus.MaxPayload)+64<<10))

@@ -95,22 +95,29 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Configuration: --config FILE (YAML), then OTLP_* environment variables; see docs/configuration.md.")
 }
 
-// loadConfig parses the common flags of a stage subcommand and loads the
-// configuration they name.
-func loadConfig(name string, env *cmdEnv, args []string) (config.Config, *flag.FlagSet, error) {
+// loadConfig parses the common flags of a stage subcommand, loads the
+// configuration they name and applies its memory bound: memory_limit in
+// the returned configuration is the bound that applies (0: none), and the
+// bound says where it came from.
+func loadConfig(name string, env *cmdEnv, args []string) (config.Config, memoryBound, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	path := fs.String("config", "", "YAML configuration file")
 	if err := fs.Parse(args); err != nil {
-		return config.Config{}, fs, err
+		return config.Config{}, memoryBound{}, err
 	}
 	cfg, err := config.Load(*path, env.environ)
-	if err == nil && cfg.MemoryLimit > 0 {
+	if err != nil {
+		return cfg, memoryBound{}, err
+	}
+	b := resolveMemoryBound(cfg.MemoryLimit, env.environ, "/")
+	cfg.MemoryLimit = b.Bytes
+	if b.Runtime {
 		// The bound is for the whole process (RSS), the runtime's soft
 		// limit for what it manages.
-		setMemoryLimit(cfg.MemoryLimit)
+		setMemoryLimit(b.Bytes)
 	}
-	return cfg, fs, err
+	return cfg, b, nil
 }
 
 // newLogger builds the process logger from the log section.

@@ -14,9 +14,10 @@ import (
 
 // logStart logs the start of cmd, and at debug level the effective
 // configuration (`otlp-arrow config print` shows it too); secrets are
-// redacted by config.Secret.
-func logStart(log *slog.Logger, cmd string, c config.Config) {
-	log.Info("starting", "command", cmd)
+// redacted by config.Secret; and the memory bound that applies, with where
+// it came from.
+func logStart(log *slog.Logger, cmd string, c config.Config, b memoryBound) {
+	log.Info("starting", "command", cmd, "memory_limit", b.String(), "memory_limit_from", b.Source)
 	log.Debug("configuration", "config", c)
 }
 
@@ -47,7 +48,7 @@ func serveAdmin(ctx context.Context, a *admin, log *slog.Logger) func() {
 // runs the pipeline with opts until ctx is done.
 func stage(name string, prepare func(*config.Config) error, opts ...pipeline.Option) func(context.Context, *cmdEnv, []string) error {
 	return func(ctx context.Context, env *cmdEnv, args []string) error {
-		c, _, err := loadConfig(name, env, args)
+		c, bound, err := loadConfig(name, env, args)
 		if err != nil {
 			return err
 		}
@@ -57,8 +58,8 @@ func stage(name string, prepare func(*config.Config) error, opts ...pipeline.Opt
 			}
 		}
 		log := newLogger(env.stderr, c.Log)
-		logStart(log, name, c)
-		return runPipeline(ctx, env, name, c, log, name == "run", opts...)
+		logStart(log, name, c, bound)
+		return runPipeline(ctx, env, name, c, bound, log, name == "run", opts...)
 	}
 }
 
@@ -86,7 +87,7 @@ var (
 // runPipeline runs a pipeline with the admin server until ctx is done or a
 // stage fails, then shuts it down. Once every stage is ready it says where
 // to send and where to look (printStart).
-func runPipeline(ctx context.Context, env *cmdEnv, name string, c config.Config, log *slog.Logger, withDashboard bool, opts ...pipeline.Option) error {
+func runPipeline(ctx context.Context, env *cmdEnv, name string, c config.Config, bound memoryBound, log *slog.Logger, withDashboard bool, opts ...pipeline.Option) error {
 	adm, stopAdmin, err := startAdmin(ctx, c, log)
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ func runPipeline(ctx context.Context, env *cmdEnv, name string, c config.Config,
 		stopDashboard = startDashboard(ctx, c, adm, p.NATSConn(), log)
 	}
 	stopAnnounce := whenReady(ctx, p.Checks(), func() {
-		printStart(env.stdout, log, c.Log.Format, name, startLines(p, adm))
+		printStart(env.stdout, log, c.Log.Format, name, startLines(p, adm, bound))
 	})
 	var runErr error
 	select {
@@ -128,12 +129,12 @@ const shutdownTimeout = 45 * time.Second
 
 // cmdBus runs only the embedded bus, listening for the other stages.
 func cmdBus(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("bus", env, args)
+	c, bound, err := loadConfig("bus", env, args)
 	if err != nil {
 		return err
 	}
 	log := newLogger(env.stderr, c.Log)
-	logStart(log, "bus", c)
+	logStart(log, "bus", c, bound)
 	if c.Bus.Port == 0 {
 		return fmt.Errorf("%w: bus.port = 0: the bus command must listen; want 1-65535", config.ErrInvalid)
 	}

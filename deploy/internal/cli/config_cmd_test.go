@@ -15,11 +15,11 @@ func TestConfigPrintAndStartLogRedactSecrets(t *testing.T) {
 	}
 	for _, format := range []string{"text", "json"} {
 		var logs bytes.Buffer
-		c, _, err := loadConfig("x", &cmdEnv{stderr: &logs, environ: append(env, "OTLP_LOG_FORMAT="+format, "OTLP_LOG_LEVEL=debug")}, nil)
+		c, b, err := loadConfig("x", &cmdEnv{stderr: &logs, environ: append(env, "OTLP_LOG_FORMAT="+format, "OTLP_LOG_LEVEL=debug")}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		logStart(newLogger(&logs, c.Log), "run", c)
+		logStart(newLogger(&logs, c.Log), "run", c, b)
 		if !strings.Contains(logs.String(), "[redacted]") {
 			t.Errorf("%s start line shows no redaction: %s", format, logs.String())
 		}

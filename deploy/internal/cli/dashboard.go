@@ -17,13 +17,14 @@ import (
 // without it the dashboard serves the files, with no live tail or lag.
 const busWait = 15 * time.Second
 
-// dashboardConfig maps the configuration onto the dashboard's.
-func dashboardConfig(c config.Config, addr string, nc *nats.Conn, log *slog.Logger) dashboard.Config {
+// dashboardConfig maps the configuration onto the dashboard's; alone: the
+// dashboard has the process (and its memory bound) to itself.
+func dashboardConfig(c config.Config, addr string, nc *nats.Conn, log *slog.Logger, alone bool) dashboard.Config {
 	dc := dashboard.DefaultConfig()
 	dc.OutputDir = c.OutputDir
 	dc.Addr = addr
 	dc.Token = c.Dashboard.Token.Reveal()
-	dc.CacheBytes = c.Dashboard.CacheBytes
+	dc.CacheBytes = pipeline.DashboardCacheBytes(c, alone)
 	dc.Conn = nc
 	dc.Logger = log
 	return dc
@@ -33,13 +34,13 @@ func dashboardConfig(c config.Config, addr string, nc *nats.Conn, log *slog.Logg
 // live tail and the consumers' lag from the configured bus when it is
 // reachable.
 func cmdDashboard(ctx context.Context, env *cmdEnv, args []string) error {
-	c, _, err := loadConfig("dashboard", env, args)
+	c, bound, err := loadConfig("dashboard", env, args)
 	if err != nil {
 		return err
 	}
 	log := newLogger(env.stderr, c.Log)
-	logStart(log, "dashboard", c)
-	if err := dashboardConfig(c, c.Dashboard.Addr, nil, log).Validate(); err != nil {
+	logStart(log, "dashboard", c, bound)
+	if err := dashboardConfig(c, c.Dashboard.Addr, nil, log, true).Validate(); err != nil {
 		return err
 	}
 	// /healthz, /readyz and /metrics on the admin address, without the
@@ -62,7 +63,7 @@ func cmdDashboard(ctx context.Context, env *cmdEnv, args []string) error {
 	} else {
 		defer nc.Close()
 	}
-	d, err := dashboard.New(dashboardConfig(c, c.Dashboard.Addr, nc, log))
+	d, err := dashboard.New(dashboardConfig(c, c.Dashboard.Addr, nc, log, true))
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func startDashboard(ctx context.Context, c config.Config, adm *admin, nc *nats.C
 	if !c.Dashboard.Enabled || adm.srv == nil {
 		return func() {}
 	}
-	dc := dashboardConfig(c, adm.ln.Addr().String(), nc, log)
+	dc := dashboardConfig(c, adm.ln.Addr().String(), nc, log, false)
 	dc.NoListen = true
 	d, err := dashboard.New(dc)
 	if err != nil {

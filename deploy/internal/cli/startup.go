@@ -21,9 +21,9 @@ type startLine struct {
 }
 
 // startLines says where to send, where the files go and where to look, for
-// what p runs and what adm serves. A new line (another listener) is one
-// more append here.
-func startLines(p *pipeline.Pipeline, adm *admin) []startLine {
+// what p runs and what adm serves, and the memory bound b. A new line
+// (another listener) is one more append here.
+func startLines(p *pipeline.Pipeline, adm *admin, b memoryBound) []startLine {
 	var ls []startLine
 	if a := p.GRPCAddr(); a != nil {
 		ls = append(ls, startLine{"otlp_grpc", "OTLP/gRPC", a.String(), "OTEL_EXPORTER_OTLP_ENDPOINT=http://" + a.String()})
@@ -50,7 +50,7 @@ func startLines(p *pipeline.Pipeline, adm *admin) []startLine {
 			ls = append(ls, startLine{"dashboard", "Dashboard", "http://" + browsable(a) + "/", "open it in a browser"})
 		}
 	}
-	return ls
+	return append(ls, startLine{"memory_limit", "Memory bound", b.String(), b.Source})
 }
 
 // stopHint is the last line: how to stop, and what stopping does.
