@@ -1,0 +1,113 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/otlp-arrow/otlp-arrow/proto/bustest"
+	"github.com/otlp-arrow/otlp-arrow/proto/schema"
+)
+
+const metricMethod = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+
+// TestMetricsInvalidInput sends metrics requests that pdata decodes but the
+// conversion must refuse (strings that are not UTF-8, which pdata does not
+// check) or that pdata refuses (an exemplar id of the wrong length), over
+// gRPC and OTLP/HTTP, and checks each answer names what is wrong; a request
+// mixing a valid and an invalid resource publishes the valid one and
+// reports the other as rejected.
+func TestMetricsInvalidInput(t *testing.T) {
+	b := runBus(t)
+	s := startService(t, b.js, nil)
+	conn := grpcConn(t, s)
+	badName := func(service string) *colmetricspb.ExportMetricsServiceRequest {
+		req := metricRequest(service)
+		req.ResourceMetrics[0].ScopeMetrics[0].Metrics[0].Name = "tempAAAA"
+		return req
+	}
+	invalid := func(req *colmetricspb.ExportMetricsServiceRequest) []byte {
+		return bytes.Replace(mustMarshal(t, req), []byte("AAAA"), []byte("\xff\xfe\xfd\xfc"), 1)
+	}
+	badID := metricRequest("bad-id")
+	badID.ResourceMetrics[0].ScopeMetrics[0].Metrics[0].GetGauge().DataPoints[0].Exemplars = []*metricspb.Exemplar{{SpanId: []byte{1, 2, 3}}}
+	grpcCall := func(in []byte) (*colmetricspb.ExportMetricsServiceResponse, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var out []byte
+		if err := conn.Invoke(ctx, metricMethod, &in, &out, grpc.ForceCodecV2(bytesCodec{})); err != nil {
+			return nil, err
+		}
+		resp := &colmetricspb.ExportMetricsServiceResponse{}
+		return resp, proto.Unmarshal(out, resp)
+	}
+
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"invalid UTF-8 metric name", invalid(badName("bad-name")),
+			`publish metrics: publish: invalid request: rejected 2 data points of service "bad-name": metric "temp\xff\xfe\xfd\xfc": schema: invalid data: metric name contains invalid UTF-8`},
+		{"short exemplar span id", mustMarshal(t, badID), "decode metrics request: publish: invalid request: "},
+	} {
+		t.Run("grpc "+tt.name, func(t *testing.T) {
+			_, err := grpcCall(tt.in)
+			st := status.Convert(err)
+			if st.Code() != codes.InvalidArgument || !strings.HasPrefix(st.Message(), tt.want) {
+				t.Errorf("got %s %q, want InvalidArgument %q", st.Code(), st.Message(), tt.want)
+			}
+		})
+		t.Run("http "+tt.name, func(t *testing.T) {
+			resp, body := post(t, s, PathMetrics, contentTypeProto, "", bytes.NewReader(tt.in))
+			var st spb.Status
+			if err := proto.Unmarshal(body, &st); err != nil {
+				t.Fatalf("status body %q: %v", body, err)
+			}
+			if resp.StatusCode != 400 || codes.Code(st.GetCode()) != codes.InvalidArgument || !strings.HasPrefix(st.GetMessage(), tt.want) {
+				t.Errorf("got %d %s %q, want 400 InvalidArgument %q", resp.StatusCode, codes.Code(st.GetCode()), st.GetMessage(), tt.want)
+			}
+		})
+	}
+
+	t.Run("http invalid UTF-8 in JSON", func(t *testing.T) {
+		js := `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"t` + "\xff" + `","gauge":{"dataPoints":[{"asDouble":1}]}}]}]}]}`
+		resp, body := post(t, s, PathMetrics, contentTypeJSON, "", strings.NewReader(js))
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "invalid UTF-8") {
+			t.Errorf("got %d %q, want 400 naming invalid UTF-8", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("grpc one invalid resource of two", func(t *testing.T) {
+		req := metricRequest("good")
+		req.ResourceMetrics = append(req.ResourceMetrics, badName("bad").ResourceMetrics[0])
+		resp, err := grpcCall(invalid(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.GetPartialSuccess().GetRejectedDataPoints(); got != 2 {
+			t.Errorf("rejected = %d, want 2", got)
+		}
+		if msg := resp.GetPartialSuccess().GetErrorMessage(); !strings.Contains(msg, "metric name contains invalid UTF-8") {
+			t.Errorf("message %q does not name the field", msg)
+		}
+		msgs := bustest.ReadMessages(t, b.js, schema.Metrics)
+		var names []string
+		for _, rm := range bustest.Metrics(t, msgs) {
+			names = append(names, schema.ServiceName(rm.GetResource()))
+		}
+		if len(names) != 1 || names[0] != "good" {
+			t.Errorf("services on the bus = %q, want [good]", names)
+		}
+	})
+}
