@@ -83,7 +83,9 @@ func cpuTime(tb testing.TB) time.Duration {
 // passthrough_rows means pass-through off: every batch merged). Payloads of
 // 410 rows are a gateway request's share of one service (8192 spans of 20
 // services), 8192 a whole gateway request in one payload, 1000 the Flight
-// and 1000-span SDK batches.
+// and 1000-span SDK batches. traces_schema=v2 is pass-through off (it never
+// applies to v2 files) with the files in the traces/v2 layout: its CPU over
+// passthrough_rows=0's is the conversion's.
 //
 //	go test -c -o writer.test ./writer/
 //	for i in 1 2 3; do ./writer.test -test.run '^$' -test.bench Passthrough -test.benchtime 1x; done
@@ -115,9 +117,13 @@ func BenchmarkPassthrough(b *testing.B) {
 		}
 		// passthrough_rows 0 is pass-through off (every batch merged);
 		// 256 lets every size here through.
-		for _, threshold := range []int{0, 256} {
-			name := fmt.Sprintf("rows=%d/passthrough_rows=%d", rows, threshold)
-			b.Run(name, func(b *testing.B) {
+		for _, v := range []struct {
+			name      string
+			threshold int
+			schema    string
+		}{{"passthrough_rows=0", 0, "v1"}, {"passthrough_rows=256", 256, "v1"}, {"traces_schema=v2", 256, "v2"}} {
+			threshold := v.threshold
+			b.Run(fmt.Sprintf("rows=%d/%s", rows, v.name), func(b *testing.B) {
 				var cpu time.Duration
 				var fileBytes, written int64
 				for range b.N {
@@ -136,6 +142,7 @@ func BenchmarkPassthrough(b *testing.B) {
 					cfg.WriteInterval = time.Second
 					cfg.Passthrough = threshold > 0
 					cfg.PassthroughRows = max(threshold, 1)
+					cfg.TracesSchema = v.schema
 					b.StartTimer()
 					before := cpuTime(b)
 					r := start(b, cfg, js, nil)

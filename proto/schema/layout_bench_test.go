@@ -193,3 +193,42 @@ func appendItem(b *testing.B, ib array.Builder, items arrow.Array, j int) {
 		b.Fatalf("attribute value type %s", items.DataType())
 	}
 }
+
+// BenchmarkV2Convert measures the traces/v2 conversions on the 8192 gateway
+// spans of BenchmarkFileBytesLayouts: ToV2 (what the writer adds per span
+// written in v2) and FromV2 (what our readers add per span read).
+//
+// Run: cd proto && go test -run '^$' -bench V2Convert ./schema/
+func BenchmarkV2Convert(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	rss, _ := layoutSpans(8192, 20)
+	v1, err := TracesToArrow(mem, rss)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v1.Release()
+	v2, err := ToV2(mem, Traces, v1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v2.Release()
+	for _, c := range []struct {
+		name string
+		in   arrow.RecordBatch
+		conv func(arrow.RecordBatch) (arrow.RecordBatch, error)
+	}{
+		{"ToV2", v1, func(r arrow.RecordBatch) (arrow.RecordBatch, error) { return ToV2(mem, Traces, r) }},
+		{"FromV2", v2, func(r arrow.RecordBatch) (arrow.RecordBatch, error) { return FromV2(mem, r) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				out, err := c.conv(c.in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out.Release()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.in.NumRows()), "ns/span")
+		})
+	}
+}

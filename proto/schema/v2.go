@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -214,7 +215,10 @@ func encodeDict(mem memory.Allocator, d arrow.ArrayData, dt *arrow.DictionaryTyp
 			b.AppendNull()
 			continue
 		}
-		if err := b.AppendString(s.Value(i)); err != nil {
+		// Append, not AppendString: the memo table copies what it keeps,
+		// so the bytes need not be copied out of the array first.
+		v := s.Value(i)
+		if err := b.Append(unsafe.Slice(unsafe.StringData(v), len(v))); err != nil {
 			return nil, fmt.Errorf("dictionary-encode: %w", err)
 		}
 	}
