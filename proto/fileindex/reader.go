@@ -32,6 +32,7 @@ type Reader struct {
 	mr    *queueReader
 	rdr   *ipc.Reader
 	v1    *arrow.Schema // a v2 file's schema converted to v1; nil for a v1 file
+	bad   error         // a schema version this build does not read: every ReadNew fails
 	done  bool          // the end-of-stream marker was read
 	rows  int64
 	bytes int64 // the file's size at the last ReadNew
@@ -80,10 +81,15 @@ func (r *Reader) FileVersion() string {
 }
 
 // ReadNew calls fn with each record batch that is complete in the file and
-// was not handed over before, in order. A batch is valid during the call;
+// was not handed over before, in order. A file whose schema declares a
+// version this build does not read (schema.CheckVersion) fails with
+// schema.ErrUnknownVersion, now and at every later call. A batch is valid during the call;
 // fn retains what it keeps. An error of fn stops the read and is returned;
 // the batch is then counted as read.
 func (r *Reader) ReadNew(fn func(arrow.RecordBatch) error) error {
+	if r.bad != nil {
+		return r.bad
+	}
 	if r.done {
 		return nil
 	}
@@ -132,6 +138,10 @@ func (r *Reader) ReadNew(fn func(arrow.RecordBatch) error) error {
 		r.rdr, err = ipc.NewReaderFromMessageReader(r.mr, ipc.WithAllocator(memory.DefaultAllocator))
 		if err != nil {
 			return fmt.Errorf("read %s: %w", r.f.Name(), err)
+		}
+		if err := schema.CheckVersion(r.rdr.Schema()); err != nil {
+			r.bad = fmt.Errorf("read %s: %w", r.f.Name(), err)
+			return r.bad
 		}
 		if sig, ok := schema.IsV2(r.rdr.Schema()); ok {
 			r.v1 = schema.V1Schema(sig, r.rdr.Schema())

@@ -2,6 +2,7 @@ package fileindex
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,5 +61,32 @@ func TestReadV2File(t *testing.T) {
 	})
 	if err != nil || i != 2 {
 		t.Fatalf("read %d batches: %v", i, err)
+	}
+}
+
+// TestReadUnknownVersion checks that a file declaring a later layout fails
+// to read, at every call, with schema.ErrUnknownVersion.
+func TestReadUnknownVersion(t *testing.T) {
+	rec := spans(t, "a", t0, 2)
+	md := arrow.NewMetadata([]string{schema.SchemaKey}, []string{"traces/v9"})
+	later := array.NewRecordBatch(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
+	defer later.Release()
+	path := filepath.Join(t.TempDir(), "traces-20261125T060000.000000000Z-w1-000001.arrows")
+	if err := os.WriteFile(path, arrowStream(t, later), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for range 2 {
+		err := r.ReadNew(func(arrow.RecordBatch) error {
+			t.Fatal("a batch of an unknown version was handed over")
+			return nil
+		})
+		if !errors.Is(err, schema.ErrUnknownVersion) {
+			t.Fatalf("ReadNew: %v, want ErrUnknownVersion", err)
+		}
 	}
 }

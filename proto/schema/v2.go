@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -50,6 +51,24 @@ func SchemaVersion(sig Signal, s *arrow.Schema) string {
 	return sig.Version()
 }
 
+// ErrUnknownVersion is returned for a file whose schema declares a version
+// (SchemaKey) this build does not read.
+var ErrUnknownVersion = errors.New("schema: unknown schema version")
+
+// CheckVersion returns nil when s is a schema this build reads: one without
+// SchemaKey (v1) or a v2 one; otherwise an error wrapping
+// ErrUnknownVersion that names the version.
+func CheckVersion(s *arrow.Schema) error {
+	v, ok := s.Metadata().GetValue(SchemaKey)
+	if !ok {
+		return nil
+	}
+	if _, ok := IsV2(s); ok {
+		return nil
+	}
+	return fmt.Errorf("%w %q: this build reads v1 and v2 files; a newer otlp-arrow reads it", ErrUnknownVersion, v)
+}
+
 // IsV2 reports whether s is a v2 file schema, and of which signal.
 func IsV2(s *arrow.Schema) (Signal, bool) {
 	v, ok := s.Metadata().GetValue(SchemaKey)
@@ -97,10 +116,14 @@ func ToV2(mem memory.Allocator, sig Signal, rec arrow.RecordBatch) (arrow.Record
 
 // FromV2 returns rec, a batch of a v2 file, in the v1 schema of its signal
 // (Schema(sig)), as the v1 readers (TracesFromArrow, ...) and tools expect
-// it. A batch that is not v2 is returned as it is, retained. The caller
-// releases the result. It fails with ErrInvalid when a v2 column does not
-// match the v1 column of its name.
+// it. A v1 batch is returned as it is, retained. The caller releases the
+// result. It fails with ErrUnknownVersion for a schema version this build
+// does not know (a later layout is never misread as v1), and with
+// ErrInvalid when a v2 column does not match the v1 column of its name.
 func FromV2(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if err := CheckVersion(rec.Schema()); err != nil {
+		return nil, err
+	}
 	sig, ok := IsV2(rec.Schema())
 	if !ok {
 		rec.Retain()

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -98,4 +100,28 @@ func hasPlainString(dt arrow.DataType) bool {
 		}
 	}
 	return false
+}
+
+// TestUnknownVersion checks that a batch declaring a later layout is
+// refused, not read as v1.
+func TestUnknownVersion(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	rec, err := TracesToArrow(mem, newGen(2).traces())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	md := arrow.NewMetadata([]string{SchemaKey}, []string{"traces/v9"})
+	later := array.NewRecordBatch(arrow.NewSchema(rec.Schema().Fields(), &md), rec.Columns(), rec.NumRows())
+	defer later.Release()
+	if err := CheckVersion(later.Schema()); !errors.Is(err, ErrUnknownVersion) || !strings.Contains(err.Error(), "traces/v9") {
+		t.Fatalf("CheckVersion: %v, want ErrUnknownVersion naming traces/v9", err)
+	}
+	if out, err := FromV2(mem, later); !errors.Is(err, ErrUnknownVersion) {
+		if out != nil {
+			out.Release()
+		}
+		t.Fatalf("FromV2: %v, want ErrUnknownVersion", err)
+	}
 }
