@@ -334,7 +334,12 @@ func (r *recorder) spanIDs() map[uint64]int {
 	for _, rs := range r.traces {
 		for _, ss := range rs.ScopeSpans {
 			for _, s := range ss.Spans {
-				out[binary.BigEndian.Uint64(s.SpanId)]++
+				// Span id 0 is stored as no id (pdata cannot tell them apart).
+				var k uint64
+				if len(s.SpanId) == 8 {
+					k = binary.BigEndian.Uint64(s.SpanId)
+				}
+				out[k]++
 			}
 		}
 	}

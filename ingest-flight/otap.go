@@ -11,17 +11,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	arrowpb "github.com/open-telemetry/otel-arrow/go/api/experimental/arrow/v1"
 	"github.com/open-telemetry/otel-arrow/go/pkg/otel/arrow_record"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/metric/noop"
-	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc/codes"
 
 	"github.com/otlp-arrow/otlp-arrow/ingest-flight/internal/ipccheck"
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
-	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -178,19 +175,11 @@ func (o *otapServer) decodeTraces(ctx context.Context, c *arrow_record.Consumer,
 	if err != nil {
 		return "", fmt.Errorf("decode: %w: %w", ErrInvalid, err)
 	}
-	req := &coltracepb.ExportTraceServiceRequest{}
+	all := ptrace.NewTraces()
 	for _, td := range tds {
-		b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-		if err != nil {
-			return "", fmt.Errorf("marshal traces: %w", err)
-		}
-		var part coltracepb.ExportTraceServiceRequest
-		if err := otlpwire.UnmarshalTraces(b, &part); err != nil {
-			return "", fmt.Errorf("unmarshal traces: %w", err)
-		}
-		req.ResourceSpans = append(req.ResourceSpans, part.ResourceSpans...)
+		td.ResourceSpans().MoveAndAppendTo(all.ResourceSpans())
 	}
-	_, msg, err := o.pub.PublishTraces(ctx, req, SourceOTAP)
+	_, msg, err := o.pub.PublishTraceData(ctx, all, SourceOTAP)
 	return msg, err
 }
 
@@ -212,18 +201,10 @@ func (o *otapServer) decodeLogs(ctx context.Context, c *arrow_record.Consumer, b
 	if err != nil {
 		return "", fmt.Errorf("decode: %w: %w", ErrInvalid, err)
 	}
-	req := &collogspb.ExportLogsServiceRequest{}
+	all := plog.NewLogs()
 	for _, ld := range lds {
-		b, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-		if err != nil {
-			return "", fmt.Errorf("marshal logs: %w", err)
-		}
-		var part collogspb.ExportLogsServiceRequest
-		if err := otlpwire.UnmarshalLogs(b, &part); err != nil {
-			return "", fmt.Errorf("unmarshal logs: %w", err)
-		}
-		req.ResourceLogs = append(req.ResourceLogs, part.ResourceLogs...)
+		ld.ResourceLogs().MoveAndAppendTo(all.ResourceLogs())
 	}
-	_, msg, err := o.pub.PublishLogs(ctx, req, SourceOTAP)
+	_, msg, err := o.pub.PublishLogData(ctx, all, SourceOTAP)
 	return msg, err
 }

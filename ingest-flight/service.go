@@ -16,8 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	arrowpb "github.com/open-telemetry/otel-arrow/go/api/experimental/arrow/v1"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -42,7 +43,8 @@ var ErrNotServing = errors.New("ingestflight: not serving")
 type publisher interface {
 	PublishTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, source string) (int64, string, error)
 	PublishMetricData(ctx context.Context, md pmetric.Metrics, source string) (int64, string, error)
-	PublishLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest, source string) (int64, string, error)
+	PublishTraceData(ctx context.Context, td ptrace.Traces, source string) (int64, string, error)
+	PublishLogData(ctx context.Context, ld plog.Logs, source string) (int64, string, error)
 	PublishRecord(ctx context.Context, sig schema.Signal, rec arrow.RecordBatch, source string) (int64, error)
 }
 

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/tap"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
-	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -138,9 +137,9 @@ func exportDesc(gen grpc.ServiceDesc, export func(context.Context, []byte) (any,
 }
 
 func (r *grpcReceiver) exportTraces(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Traces, b, &coltracepb.ExportTraceServiceRequest{}, otlpwire.UnmarshalTraces,
-		func(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (any, error) {
-			rejected, msg, err := r.pub.PublishTraces(ctx, req, SourceGRPC)
+	return grpcExport(ctx, r, schema.Traces, b, b, noUnmarshal,
+		func(ctx context.Context, b []byte) (any, error) {
+			rejected, msg, err := r.pub.PublishTraceProto(ctx, b, SourceGRPC)
 			resp := &coltracepb.ExportTraceServiceResponse{}
 			if rejected > 0 {
 				resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: rejected, ErrorMessage: msg}
@@ -163,9 +162,9 @@ func (r *grpcReceiver) exportMetrics(ctx context.Context, b []byte) (any, error)
 }
 
 func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Logs, b, &collogspb.ExportLogsServiceRequest{}, otlpwire.UnmarshalLogs,
-		func(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (any, error) {
-			rejected, msg, err := r.pub.PublishLogs(ctx, req, SourceGRPC)
+	return grpcExport(ctx, r, schema.Logs, b, b, noUnmarshal,
+		func(ctx context.Context, b []byte) (any, error) {
+			rejected, msg, err := r.pub.PublishLogProto(ctx, b, SourceGRPC)
 			resp := &collogspb.ExportLogsServiceResponse{}
 			if rejected > 0 {
 				resp.PartialSuccess = &collogspb.ExportLogsPartialSuccess{RejectedLogRecords: rejected, ErrorMessage: msg}
@@ -173,6 +172,10 @@ func (r *grpcReceiver) exportLogs(ctx context.Context, b []byte) (any, error) {
 			return resp, err
 		})
 }
+
+// noUnmarshal leaves the request's bytes to the publisher, which decodes
+// them with pdata.
+func noUnmarshal([]byte, []byte) error { return nil }
 
 // grpcExport admits b by its size, decodes it into req with unmarshal (req
 // may alias b, which gRPC no longer uses) and publishes it.

@@ -28,7 +28,6 @@ import (
 
 	"github.com/otlp-arrow/otlp-arrow/proto/admit"
 	"github.com/otlp-arrow/otlp-arrow/proto/otlpstatus"
-	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
@@ -257,24 +256,6 @@ func (h *httpReceiver) writeError(w http.ResponseWriter, err error, isJSON bool)
 	return code
 }
 
-// decodeRequest fills req from body with unmarshal (req may alias body):
-// protobuf directly, JSON through the Collector's OTLP JSON codec (hex ids,
-// enum numbers, int64 strings) and back to protobuf. An empty body is an
-// empty request.
-func decodeRequest[Req proto.Message](body []byte, isJSON bool, req Req, unmarshal func([]byte, Req) error, jsonToProto func([]byte) ([]byte, error)) error {
-	if len(body) == 0 {
-		return nil
-	}
-	if isJSON {
-		b, err := jsonToProto(body)
-		if err != nil {
-			return err
-		}
-		body = b
-	}
-	return unmarshal(body, req)
-}
-
 // decodePdata fills a pdata request from body with its OTLP protobuf or
 // OTLP JSON decoder (hex ids, enums by name or number, int64 strings). An
 // empty body is an empty request.
@@ -289,17 +270,18 @@ func decodePdata(body []byte, isJSON bool, fromProto, fromJSON func([]byte) erro
 }
 
 func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
-	req := &coltracepb.ExportTraceServiceRequest{}
-	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalTraces, func(b []byte) ([]byte, error) {
-		r := ptraceotlp.NewExportRequest()
-		if err := r.UnmarshalJSON(b); err != nil {
-			return nil, err
+	var rejected int64
+	var msg string
+	var err error
+	if isJSON {
+		req := ptraceotlp.NewExportRequest()
+		if err := decodePdata(body, true, req.UnmarshalProto, req.UnmarshalJSON); err != nil {
+			return nil, fmt.Errorf("decode traces request: %w: %w", ErrInvalidRequest, err)
 		}
-		return r.MarshalProto()
-	}); err != nil {
-		return nil, fmt.Errorf("decode traces request: %w: %w", ErrInvalidRequest, err)
+		rejected, msg, err = h.pub.PublishTraceData(ctx, req.Traces(), SourceHTTP)
+	} else {
+		rejected, msg, err = h.pub.PublishTraceProto(ctx, body, SourceHTTP)
 	}
-	rejected, msg, err := h.pub.PublishTraces(ctx, req, SourceHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -345,17 +327,18 @@ func (h *httpReceiver) exportMetrics(ctx context.Context, body []byte, isJSON bo
 }
 
 func (h *httpReceiver) exportLogs(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
-	req := &collogspb.ExportLogsServiceRequest{}
-	if err := decodeRequest(body, isJSON, req, otlpwire.UnmarshalLogs, func(b []byte) ([]byte, error) {
-		r := plogotlp.NewExportRequest()
-		if err := r.UnmarshalJSON(b); err != nil {
-			return nil, err
+	var rejected int64
+	var msg string
+	var err error
+	if isJSON {
+		req := plogotlp.NewExportRequest()
+		if err := decodePdata(body, true, req.UnmarshalProto, req.UnmarshalJSON); err != nil {
+			return nil, fmt.Errorf("decode logs request: %w: %w", ErrInvalidRequest, err)
 		}
-		return r.MarshalProto()
-	}); err != nil {
-		return nil, fmt.Errorf("decode logs request: %w: %w", ErrInvalidRequest, err)
+		rejected, msg, err = h.pub.PublishLogData(ctx, req.Logs(), SourceHTTP)
+	} else {
+		rejected, msg, err = h.pub.PublishLogProto(ctx, body, SourceHTTP)
 	}
-	rejected, msg, err := h.pub.PublishLogs(ctx, req, SourceHTTP)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,9 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -70,26 +69,6 @@ type limiter struct {
 	truncated int64 // values cut by MaxAttributeValueLength
 }
 
-// attrs applies the limits to one attribute set, adding the attributes it
-// drops to *dropped when not nil. where names the set in errors.
-func (l *limiter) attrs(kvs *[]*commonpb.KeyValue, dropped *uint32, where string) error {
-	if n := len(*kvs); n > l.MaxAttributes {
-		extra := n - l.MaxAttributes
-		clear((*kvs)[l.MaxAttributes:])
-		*kvs = (*kvs)[:l.MaxAttributes]
-		l.dropped += int64(extra)
-		if dropped != nil {
-			*dropped = uint32(min(uint64(*dropped)+uint64(extra), math.MaxUint32))
-		}
-	}
-	for _, kv := range *kvs {
-		if err := l.value(kv.GetValue(), 1); err != nil {
-			return fmt.Errorf("%w: attribute %q of %s: %w", schema.ErrInvalid, truncateUTF8(kv.GetKey(), 128), where, err)
-		}
-	}
-	return nil
-}
-
 // errTooDeep reports a value nested beyond MaxDepth.
 type errTooDeep int
 
@@ -97,71 +76,8 @@ func (e errTooDeep) Error() string {
 	return fmt.Sprintf("value nested deeper than %d levels", int(e))
 }
 
-// value truncates v's strings and bytes and checks that v, found at the
-// given nesting level, nests no deeper than MaxDepth. The recursion is
-// bounded by MaxDepth (and by protobuf's own decoding limit without one).
-func (l *limiter) value(v *commonpb.AnyValue, level int) error {
-	if v == nil {
-		return nil
-	}
-	if level > l.MaxDepth {
-		return errTooDeep(l.MaxDepth)
-	}
-	switch x := v.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		if len(x.StringValue) > l.MaxAttributeValueLength {
-			x.StringValue = truncateUTF8(x.StringValue, l.MaxAttributeValueLength)
-			l.truncated++
-		}
-	case *commonpb.AnyValue_BytesValue:
-		if len(x.BytesValue) > l.MaxAttributeValueLength {
-			x.BytesValue = x.BytesValue[:l.MaxAttributeValueLength:l.MaxAttributeValueLength]
-			l.truncated++
-		}
-	case *commonpb.AnyValue_ArrayValue:
-		for _, e := range x.ArrayValue.GetValues() {
-			if err := l.value(e, level+1); err != nil {
-				return err
-			}
-		}
-	case *commonpb.AnyValue_KvlistValue:
-		for _, kv := range x.KvlistValue.GetValues() {
-			if err := l.value(kv.GetValue(), level+1); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// depth checks a log body's nesting without truncating its values: a body
-// is the record itself, not an attribute.
-func (l *limiter) depth(v *commonpb.AnyValue, level int) error {
-	if v == nil {
-		return nil
-	}
-	if level > l.MaxDepth {
-		return errTooDeep(l.MaxDepth)
-	}
-	switch x := v.GetValue().(type) {
-	case *commonpb.AnyValue_ArrayValue:
-		for _, e := range x.ArrayValue.GetValues() {
-			if err := l.depth(e, level+1); err != nil {
-				return err
-			}
-		}
-	case *commonpb.AnyValue_KvlistValue:
-		for _, kv := range x.KvlistValue.GetValues() {
-			if err := l.depth(kv.GetValue(), level+1); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // truncateUTF8 cuts s to at most n bytes without splitting a UTF-8
-// sequence. (Protobuf decoding already refused invalid UTF-8.)
+// sequence. (Invalid UTF-8 is refused by the conversion.)
 func truncateUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -172,44 +88,70 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// scope applies the limits to an instrumentation scope's attributes.
-func (l *limiter) scope(s *commonpb.InstrumentationScope) error {
-	if s == nil {
-		return nil
+// pdepth checks a log body's nesting without truncating its values: a body
+// is the record itself, not an attribute.
+func (l *limiter) pdepth(v pcommon.Value, level int) error {
+	if level > l.MaxDepth {
+		return errTooDeep(l.MaxDepth)
 	}
-	return l.attrs(&s.Attributes, &s.DroppedAttributesCount, "scope")
-}
-
-func limitSpans(l *limiter, rs *tracepb.ResourceSpans) error {
-	if r := rs.GetResource(); r != nil {
-		if err := l.attrs(&r.Attributes, &r.DroppedAttributesCount, "resource"); err != nil {
-			return err
-		}
-	}
-	for _, ss := range rs.GetScopeSpans() {
-		if err := l.scope(ss.GetScope()); err != nil {
-			return err
-		}
-		for _, s := range ss.GetSpans() {
-			if s == nil {
-				continue
-			}
-			if err := l.attrs(&s.Attributes, &s.DroppedAttributesCount, "span"); err != nil {
+	switch v.Type() {
+	case pcommon.ValueTypeSlice:
+		sl := v.Slice()
+		for i := range sl.Len() {
+			if err := l.pdepth(sl.At(i), level+1); err != nil {
 				return err
 			}
-			for _, e := range s.GetEvents() {
-				if e == nil {
-					continue
-				}
-				if err := l.attrs(&e.Attributes, &e.DroppedAttributesCount, "span event"); err != nil {
+		}
+	case pcommon.ValueTypeMap:
+		for _, e := range v.Map().All() {
+			if err := l.pdepth(e, level+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// droppedSetter is a pdata message with attributes and a dropped count.
+type droppedSetter interface {
+	Attributes() pcommon.Map
+	DroppedAttributesCount() uint32
+	SetDroppedAttributesCount(uint32)
+}
+
+// limitAttrsOf applies the limits to the attributes of x.
+func limitAttrsOf[T droppedSetter](l *limiter, x T, where string) error {
+	n, err := l.attrsMap(x.Attributes(), where)
+	if n > 0 {
+		x.SetDroppedAttributesCount(addDropped(x.DroppedAttributesCount(), n))
+	}
+	return err
+}
+
+func limitSpans(l *limiter, rs ptrace.ResourceSpans) error {
+	if err := limitAttrsOf(l, rs.Resource(), "resource"); err != nil {
+		return err
+	}
+	sss := rs.ScopeSpans()
+	for i := range sss.Len() {
+		ss := sss.At(i)
+		if err := limitAttrsOf(l, ss.Scope(), "scope"); err != nil {
+			return err
+		}
+		spans := ss.Spans()
+		for j := range spans.Len() {
+			s := spans.At(j)
+			if err := limitAttrsOf(l, s, "span"); err != nil {
+				return err
+			}
+			evs, lks := s.Events(), s.Links()
+			for k := range evs.Len() {
+				if err := limitAttrsOf(l, evs.At(k), "span event"); err != nil {
 					return err
 				}
 			}
-			for _, k := range s.GetLinks() {
-				if k == nil {
-					continue
-				}
-				if err := l.attrs(&k.Attributes, &k.DroppedAttributesCount, "span link"); err != nil {
+			for k := range lks.Len() {
+				if err := limitAttrsOf(l, lks.At(k), "span link"); err != nil {
 					return err
 				}
 			}
@@ -218,24 +160,23 @@ func limitSpans(l *limiter, rs *tracepb.ResourceSpans) error {
 	return nil
 }
 
-func limitLogs(l *limiter, rl *logspb.ResourceLogs) error {
-	if r := rl.GetResource(); r != nil {
-		if err := l.attrs(&r.Attributes, &r.DroppedAttributesCount, "resource"); err != nil {
-			return err
-		}
+func limitLogs(l *limiter, rl plog.ResourceLogs) error {
+	if err := limitAttrsOf(l, rl.Resource(), "resource"); err != nil {
+		return err
 	}
-	for _, sl := range rl.GetScopeLogs() {
-		if err := l.scope(sl.GetScope()); err != nil {
+	sls := rl.ScopeLogs()
+	for i := range sls.Len() {
+		sl := sls.At(i)
+		if err := limitAttrsOf(l, sl.Scope(), "scope"); err != nil {
 			return err
 		}
-		for _, rec := range sl.GetLogRecords() {
-			if rec == nil {
-				continue
-			}
-			if err := l.attrs(&rec.Attributes, &rec.DroppedAttributesCount, "log record"); err != nil {
+		recs := sl.LogRecords()
+		for j := range recs.Len() {
+			rec := recs.At(j)
+			if err := limitAttrsOf(l, rec, "log record"); err != nil {
 				return err
 			}
-			if err := l.depth(rec.GetBody(), 1); err != nil {
+			if err := l.pdepth(rec.Body(), 1); err != nil {
 				return fmt.Errorf("%w: body of log record: %w", schema.ErrInvalid, err)
 			}
 		}
@@ -245,13 +186,13 @@ func limitLogs(l *limiter, rl *logspb.ResourceLogs) error {
 
 // limitMetrics applies the limits to a pdata resource's metrics in place.
 func limitMetrics(l *limiter, rm pmetric.ResourceMetrics) error {
-	if err := l.resourceMap(rm.Resource()); err != nil {
+	if err := limitAttrsOf(l, rm.Resource(), "resource"); err != nil {
 		return err
 	}
 	sms := rm.ScopeMetrics()
 	for i := range sms.Len() {
 		sm := sms.At(i)
-		if err := l.scopeMap(sm.Scope()); err != nil {
+		if err := limitAttrsOf(l, sm.Scope(), "scope"); err != nil {
 			return err
 		}
 		ms := sm.Metrics()

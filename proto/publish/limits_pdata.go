@@ -9,8 +9,6 @@ import (
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
 
-// The limits over pdata: the same rules as over the generated structs.
-
 // attrsMap applies the limits to one pdata attribute set in place and
 // returns how many attributes it dropped. where names the set in errors.
 func (l *limiter) attrsMap(m pcommon.Map, where string) (uint32, error) {
@@ -24,15 +22,13 @@ func (l *limiter) attrsMap(m pcommon.Map, where string) (uint32, error) {
 		dropped = n - l.MaxAttributes
 		l.dropped += int64(dropped)
 	}
-	var err error
-	m.Range(func(k string, v pcommon.Value) bool {
-		if e := l.valueMap(v, 1); e != nil {
-			err = fmt.Errorf("%w: attribute %q of %s: %w", schema.ErrInvalid, truncateUTF8(k, 128), where, e)
-			return false
+	n := uint32(min(dropped, math.MaxUint32))
+	for k, v := range m.All() {
+		if err := l.valueMap(v, 1); err != nil {
+			return n, fmt.Errorf("%w: attribute %q of %s: %w", schema.ErrInvalid, truncateUTF8(k, 128), where, err)
 		}
-		return true
-	})
-	return uint32(min(dropped, math.MaxUint32)), err
+	}
+	return n, nil
 }
 
 // addDropped adds n to a dropped_attributes_count, saturating.
@@ -40,7 +36,8 @@ func addDropped(count, n uint32) uint32 {
 	return uint32(min(uint64(count)+uint64(n), math.MaxUint32))
 }
 
-// valueMap is value for a pdata value.
+// valueMap truncates v's strings and bytes in place and checks that v,
+// found at the given nesting level, nests no deeper than MaxDepth.
 func (l *limiter) valueMap(v pcommon.Value, level int) error {
 	if level > l.MaxDepth {
 		return errTooDeep(l.MaxDepth)
@@ -64,30 +61,11 @@ func (l *limiter) valueMap(v pcommon.Value, level int) error {
 			}
 		}
 	case pcommon.ValueTypeMap:
-		var err error
-		v.Map().Range(func(_ string, e pcommon.Value) bool {
-			err = l.valueMap(e, level+1)
-			return err == nil
-		})
-		return err
+		for _, e := range v.Map().All() {
+			if err := l.valueMap(e, level+1); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
-}
-
-// resourceMap applies the limits to a pdata resource's attributes.
-func (l *limiter) resourceMap(r pcommon.Resource) error {
-	n, err := l.attrsMap(r.Attributes(), "resource")
-	if n > 0 {
-		r.SetDroppedAttributesCount(addDropped(r.DroppedAttributesCount(), n))
-	}
-	return err
-}
-
-// scopeMap applies the limits to a pdata scope's attributes.
-func (l *limiter) scopeMap(s pcommon.InstrumentationScope) error {
-	n, err := l.attrsMap(s.Attributes(), "scope")
-	if n > 0 {
-		s.SetDroppedAttributesCount(addDropped(s.DroppedAttributesCount(), n))
-	}
-	return err
 }

@@ -6,11 +6,19 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
 )
@@ -68,28 +76,37 @@ func TestLimitSpans(t *testing.T) {
 		Resource:   &resourcepb.Resource{Attributes: kvs(2)},
 		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Attributes: kvs(4)}, Spans: []*tracepb.Span{span}}},
 	}
-	if err := limitSpans(l, rs); err != nil {
+	prs := pdataSpans(t, rs)
+	if err := limitSpans(l, prs); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(span.Attributes), 3; got != want {
+	ps := prs.ScopeSpans().At(0).Spans().At(0)
+	attr := func(k string) pcommon.Value {
+		v, ok := ps.Attributes().Get(k)
+		if !ok {
+			t.Fatalf("attribute %q dropped", k)
+		}
+		return v
+	}
+	if got, want := ps.Attributes().Len(), 3; got != want {
 		t.Errorf("span attributes = %d, want %d", got, want)
 	}
-	if got, want := span.DroppedAttributesCount, uint32(2+3); got != want {
+	if got, want := ps.DroppedAttributesCount(), uint32(2+3); got != want {
 		t.Errorf("span dropped count = %d, want %d", got, want)
 	}
-	if got, want := span.Attributes[0].Value.GetStringValue(), "éééé"; got != want {
+	if got, want := attr("k0").Str(), "éééé"; got != want {
 		t.Errorf("truncated string = %q, want %q", got, want)
 	}
-	if got, want := len(span.Attributes[1].Value.GetBytesValue()), 8; got != want {
+	if got, want := attr("k1").Bytes().Len(), 8; got != want {
 		t.Errorf("truncated bytes = %d, want %d", got, want)
 	}
-	if got, want := span.Attributes[2].Value.GetKvlistValue().Values[0].Value.GetStringValue(), "12345678"; got != want {
+	if got, want := func() string { v, _ := attr("k2").Map().Get("in"); return v.Str() }(), "12345678"; got != want {
 		t.Errorf("nested string = %q, want %q", got, want)
 	}
-	if got, want := rs.ScopeSpans[0].Scope.DroppedAttributesCount, uint32(1); got != want {
+	if got, want := prs.ScopeSpans().At(0).Scope().DroppedAttributesCount(), uint32(1); got != want {
 		t.Errorf("scope dropped = %d, want %d", got, want)
 	}
-	if got, want := span.Events[0].DroppedAttributesCount, uint32(1); got != want {
+	if got, want := ps.Events().At(0).DroppedAttributesCount(), uint32(1); got != want {
 		t.Errorf("event dropped = %d, want %d", got, want)
 	}
 	// span 3, scope 1, event 1
@@ -105,12 +122,12 @@ func TestLimitDepth(t *testing.T) {
 	l := &limiter{Limits: Limits{}.withDefaults()}
 	ok := &tracepb.ResourceSpans{ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
 		Attributes: []*commonpb.KeyValue{{Key: "deep", Value: nested(DefaultMaxDepth)}}}}}}}
-	if err := limitSpans(l, ok); err != nil {
+	if err := limitSpans(l, pdataSpans(t, ok)); err != nil {
 		t.Fatalf("depth %d: %v", DefaultMaxDepth, err)
 	}
 	bad := &tracepb.ResourceSpans{ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
 		Attributes: []*commonpb.KeyValue{{Key: "deep", Value: nested(DefaultMaxDepth + 1)}}}}}}}
-	err := limitSpans(l, bad)
+	err := limitSpans(l, pdataSpans(t, bad))
 	if !errors.Is(err, schema.ErrInvalid) {
 		t.Fatalf("depth %d: err = %v, want schema.ErrInvalid", DefaultMaxDepth+1, err)
 	}
@@ -118,7 +135,7 @@ func TestLimitDepth(t *testing.T) {
 		t.Errorf("message %q does not name the attribute", err)
 	}
 	body := &logspb.ResourceLogs{ScopeLogs: []*logspb.ScopeLogs{{LogRecords: []*logspb.LogRecord{{Body: nested(100)}}}}}
-	if err := limitLogs(l, body); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "body of log record") {
+	if err := limitLogs(l, pdataLogs(t, body)); !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "body of log record") {
 		t.Errorf("deep log body: err = %v", err)
 	}
 	rm := pmetric.NewResourceMetrics()
@@ -193,4 +210,32 @@ func TestLimitMetrics(t *testing.T) {
 	if got, want := l.truncated, int64(3); got != want {
 		t.Errorf("truncated = %d, want %d", got, want)
 	}
+}
+
+// pdataSpans is rs decoded with pdata.
+func pdataSpans(t *testing.T, rs *tracepb.ResourceSpans) ptrace.ResourceSpans {
+	t.Helper()
+	b, err := proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{rs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		t.Fatal(err)
+	}
+	return req.Traces().ResourceSpans().At(0)
+}
+
+// pdataLogs is rl decoded with pdata.
+func pdataLogs(t *testing.T, rl *logspb.ResourceLogs) plog.ResourceLogs {
+	t.Helper()
+	b, err := proto.Marshal(&collogspb.ExportLogsServiceRequest{ResourceLogs: []*logspb.ResourceLogs{rl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		t.Fatal(err)
+	}
+	return req.Logs().ResourceLogs().At(0)
 }

@@ -11,14 +11,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
@@ -89,9 +86,9 @@ type Publisher struct {
 	mixed bool
 
 	// Group commit queues; nil when coalescing is disabled.
-	traceQ  *batcher[*group[*tracepb.ResourceSpans]]
+	traceQ  *batcher[*group[ptrace.ResourceSpans]]
 	metricQ *batcher[*group[pmetric.ResourceMetrics]]
-	logQ    *batcher[*group[*logspb.ResourceLogs]]
+	logQ    *batcher[*group[plog.ResourceLogs]]
 	recordQ *batcher[*group[arrow.RecordBatch]]
 }
 
@@ -121,31 +118,37 @@ func NewPublisher(js jetstream.Publisher, cfg Config, reg prometheus.Registerer)
 	p := &Publisher{js: js, maxPayload: cfg.MaxPayloadBytes, mem: memory.NewGoAllocator(), m: m, limits: cfg.Limits.withDefaults(),
 		timeout: cfg.PublishTimeout, encOpts: []payload.Option{codec}, mixed: !cfg.PerServiceMessages}
 	if c := cfg.Coalesce.withDefaults(); !c.Disabled {
-		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*tracepb.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
+		p.traceQ = newBatcher(c, func(k qkey, ws []*waiter[*group[ptrace.ResourceSpans]]) { flushRequests(p, traceOps, k, ws) }, nil)
 		p.metricQ = newBatcher(c, func(k qkey, ws []*waiter[*group[pmetric.ResourceMetrics]]) { flushRequests(p, metricOps, k, ws) }, nil)
-		p.logQ = newBatcher(c, func(k qkey, ws []*waiter[*group[*logspb.ResourceLogs]]) { flushRequests(p, logOps, k, ws) }, nil)
+		p.logQ = newBatcher(c, func(k qkey, ws []*waiter[*group[plog.ResourceLogs]]) { flushRequests(p, logOps, k, ws) }, nil)
 		p.recordQ = newBatcher(c, p.flushRecords, releaseGroups)
 	}
 	return p, nil
 }
 
-// PublishTraces publishes req's spans with the given source label. It first
-// applies the publisher's [Limits] to req in place (attributes dropped,
-// values truncated; a resource nesting values too deeply is rejected as
-// invalid), so req must not be used concurrently. rejected
-// counts the spans refused as invalid (partial success) and msg says why;
-// err is not nil when nothing could be accepted: it wraps
-// [ErrInvalidRequest] when every span was invalid, or the bus error
-// (bus.ErrFull, bus.ErrUnavailable, ...) when publishing failed, in which
-// case the client should retry the whole request.
-func (p *Publisher) PublishTraces(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, traceOps, p.traceQ, req.GetResourceSpans(), source)
+// PublishTraceData publishes td's spans with the given source label. It
+// first applies the publisher's [Limits] to td in place (attributes
+// dropped, values truncated; a resource nesting values too deeply is
+// rejected as invalid), so td must not be used concurrently. rejected
+// counts the spans refused as invalid (partial success: a resource with an
+// invalid string or value is refused alone) and msg says why; err is not
+// nil when nothing could be accepted: it wraps [ErrInvalidRequest] when
+// every span was invalid, or the bus error (bus.ErrFull,
+// bus.ErrUnavailable, ...) when publishing failed, in which case the client
+// should retry the whole request.
+func (p *Publisher) PublishTraceData(ctx context.Context, td ptrace.Traces, source string) (rejected int64, msg string, err error) {
+	return publish(ctx, p, traceOps, p.traceQ, schema.ResourceSpansOf(td), nil, source)
+}
+
+// PublishLogData publishes ld's log records; see [Publisher.PublishTraceData].
+func (p *Publisher) PublishLogData(ctx context.Context, ld plog.Logs, source string) (rejected int64, msg string, err error) {
+	return publish(ctx, p, logOps, p.logQ, schema.ResourceLogsOf(ld), nil, source)
 }
 
 // PublishMetricData publishes md's metric data points; see
-// [Publisher.PublishTraces]. The limits are applied to md in place.
+// [Publisher.PublishTraceData]. The limits are applied to md in place.
 func (p *Publisher) PublishMetricData(ctx context.Context, md pmetric.Metrics, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, metricOps, p.metricQ, schema.ResourceMetricsOf(md), source)
+	return publish(ctx, p, metricOps, p.metricQ, schema.ResourceMetricsOf(md), nil, source)
 }
 
 // PublishMetrics is [Publisher.PublishMetricData] for the generated structs
@@ -168,54 +171,41 @@ func (p *Publisher) PublishMetrics(ctx context.Context, req *colmetricspb.Export
 	return rows, "", fmt.Errorf("publish %s: %w: %w: %w", schema.Metrics, ErrInvalidRequest, schema.ErrInvalid, err)
 }
 
-// PublishLogs publishes req's log records; see [Publisher.PublishTraces].
-func (p *Publisher) PublishLogs(ctx context.Context, req *collogspb.ExportLogsServiceRequest, source string) (rejected int64, msg string, err error) {
-	return publish(ctx, p, logOps, p.logQ, req.GetResourceLogs(), source)
-}
-
 // signalOps adapts one signal's resource type to the generic publish path.
 type signalOps[R any] struct {
 	signal  schema.Signal
 	unit    string         // what a row is, for messages
-	service func(R) string // the service.name resource attribute
+	service func(R) string // the service.name of the resource
 	rows    func(R) int64
 	limit   func(*limiter, R) error
 	toArrow func(memory.Allocator, []R) (arrow.RecordBatch, error)
 }
 
-var traceOps = signalOps[*tracepb.ResourceSpans]{
+var traceOps = signalOps[ptrace.ResourceSpans]{
 	signal:  schema.Traces,
 	unit:    "spans",
-	service: func(rs *tracepb.ResourceSpans) string { return schema.ServiceName(rs.GetResource()) },
-	rows:    schema.CountSpans,
+	service: func(rs ptrace.ResourceSpans) string { return schema.ResourceService(rs.Resource()) },
+	rows:    schema.CountResourceSpans,
 	limit:   limitSpans,
-	toArrow: schema.TracesToArrow,
+	toArrow: schema.ResourceSpansToArrow,
 }
 
 var metricOps = signalOps[pmetric.ResourceMetrics]{
 	signal:  schema.Metrics,
 	unit:    "data points",
-	service: func(rm pmetric.ResourceMetrics) string { return pdataService(rm.Resource()) },
+	service: func(rm pmetric.ResourceMetrics) string { return schema.ResourceService(rm.Resource()) },
 	rows:    schema.ResourceMetricsDataPoints,
 	limit:   limitMetrics,
 	toArrow: schema.ResourceMetricsToArrow,
 }
 
-// pdataService is schema.ServiceName for a pdata resource.
-func pdataService(r pcommon.Resource) string {
-	if v, ok := r.Attributes().Get(schema.ServiceNameKey); ok && v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return ""
-}
-
-var logOps = signalOps[*logspb.ResourceLogs]{
+var logOps = signalOps[plog.ResourceLogs]{
 	signal:  schema.Logs,
 	unit:    "log records",
-	service: func(rl *logspb.ResourceLogs) string { return schema.ServiceName(rl.GetResource()) },
-	rows:    schema.CountLogRecords,
+	service: func(rl plog.ResourceLogs) string { return schema.ResourceService(rl.Resource()) },
+	rows:    schema.CountResourceLogs,
 	limit:   limitLogs,
-	toArrow: schema.LogsToArrow,
+	toArrow: schema.ResourceLogsToArrow,
 }
 
 // group is the resources of one service in a request.
@@ -238,9 +228,10 @@ const (
 const maxMessageLen = 1024
 
 // publish applies the limits to items and groups them by service in the
-// caller's goroutine, then publishes the groups: through the queues of b
+// caller's goroutine (counting refused, the resources refused before, as
+// rejected), then publishes the groups: through the queues of b
 // (group commit), or on their own when b is nil.
-func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batcher[*group[R]], items []R, source string) (int64, string, error) {
+func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batcher[*group[R]], items []R, refused []refusal, source string) (int64, string, error) {
 	sig := string(ops.signal)
 	var total int64
 	var groups []*group[R]
@@ -248,6 +239,12 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batc
 	var rejected int64
 	var reasons []string
 	lim := limiter{Limits: p.limits}
+	for _, r := range refused {
+		total += r.rows
+		rejected += r.rows
+		p.m.rowsRejected.WithLabelValues(source, sig, reasonInvalid).Add(float64(r.rows))
+		reasons = append(reasons, fmt.Sprintf("%d %s of service %q: %v", r.rows, ops.unit, r.service, r.err))
+	}
 	for _, it := range items {
 		rows := ops.rows(it)
 		total += rows

@@ -214,10 +214,9 @@ func (a *attrBuilder) append(kvs []*commonpb.KeyValue) error {
 // structs. Every key and string is checked to be valid UTF-8.
 func (a *attrBuilder) appendMap(m pcommon.Map) error {
 	var seen uint8
-	var err error
-	m.Range(func(k string, v pcommon.Value) bool {
-		if err = checkAttr(k, v); err != nil {
-			return false
+	for k, v := range m.All() {
+		if err := checkAttr(k, v); err != nil {
+			return err
 		}
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
@@ -237,16 +236,12 @@ func (a *attrBuilder) appendMap(m pcommon.Map) error {
 			a.bytes.Append(v.Bytes().AsRaw())
 		default:
 			seen = a.key(kindOther, seen, k)
+			var err error
 			if a.json, err = appendPdataJSON(a.json[:0], v); err != nil {
-				err = fmt.Errorf("attribute %q: %w", k, err)
-				return false
+				return fmt.Errorf("attribute %q: %w", k, err)
 			}
 			a.other.BinaryBuilder.Append(a.json)
 		}
-		return true
-	})
-	if err != nil {
-		return err
 	}
 	for k := range numAttrKinds {
 		if seen&(1<<k) == 0 {
@@ -327,11 +322,10 @@ func (s *attrSet) resetMap(m pcommon.Map) error {
 	s.strs, s.ints, s.doubles = s.strs[:0], s.ints[:0], s.doubles[:0]
 	s.bools, s.bytes, s.other = s.bools[:0], s.bytes[:0], s.other[:0]
 	s.otherValid = nil
-	var err error
 	var js []byte
-	m.Range(func(key string, v pcommon.Value) bool {
-		if err = checkAttr(key, v); err != nil {
-			return false
+	for key, v := range m.All() {
+		if err := checkAttr(key, v); err != nil {
+			return err
 		}
 		k := pdataKind(v)
 		s.keys[k] = append(s.keys[k], key)
@@ -347,15 +341,14 @@ func (s *attrSet) resetMap(m pcommon.Map) error {
 		case kindBytes:
 			s.bytes = append(s.bytes, v.Bytes().AsRaw())
 		default:
+			var err error
 			if js, err = appendPdataJSON(js[:0], v); err != nil {
-				err = fmt.Errorf("attribute %q: %w", key, err)
-				return false
+				return fmt.Errorf("attribute %q: %w", key, err)
 			}
 			s.other = append(s.other, string(js))
 		}
-		return true
-	})
-	return err
+	}
+	return nil
 }
 
 // clear drops the references into the request, keeping the memory.
@@ -448,7 +441,7 @@ func (c *attrCount) add(kvs []*commonpb.KeyValue, times int) {
 // addMap counts m as the attribute set of times rows.
 func (c *attrCount) addMap(m pcommon.Map, times int) {
 	c.rows += times
-	m.Range(func(key string, v pcommon.Value) bool {
+	for key, v := range m.All() {
 		k := pdataKind(v)
 		c.entries[k] += times
 		c.keyBytes[k] += times * len(key)
@@ -458,8 +451,7 @@ func (c *attrCount) addMap(m pcommon.Map, times int) {
 		case kindBytes:
 			c.valBytes[k] += times * v.Bytes().Len()
 		}
-		return true
-	})
+	}
 }
 
 // reserve makes room for the sets counted in c.

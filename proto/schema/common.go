@@ -51,6 +51,14 @@ func ServiceName(res *resourcepb.Resource) string {
 	return ""
 }
 
+// ResourceService is ServiceName for a pdata resource.
+func ResourceService(res pcommon.Resource) string {
+	if v, ok := res.Attributes().Get(ServiceNameKey); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
 // ServiceColumn returns the reader of rec's service_name column: row i's
 // service, "" when null. A batch without the column reads "" everywhere; a
 // column that is not a string (or a dictionary of strings) is ErrInvalid.

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -14,6 +16,26 @@ func CountSpans(rs *tracepb.ResourceSpans) int64 {
 	var n int64
 	for _, ss := range rs.GetScopeSpans() {
 		n += int64(len(ss.GetSpans()))
+	}
+	return n
+}
+
+// CountResourceSpans returns the spans of a pdata resource.
+func CountResourceSpans(rs ptrace.ResourceSpans) int64 {
+	var n int64
+	sss := rs.ScopeSpans()
+	for i := range sss.Len() {
+		n += int64(sss.At(i).Spans().Len())
+	}
+	return n
+}
+
+// CountResourceLogs returns the log records of a pdata resource.
+func CountResourceLogs(rl plog.ResourceLogs) int64 {
+	var n int64
+	sls := rl.ScopeLogs()
+	for i := range sls.Len() {
+		n += int64(sls.At(i).LogRecords().Len())
 	}
 	return n
 }

@@ -221,9 +221,5 @@ func processCPU(b *testing.B) time.Duration {
 
 // pdataTracesToArrow converts all the spans of td.
 func pdataTracesToArrow(mem memory.Allocator, td ptrace.Traces) (arrow.RecordBatch, error) {
-	rss := make([]ptrace.ResourceSpans, td.ResourceSpans().Len())
-	for i := range rss {
-		rss[i] = td.ResourceSpans().At(i)
-	}
-	return ResourceSpansToArrow(mem, rss)
+	return ResourceSpansToArrow(mem, ResourceSpansOf(td))
 }

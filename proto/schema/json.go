@@ -244,8 +244,7 @@ func appendPdataJSON(dst []byte, v pcommon.Value) ([]byte, error) {
 		if m := v.Map(); m.Len() > 0 {
 			dst = append(dst, `"values":[`...)
 			first := true
-			var err error
-			m.Range(func(k string, e pcommon.Value) bool {
+			for k, e := range m.All() {
 				if !first {
 					dst = append(dst, ',')
 				}
@@ -254,20 +253,16 @@ func appendPdataJSON(dst []byte, v pcommon.Value) ([]byte, error) {
 				if k != "" {
 					dst = append(dst, `"key":`...)
 					if dst, ok = appendJSONString(dst, k); !ok {
-						err = fmt.Errorf("%w: key contains invalid UTF-8", ErrInvalid)
-						return false
+						return dst, fmt.Errorf("%w: key contains invalid UTF-8", ErrInvalid)
 					}
 					dst = append(dst, ',')
 				}
 				dst = append(dst, `"value":`...)
+				var err error
 				if dst, err = appendPdataJSON(dst, e); err != nil {
-					return false
+					return dst, err
 				}
 				dst = append(dst, '}')
-				return true
-			})
-			if err != nil {
-				return dst, err
 			}
 			dst = append(dst, ']')
 		}

@@ -6,8 +6,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 var logsSchema = func() *arrow.Schema {
@@ -91,10 +96,12 @@ type logCount struct {
 	attrs     attrCount
 }
 
-func (c *logCount) add(l *logspb.LogRecord) {
+func (c *logCount) add(l plog.LogRecord) {
 	c.rows++
-	c.bodyBytes += len(l.Body.GetStringValue())
-	c.attrs.add(l.Attributes, 1)
+	if body := l.Body(); body.Type() == pcommon.ValueTypeStr {
+		c.bodyBytes += len(body.Str())
+	}
+	c.attrs.addMap(l.Attributes(), 1)
 }
 
 // reserve makes room for the request counted in c.
@@ -105,60 +112,73 @@ func (b *logBuilder) reserve(c *logCount) {
 	b.attrs.reserve(&c.attrs)
 }
 
-func checkLog(l *logspb.LogRecord) error {
-	if err := checkID(l.TraceId, 16, "trace_id"); err != nil {
+// checkLogStrings checks the strings of a log record that are not
+// attributes or in a structured body to be valid UTF-8.
+func checkLogStrings(l plog.LogRecord) error {
+	if err := checkUTF8("severity_text", l.SeverityText()); err != nil {
 		return err
 	}
-	return checkID(l.SpanId, 8, "span_id")
+	if err := checkUTF8("event_name", l.EventName()); err != nil {
+		return err
+	}
+	if body := l.Body(); body.Type() == pcommon.ValueTypeStr {
+		return checkUTF8("body", body.Str())
+	}
+	return nil
 }
 
 // append adds the log record columns of one row; the envelope columns are
 // appended for all the records of a scope at once.
-func (b *logBuilder) append(l *logspb.LogRecord) error {
-	appendTime(b.time, l.TimeUnixNano)
-	appendTime(b.observedTime, l.ObservedTimeUnixNano)
-	b.sevNumber.Append(int32(l.SeverityNumber))
-	if err := appendDict(b.sevText, l.SeverityText); err != nil {
+func (b *logBuilder) append(l plog.LogRecord) error {
+	appendTime(b.time, uint64(l.Timestamp()))
+	appendTime(b.observedTime, uint64(l.ObservedTimestamp()))
+	b.sevNumber.Append(int32(l.SeverityNumber()))
+	if err := appendDict(b.sevText, l.SeverityText()); err != nil {
 		return err
 	}
-	// A string body goes to body, any other body (including the empty
-	// AnyValue) to body_json; both null means no body.
-	switch v := l.Body.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		b.body.Append(v.StringValue)
+	// A string body goes to body, any other body to body_json; both null
+	// means no body (pdata's empty value: an absent or empty AnyValue).
+	switch body := l.Body(); body.Type() {
+	case pcommon.ValueTypeStr:
+		b.body.Append(body.Str())
+		b.bodyJSON.AppendNull()
+	case pcommon.ValueTypeEmpty:
+		b.body.AppendNull()
 		b.bodyJSON.AppendNull()
 	default:
 		b.body.AppendNull()
-		if l.Body == nil {
-			b.bodyJSON.AppendNull()
-			break
-		}
 		var err error
-		if b.json, err = appendValueJSON(b.json[:0], l.Body); err != nil {
+		if b.json, err = appendPdataJSON(b.json[:0], body); err != nil {
 			return fmt.Errorf("body: %w", err)
 		}
 		b.bodyJSON.BinaryBuilder.Append(b.json)
 	}
-	if err := b.attrs.append(l.Attributes); err != nil {
+	if err := b.attrs.appendMap(l.Attributes()); err != nil {
 		return err
 	}
-	b.dropped.Append(l.DroppedAttributesCount)
-	b.flags.Append(l.Flags)
-	appendID(b.traceID, l.TraceId)
-	appendID(b.spanID, l.SpanId)
-	return appendDict(b.eventName, l.EventName)
+	b.dropped.Append(l.DroppedAttributesCount())
+	b.flags.Append(uint32(l.Flags()))
+	tid, sid := l.TraceID(), l.SpanID()
+	appendPdataID(b.traceID, tid.IsEmpty(), tid[:])
+	appendPdataID(b.spanID, sid.IsEmpty(), sid[:])
+	return appendDict(b.eventName, l.EventName())
 }
 
-// LogsToArrow converts log records to one record batch in the logs schema,
-// one row per log record. It fails, wrapping ErrInvalid, when an id has the
-// wrong length; nothing is converted then. The caller releases the batch.
-func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.RecordBatch, error) {
+// ResourceLogsToArrow converts pdata log records to one record batch in the
+// logs schema, one row per log record. It fails, wrapping ErrInvalid, when a
+// string is not valid UTF-8; nothing is converted then. The caller releases
+// the batch.
+func ResourceLogsToArrow(mem memory.Allocator, rls []plog.ResourceLogs) (arrow.RecordBatch, error) {
 	var c logCount
 	for _, rl := range rls {
-		for _, sl := range rl.ScopeLogs {
-			c.env.add(rl.Resource, sl.Scope, len(sl.LogRecords))
-			for i, l := range sl.LogRecords {
-				if err := checkLog(l); err != nil {
+		sls := rl.ScopeLogs()
+		for j := range sls.Len() {
+			sl := sls.At(j)
+			recs := sl.LogRecords()
+			c.env.addPdata(rl.Resource(), sl.Scope(), recs.Len())
+			for i := range recs.Len() {
+				l := recs.At(i)
+				if err := checkLogStrings(l); err != nil {
 					return nil, fmt.Errorf("log record %d: %w", i, err)
 				}
 				c.add(l)
@@ -169,23 +189,29 @@ func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.Record
 	b.reserve(&c)
 	env := &b.env.cur
 	for _, rl := range rls {
-		for si, sl := range rl.ScopeLogs {
-			if si == 0 {
-				if err := env.setResource(rl.Resource, rl.SchemaUrl); err != nil {
+		sls := rl.ScopeLogs()
+		for j := range sls.Len() {
+			sl := sls.At(j)
+			if j == 0 {
+				if err := env.setResourcePdata(rl.Resource(), rl.SchemaUrl()); err != nil {
 					logBuilders.discard(b)
 					return nil, err
 				}
 			}
-			env.setScope(sl.Scope, sl.SchemaUrl)
-			if len(sl.LogRecords) == 0 {
+			if err := env.setScopePdata(sl.Scope(), sl.SchemaUrl()); err != nil {
+				logBuilders.discard(b)
+				return nil, err
+			}
+			recs := sl.LogRecords()
+			if recs.Len() == 0 {
 				continue
 			}
-			if err := b.env.appendN(env, len(sl.LogRecords)); err != nil {
+			if err := b.env.appendN(env, recs.Len()); err != nil {
 				logBuilders.discard(b)
 				return nil, fmt.Errorf("log record 0: %w", err)
 			}
-			for i, l := range sl.LogRecords {
-				if err := b.append(l); err != nil {
+			for i := range recs.Len() {
+				if err := b.append(recs.At(i)); err != nil {
 					logBuilders.discard(b)
 					return nil, fmt.Errorf("log record %d: %w", i, err)
 				}
@@ -193,6 +219,30 @@ func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.Record
 		}
 	}
 	return logBuilders.finish(b), nil
+}
+
+// LogsToArrow is ResourceLogsToArrow for the generated structs, which it
+// encodes and decodes with pdata. An id of the wrong length or a string
+// that is not UTF-8 fails, wrapping ErrInvalid.
+func LogsToArrow(mem memory.Allocator, rls []*logspb.ResourceLogs) (arrow.RecordBatch, error) {
+	b, err := proto.Marshal(&collogspb.ExportLogsServiceRequest{ResourceLogs: rls})
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode log records: %v", ErrInvalid, err)
+	}
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		return nil, fmt.Errorf("%w: decode log records: %v", ErrInvalid, err)
+	}
+	return ResourceLogsToArrow(mem, ResourceLogsOf(req.Logs()))
+}
+
+// ResourceLogsOf returns the resources of ld.
+func ResourceLogsOf(ld plog.Logs) []plog.ResourceLogs {
+	rls := make([]plog.ResourceLogs, ld.ResourceLogs().Len())
+	for i := range rls {
+		rls[i] = ld.ResourceLogs().At(i)
+	}
+	return rls
 }
 
 type logReader struct {

@@ -17,6 +17,10 @@ import (
 //     kind: string, int, double, bool, bytes, then everything else; the
 //     profiles-only key_strindex is cleared;
 //   - an absent resource or scope is an empty one;
+//   - traces and logs, decoded with pdata, which cannot tell them apart: an
+//     attribute (or a key-value list entry, or an array element) without a
+//     value has the empty value, an empty span status is absent, and an
+//     empty log body is absent, and an id of all zeros is absent;
 //   - resources with equal content and schema URL are merged into the first
 //     one, and so are scopes within a resource; resources and scopes that hold
 //     no span, data point or log record are dropped;
@@ -36,6 +40,56 @@ func normalizeAttrs(kvs []*commonpb.KeyValue) []*commonpb.KeyValue {
 	slices.SortStableFunc(out, func(a, b *commonpb.KeyValue) int {
 		return attrKind(a.Value) - attrKind(b.Value)
 	})
+	return out
+}
+
+// fillValues gives every entry of kvs without a value, at any depth, the
+// empty value, as pdata decodes it. kvs must be a copy the caller owns.
+func fillValues(kvs []*commonpb.KeyValue) {
+	for i, kv := range kvs {
+		if kv.GetValue() == nil {
+			kvs[i] = &commonpb.KeyValue{Key: kv.GetKey(), Value: &commonpb.AnyValue{}}
+			continue
+		}
+		kvs[i] = &commonpb.KeyValue{Key: kv.GetKey(), Value: filledValue(kv.GetValue())}
+	}
+}
+
+// filledValue is v with fillValues applied inside, copied where it changes.
+func filledValue(v *commonpb.AnyValue) *commonpb.AnyValue {
+	if v == nil {
+		return &commonpb.AnyValue{}
+	}
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_ArrayValue:
+		vals := make([]*commonpb.AnyValue, len(x.ArrayValue.GetValues()))
+		for i, e := range x.ArrayValue.GetValues() {
+			vals[i] = filledValue(e)
+		}
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: vals}}}
+	case *commonpb.AnyValue_KvlistValue:
+		kvs := slices.Clone(x.KvlistValue.GetValues())
+		fillValues(kvs)
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: kvs}}}
+	}
+	return v
+}
+
+// zeroIsAbsent returns nil for an id of all zeros, which pdata decodes as
+// no id, and id otherwise.
+func zeroIsAbsent(id []byte) []byte {
+	for _, b := range id {
+		if b != 0 {
+			return id
+		}
+	}
+	return nil
+}
+
+// normalizePdataAttrs is normalizeAttrs with fillValues.
+func normalizePdataAttrs(kvs []*commonpb.KeyValue) []*commonpb.KeyValue {
+	out := normalizeAttrs(kvs)
+	fillValues(out)
 	return out
 }
 
@@ -100,11 +154,13 @@ func NormalizeTraces(rss []*tracepb.ResourceSpans) []*tracepb.ResourceSpans {
 	idx := newMergeIndex()
 	for _, rs := range rss {
 		res := normalizeResource(rs.Resource)
+		fillValues(res.Attributes)
 		for _, ss := range rs.ScopeSpans {
 			if len(ss.Spans) == 0 {
 				continue
 			}
 			scope := normalizeScope(ss.Scope)
+			fillValues(scope.Attributes)
 			ri, si, newRes, newScope := idx.place(res, rs.SchemaUrl, scope, ss.SchemaUrl)
 			if newRes {
 				out = append(out, &tracepb.ResourceSpans{Resource: res, SchemaUrl: rs.SchemaUrl})
@@ -115,12 +171,19 @@ func NormalizeTraces(rss []*tracepb.ResourceSpans) []*tracepb.ResourceSpans {
 			dst := out[ri].ScopeSpans[si]
 			for _, s := range ss.Spans {
 				s = proto.Clone(s).(*tracepb.Span)
-				s.Attributes = normalizeAttrs(s.Attributes)
+				s.Attributes = normalizePdataAttrs(s.Attributes)
 				for _, e := range s.Events {
-					e.Attributes = normalizeAttrs(e.Attributes)
+					e.Attributes = normalizePdataAttrs(e.Attributes)
 				}
 				for _, l := range s.Links {
-					l.Attributes = normalizeAttrs(l.Attributes)
+					l.Attributes = normalizePdataAttrs(l.Attributes)
+				}
+				s.TraceId, s.SpanId, s.ParentSpanId = zeroIsAbsent(s.TraceId), zeroIsAbsent(s.SpanId), zeroIsAbsent(s.ParentSpanId)
+				for _, l := range s.Links {
+					l.TraceId, l.SpanId = zeroIsAbsent(l.TraceId), zeroIsAbsent(l.SpanId)
+				}
+				if st := s.Status; st != nil && st.Code == tracepb.Status_STATUS_CODE_UNSET && st.Message == "" {
+					s.Status = nil
 				}
 				dst.Spans = append(dst.Spans, s)
 			}

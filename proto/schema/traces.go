@@ -7,7 +7,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 var tracesSchema = func() *arrow.Schema {
@@ -152,17 +155,6 @@ type spanCount struct {
 	attrs, evAttrs, lkAttrs attrCount
 }
 
-func (c *spanCount) add(s *tracepb.Span) {
-	c.rows++
-	c.attrs.add(s.Attributes, 1)
-	for _, e := range s.Events {
-		c.evAttrs.add(e.Attributes, 1)
-	}
-	for _, l := range s.Links {
-		c.lkAttrs.add(l.Attributes, 1)
-	}
-}
-
 // reserve makes room for the request counted in c.
 func (b *spanBuilder) reserve(c *spanCount) {
 	b.rb.Reserve(c.rows)
@@ -174,130 +166,8 @@ func (b *spanBuilder) reserve(c *spanCount) {
 	b.lkAttrs.reserve(&c.lkAttrs)
 }
 
-func checkSpan(s *tracepb.Span) error {
-	if err := checkID(s.TraceId, 16, "trace_id"); err != nil {
-		return err
-	}
-	if err := checkID(s.SpanId, 8, "span_id"); err != nil {
-		return err
-	}
-	if err := checkID(s.ParentSpanId, 8, "parent_span_id"); err != nil {
-		return err
-	}
-	for _, l := range s.Links {
-		if err := checkID(l.TraceId, 16, "link trace_id"); err != nil {
-			return err
-		}
-		if err := checkID(l.SpanId, 8, "link span_id"); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// append adds the span columns of one row; the envelope columns are
-// appended for all the spans of a scope at once.
-func (b *spanBuilder) append(s *tracepb.Span) error {
-	appendID(b.traceID, s.TraceId)
-	appendID(b.spanID, s.SpanId)
-	b.traceState.Append(s.TraceState)
-	appendID(b.parentSpanID, s.ParentSpanId)
-	b.flags.Append(s.Flags)
-	if err := appendDict(b.name, s.Name); err != nil {
-		return err
-	}
-	b.kind.Append(int32(s.Kind))
-	appendTime(b.start, s.StartTimeUnixNano)
-	appendTime(b.end, s.EndTimeUnixNano)
-	if err := b.attrs.append(s.Attributes); err != nil {
-		return err
-	}
-	b.dropped.Append(s.DroppedAttributesCount)
-
-	b.events.Append(true)
-	for _, e := range s.Events {
-		b.evStruct.Append(true)
-		appendTime(b.evTime, e.TimeUnixNano)
-		b.evName.Append(e.Name)
-		if err := b.evAttrs.append(e.Attributes); err != nil {
-			return fmt.Errorf("event %q: %w", e.Name, err)
-		}
-		b.evDropped.Append(e.DroppedAttributesCount)
-	}
-	b.droppedEvents.Append(s.DroppedEventsCount)
-
-	b.links.Append(true)
-	for _, l := range s.Links {
-		b.lkStruct.Append(true)
-		appendID(b.lkTraceID, l.TraceId)
-		appendID(b.lkSpanID, l.SpanId)
-		b.lkTraceState.Append(l.TraceState)
-		if err := b.lkAttrs.append(l.Attributes); err != nil {
-			return fmt.Errorf("link: %w", err)
-		}
-		b.lkDropped.Append(l.DroppedAttributesCount)
-		b.lkFlags.Append(l.Flags)
-	}
-	b.droppedLinks.Append(s.DroppedLinksCount)
-
-	if s.Status == nil {
-		b.statusCode.AppendNull()
-		b.statusMessage.AppendNull()
-	} else {
-		b.statusCode.Append(int32(s.Status.Code))
-		b.statusMessage.Append(s.Status.Message)
-	}
-	return nil
-}
-
-// TracesToArrow converts spans to one record batch in the traces schema, one
-// row per span. It fails, wrapping ErrInvalid, when an id has the wrong
-// length; nothing is converted then. The caller releases the batch.
-func TracesToArrow(mem memory.Allocator, rss []*tracepb.ResourceSpans) (arrow.RecordBatch, error) {
-	var c spanCount
-	for _, rs := range rss {
-		for _, ss := range rs.ScopeSpans {
-			c.env.add(rs.Resource, ss.Scope, len(ss.Spans))
-			for _, s := range ss.Spans {
-				if err := checkSpan(s); err != nil {
-					return nil, fmt.Errorf("span %q: %w", s.Name, err)
-				}
-				c.add(s)
-			}
-		}
-	}
-	b := spanBuilders.get(mem)
-	b.reserve(&c)
-	env := &b.env.cur
-	for _, rs := range rss {
-		for si, ss := range rs.ScopeSpans {
-			if si == 0 {
-				if err := env.setResource(rs.Resource, rs.SchemaUrl); err != nil {
-					spanBuilders.discard(b)
-					return nil, err
-				}
-			}
-			env.setScope(ss.Scope, ss.SchemaUrl)
-			if len(ss.Spans) == 0 {
-				continue
-			}
-			if err := b.env.appendN(env, len(ss.Spans)); err != nil {
-				spanBuilders.discard(b)
-				return nil, fmt.Errorf("span %q: %w", ss.Spans[0].Name, err)
-			}
-			for _, s := range ss.Spans {
-				if err := b.append(s); err != nil {
-					spanBuilders.discard(b)
-					return nil, fmt.Errorf("span %q: %w", s.Name, err)
-				}
-			}
-		}
-	}
-	return spanBuilders.finish(b), nil
-}
-
-// countPdata counts a pdata span.
-func (c *spanCount) countPdata(s ptrace.Span) {
+// add counts a span.
+func (c *spanCount) add(s ptrace.Span) {
 	c.rows++
 	c.attrs.addMap(s.Attributes(), 1)
 	evs, lks := s.Events(), s.Links()
@@ -335,9 +205,9 @@ func checkSpanStrings(s ptrace.Span) error {
 	return nil
 }
 
-// appendPdata adds the span columns of one pdata span; the envelope columns
+// append adds the span columns of one span; the envelope columns
 // are appended for all the spans of a scope at once.
-func (b *spanBuilder) appendPdata(s ptrace.Span) error {
+func (b *spanBuilder) append(s ptrace.Span) error {
 	tid, sid, pid := s.TraceID(), s.SpanID(), s.ParentSpanID()
 	appendPdataID(b.traceID, tid.IsEmpty(), tid[:])
 	appendPdataID(b.spanID, sid.IsEmpty(), sid[:])
@@ -424,7 +294,7 @@ func ResourceSpansToArrow(mem memory.Allocator, rss []ptrace.ResourceSpans) (arr
 				if err := checkSpanStrings(s); err != nil {
 					return nil, fmt.Errorf("span %q: %w", s.Name(), err)
 				}
-				c.countPdata(s)
+				c.add(s)
 			}
 		}
 	}
@@ -454,7 +324,7 @@ func ResourceSpansToArrow(mem memory.Allocator, rss []ptrace.ResourceSpans) (arr
 				return nil, fmt.Errorf("span %q: %w", spans.At(0).Name(), err)
 			}
 			for k := range spans.Len() {
-				if err := b.appendPdata(spans.At(k)); err != nil {
+				if err := b.append(spans.At(k)); err != nil {
 					spanBuilders.discard(b)
 					return nil, fmt.Errorf("span %q: %w", spans.At(k).Name(), err)
 				}
@@ -462,6 +332,30 @@ func ResourceSpansToArrow(mem memory.Allocator, rss []ptrace.ResourceSpans) (arr
 		}
 	}
 	return spanBuilders.finish(b), nil
+}
+
+// TracesToArrow is ResourceSpansToArrow for the generated structs, which it
+// encodes and decodes with pdata. An id of the wrong length or a string
+// that is not UTF-8 fails, wrapping ErrInvalid.
+func TracesToArrow(mem memory.Allocator, rss []*tracepb.ResourceSpans) (arrow.RecordBatch, error) {
+	b, err := proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: rss})
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode spans: %v", ErrInvalid, err)
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		return nil, fmt.Errorf("%w: decode spans: %v", ErrInvalid, err)
+	}
+	return ResourceSpansToArrow(mem, ResourceSpansOf(req.Traces()))
+}
+
+// ResourceSpansOf returns the resources of td.
+func ResourceSpansOf(td ptrace.Traces) []ptrace.ResourceSpans {
+	rss := make([]ptrace.ResourceSpans, td.ResourceSpans().Len())
+	for i := range rss {
+		rss[i] = td.ResourceSpans().At(i)
+	}
+	return rss
 }
 
 type spanReader struct {
