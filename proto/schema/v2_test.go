@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
 // TestTracesV2RoundTripProperty checks on generated data that v1 -> v2 ->
@@ -123,5 +124,47 @@ func TestUnknownVersion(t *testing.T) {
 			out.Release()
 		}
 		t.Fatalf("FromV2: %v, want ErrUnknownVersion", err)
+	}
+}
+
+// TestV2Slices checks the conversions on sliced batches (array offsets not
+// zero) and on an empty one.
+func TestV2Slices(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	var in []*tracepb.ResourceSpans
+	for seed := range uint64(6) {
+		in = append(in, newGen(seed).traces()...)
+	}
+	rec, err := TracesToArrow(mem, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	n := rec.NumRows()
+	if n < 4 {
+		t.Fatalf("%d rows generated, want 4 or more", n)
+	}
+	for _, r := range [][2]int64{{0, 0}, {1, n / 2}, {n / 3, n}, {n - 1, n}} {
+		part := rec.NewSlice(r[0], r[1])
+		v2, err := ToV2(mem, Traces, part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := FromV2(mem, v2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.NumRows() != r[1]-r[0] {
+			t.Errorf("rows %v: %d back", r, back.NumRows())
+		}
+		for c := range part.Columns() {
+			if !array.ApproxEqual(part.Column(c), back.Column(c), array.WithNaNsEqual(true), array.WithAbsTolerance(0)) {
+				t.Errorf("rows %v: column %s differs after v2 and back", r, part.ColumnName(c))
+			}
+		}
+		back.Release()
+		v2.Release()
+		part.Release()
 	}
 }
