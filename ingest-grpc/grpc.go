@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -149,10 +148,9 @@ func (r *grpcReceiver) exportTraces(ctx context.Context, b []byte) (any, error) 
 }
 
 func (r *grpcReceiver) exportMetrics(ctx context.Context, b []byte) (any, error) {
-	return grpcExport(ctx, r, schema.Metrics, b, pmetricotlp.NewExportRequest(),
-		func(b []byte, req pmetricotlp.ExportRequest) error { return req.UnmarshalProto(b) },
-		func(ctx context.Context, req pmetricotlp.ExportRequest) (any, error) {
-			rejected, msg, err := r.pub.PublishMetricData(ctx, req.Metrics(), SourceGRPC)
+	return grpcExport(ctx, r, schema.Metrics, b, b, noUnmarshal,
+		func(ctx context.Context, b []byte) (any, error) {
+			rejected, msg, err := r.pub.PublishMetricProto(ctx, b, SourceGRPC)
 			resp := &colmetricspb.ExportMetricsServiceResponse{}
 			if rejected > 0 {
 				resp.PartialSuccess = &colmetricspb.ExportMetricsPartialSuccess{RejectedDataPoints: rejected, ErrorMessage: msg}

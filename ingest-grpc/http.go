@@ -302,11 +302,18 @@ func (h *httpReceiver) exportTraces(ctx context.Context, body []byte, isJSON boo
 }
 
 func (h *httpReceiver) exportMetrics(ctx context.Context, body []byte, isJSON bool) ([]byte, error) {
-	req := pmetricotlp.NewExportRequest()
-	if err := decodePdata(body, isJSON, req.UnmarshalProto, req.UnmarshalJSON); err != nil {
-		return nil, fmt.Errorf("decode metrics request: %w: %w", ErrInvalidRequest, err)
+	var rejected int64
+	var msg string
+	var err error
+	if isJSON {
+		req := pmetricotlp.NewExportRequest()
+		if err := decodePdata(body, true, req.UnmarshalProto, req.UnmarshalJSON); err != nil {
+			return nil, fmt.Errorf("decode metrics request: %w: %w", ErrInvalidRequest, err)
+		}
+		rejected, msg, err = h.pub.PublishMetricData(ctx, req.Metrics(), SourceHTTP)
+	} else {
+		rejected, msg, err = h.pub.PublishMetricProto(ctx, body, SourceHTTP)
 	}
-	rejected, msg, err := h.pub.PublishMetricData(ctx, req.Metrics(), SourceHTTP)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,8 @@ const metricMethod = "/opentelemetry.proto.collector.metrics.v1.MetricsService/E
 // conversion must refuse (strings that are not UTF-8, which pdata does not
 // check) or that pdata refuses (an exemplar id of the wrong length), over
 // gRPC and OTLP/HTTP, and checks each answer names what is wrong; a request
-// mixing a valid and an invalid resource publishes the valid one and
-// reports the other as rejected.
+// mixing valid and invalid resources publishes the valid one and reports
+// the others as rejected.
 func TestMetricsInvalidInput(t *testing.T) {
 	b := runBus(t)
 	s := startService(t, b.js, nil)
@@ -59,7 +59,8 @@ func TestMetricsInvalidInput(t *testing.T) {
 	}{
 		{"invalid UTF-8 metric name", invalid(badName("bad-name")),
 			`publish metrics: publish: invalid request: rejected 2 data points of service "bad-name": metric "temp\xff\xfe\xfd\xfc": schema: invalid data: metric name contains invalid UTF-8`},
-		{"short exemplar span id", mustMarshal(t, badID), "decode metrics request: publish: invalid request: "},
+		{"short exemplar span id", mustMarshal(t, badID),
+			`publish metrics: publish: invalid request: rejected 2 data points of service "bad-id": schema: invalid data: unmarshal: invalid SpanID length`},
 	} {
 		t.Run("grpc "+tt.name, func(t *testing.T) {
 			_, err := grpcCall(tt.in)
@@ -88,18 +89,20 @@ func TestMetricsInvalidInput(t *testing.T) {
 		}
 	})
 
-	t.Run("grpc one invalid resource of two", func(t *testing.T) {
+	t.Run("grpc two invalid resources of three", func(t *testing.T) {
 		req := metricRequest("good")
-		req.ResourceMetrics = append(req.ResourceMetrics, badName("bad").ResourceMetrics[0])
+		req.ResourceMetrics = append(req.ResourceMetrics, badName("bad").ResourceMetrics[0], badID.ResourceMetrics[0])
 		resp, err := grpcCall(invalid(req))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := resp.GetPartialSuccess().GetRejectedDataPoints(); got != 2 {
-			t.Errorf("rejected = %d, want 2", got)
+		if got := resp.GetPartialSuccess().GetRejectedDataPoints(); got != 4 {
+			t.Errorf("rejected = %d, want 4", got)
 		}
-		if msg := resp.GetPartialSuccess().GetErrorMessage(); !strings.Contains(msg, "metric name contains invalid UTF-8") {
-			t.Errorf("message %q does not name the field", msg)
+		for _, want := range []string{"metric name contains invalid UTF-8", "invalid SpanID length"} {
+			if msg := resp.GetPartialSuccess().GetErrorMessage(); !strings.Contains(msg, want) {
+				t.Errorf("message %q does not say %q", msg, want)
+			}
 		}
 		msgs := bustest.ReadMessages(t, b.js, schema.Metrics)
 		var names []string

@@ -13,14 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 
 	"github.com/otlp-arrow/otlp-arrow/proto/bus"
 	"github.com/otlp-arrow/otlp-arrow/proto/payload"
 	"github.com/otlp-arrow/otlp-arrow/proto/schema"
-	"google.golang.org/protobuf/proto"
 )
 
 // Errors.
@@ -149,26 +146,6 @@ func (p *Publisher) PublishLogData(ctx context.Context, ld plog.Logs, source str
 // [Publisher.PublishTraceData]. The limits are applied to md in place.
 func (p *Publisher) PublishMetricData(ctx context.Context, md pmetric.Metrics, source string) (rejected int64, msg string, err error) {
 	return publish(ctx, p, metricOps, p.metricQ, schema.ResourceMetricsOf(md), nil, source)
-}
-
-// PublishMetrics is [Publisher.PublishMetricData] for the generated structs
-// (the embedded pipeline's SDK exporter): req is encoded and decoded with
-// pdata, so the limits apply to that copy and req is left as it is. A
-// request that does not encode or decode (invalid UTF-8, an exemplar id of
-// the wrong length) fails wrapping [ErrInvalidRequest] and schema.ErrInvalid.
-func (p *Publisher) PublishMetrics(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest, source string) (rejected int64, msg string, err error) {
-	b, err := proto.Marshal(req)
-	if err == nil {
-		pr := pmetricotlp.NewExportRequest()
-		if err = pr.UnmarshalProto(b); err == nil {
-			return p.PublishMetricData(ctx, pr.Metrics(), source)
-		}
-	}
-	var rows int64
-	for _, rm := range req.GetResourceMetrics() {
-		rows += schema.CountDataPoints(rm)
-	}
-	return rows, "", fmt.Errorf("publish %s: %w: %w: %w", schema.Metrics, ErrInvalidRequest, schema.ErrInvalid, err)
 }
 
 // signalOps adapts one signal's resource type to the generic publish path.

@@ -3,7 +3,6 @@ package schema
 import (
 	"slices"
 
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -62,57 +61,14 @@ func numPoints(m *metricspb.Metric) int {
 	return 0
 }
 
-// pdataAttrs regroups kvs by kind (normalizeAttrs) and gives every
-// absent value, also in arrays and key-value lists, the empty value: pdata
-// cannot tell them apart. kvs are copies the caller owns.
-func pdataAttrs(kvs []*commonpb.KeyValue) []*commonpb.KeyValue {
-	kvs = normalizeAttrs(kvs)
-	for _, kv := range kvs {
-		if kv.Value == nil {
-			kv.Value = &commonpb.AnyValue{}
-		}
-		pdataValue(kv.Value)
-	}
-	return kvs
-}
-
-func pdataValue(v *commonpb.AnyValue) {
-	switch x := v.GetValue().(type) {
-	case *commonpb.AnyValue_ArrayValue:
-		for i, e := range x.ArrayValue.GetValues() {
-			if e == nil {
-				x.ArrayValue.Values[i] = &commonpb.AnyValue{}
-			}
-			pdataValue(x.ArrayValue.Values[i])
-		}
-	case *commonpb.AnyValue_KvlistValue:
-		for _, kv := range x.KvlistValue.GetValues() {
-			if kv.Value == nil {
-				kv.Value = &commonpb.AnyValue{}
-			}
-			pdataValue(kv.Value)
-		}
-	}
-}
-
 // normalizeExemplars regroups the attributes of exs; an id of zeros is an
 // absent one (pdata keeps both as zeros, the schema stores null).
 func normalizeExemplars(exs []*metricspb.Exemplar) {
 	for _, e := range exs {
-		e.FilteredAttributes = pdataAttrs(e.FilteredAttributes)
-		e.SpanId = zeroIDNil(e.SpanId)
-		e.TraceId = zeroIDNil(e.TraceId)
+		e.FilteredAttributes = normalizePdataAttrs(e.FilteredAttributes)
+		e.SpanId = zeroIsAbsent(e.SpanId)
+		e.TraceId = zeroIsAbsent(e.TraceId)
 	}
-}
-
-// zeroIDNil returns nil for an id of zeros.
-func zeroIDNil(id []byte) []byte {
-	for _, c := range id {
-		if c != 0 {
-			return id
-		}
-	}
-	return nil
 }
 
 // emptyBuckets returns bk, or empty buckets for absent ones: pdata cannot
@@ -144,32 +100,32 @@ func cloneMetric(m *metricspb.Metric) *metricspb.Metric {
 // normalized.
 func normalizeMetric(m *metricspb.Metric) *metricspb.Metric {
 	m = cloneMetric(m)
-	m.Metadata = pdataAttrs(m.Metadata)
+	m.Metadata = normalizePdataAttrs(m.Metadata)
 	switch data := m.Data.(type) {
 	case *metricspb.Metric_Gauge:
 		for _, p := range data.Gauge.DataPoints {
-			p.Attributes = pdataAttrs(p.Attributes)
+			p.Attributes = normalizePdataAttrs(p.Attributes)
 			normalizeExemplars(p.Exemplars)
 		}
 	case *metricspb.Metric_Sum:
 		for _, p := range data.Sum.DataPoints {
-			p.Attributes = pdataAttrs(p.Attributes)
+			p.Attributes = normalizePdataAttrs(p.Attributes)
 			normalizeExemplars(p.Exemplars)
 		}
 	case *metricspb.Metric_Histogram:
 		for _, p := range data.Histogram.DataPoints {
-			p.Attributes = pdataAttrs(p.Attributes)
+			p.Attributes = normalizePdataAttrs(p.Attributes)
 			normalizeExemplars(p.Exemplars)
 		}
 	case *metricspb.Metric_ExponentialHistogram:
 		for _, p := range data.ExponentialHistogram.DataPoints {
-			p.Attributes = pdataAttrs(p.Attributes)
+			p.Attributes = normalizePdataAttrs(p.Attributes)
 			normalizeExemplars(p.Exemplars)
 			p.Positive, p.Negative = emptyBuckets(p.Positive), emptyBuckets(p.Negative)
 		}
 	case *metricspb.Metric_Summary:
 		for _, p := range data.Summary.DataPoints {
-			p.Attributes = pdataAttrs(p.Attributes)
+			p.Attributes = normalizePdataAttrs(p.Attributes)
 		}
 	}
 	return m
@@ -203,13 +159,13 @@ func NormalizeMetrics(rms []*metricspb.ResourceMetrics) []*metricspb.ResourceMet
 	var metricIdx [][]map[string]int // [resource][scope][metricKey] -> metric index
 	for _, rm := range rms {
 		res := normalizeResource(rm.Resource)
-		res.Attributes = pdataAttrs(res.Attributes)
+		fillValues(res.Attributes)
 		for _, sm := range rm.ScopeMetrics {
 			if !slices.ContainsFunc(sm.Metrics, hasPoints) {
 				continue
 			}
 			scope := normalizeScope(sm.Scope)
-			scope.Attributes = pdataAttrs(scope.Attributes)
+			fillValues(scope.Attributes)
 			ri, si, newRes, newScope := idx.place(res, rm.SchemaUrl, scope, sm.SchemaUrl)
 			if newRes {
 				out = append(out, &metricspb.ResourceMetrics{Resource: res, SchemaUrl: rm.SchemaUrl})
