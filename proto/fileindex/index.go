@@ -363,7 +363,9 @@ func (ix *Index) read(ctx context.Context, e *entry) error {
 		e.file.Rows, e.file.MinTime, e.file.MaxTime, e.file.Services = 0, time.Time{}, time.Time{}, nil
 	}
 	s := summary{services: e.file.Services, rows: e.file.Rows, min: e.file.MinTime, max: e.file.MaxTime}
-	err := e.rdr.ReadNew(func(rec arrow.RecordBatch) error {
+	// The summary's columns (service_name, the time column) are the same
+	// in v1 and v2 files: no conversion.
+	err := e.rdr.ReadNewStored(func(rec arrow.RecordBatch) error {
 		s.add(rec, timeCol)
 		return nil
 	})

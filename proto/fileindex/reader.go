@@ -87,6 +87,19 @@ func (r *Reader) FileVersion() string {
 // fn retains what it keeps. An error of fn stops the read and is returned;
 // the batch is then counted as read.
 func (r *Reader) ReadNew(fn func(arrow.RecordBatch) error) error {
+	return r.readNew(fn, true)
+}
+
+// ReadNewStored is ReadNew handing the batches over in the file's own
+// layout: a v2 file's batches are not converted to v1. For readers of
+// columns both layouts share (service_name, the time columns), which then
+// skip the conversion's cost.
+func (r *Reader) ReadNewStored(fn func(arrow.RecordBatch) error) error {
+	return r.readNew(fn, false)
+}
+
+// readNew is ReadNew, converting v2 batches to v1 when toV1.
+func (r *Reader) readNew(fn func(arrow.RecordBatch) error, toV1 bool) error {
 	if r.bad != nil {
 		return r.bad
 	}
@@ -157,7 +170,12 @@ func (r *Reader) ReadNew(fn func(arrow.RecordBatch) error) error {
 		}
 		rec := r.rdr.RecordBatch()
 		r.rows += rec.NumRows()
-		if err := r.handOver(rec, fn); err != nil {
+		if !toV1 {
+			err = fn(rec)
+		} else {
+			err = r.handOver(rec, fn)
+		}
+		if err != nil {
 			return err
 		}
 	}
