@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,72 @@ func TestMetricsInvalidInput(t *testing.T) {
 			t.Errorf("services on the bus = %q, want [good]", names)
 		}
 	})
+}
+
+// jsonMetrics uses the OTLP/JSON forms a sender may write: enums by name
+// and by number, 64-bit integers as strings, hex exemplar ids, an
+// exponential histogram without negative buckets.
+const jsonMetrics = `{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc-mjson"}}]},
+ "scopeMetrics":[{"scope":{"name":"json-scope"},"metrics":[
+  {"name":"requests","unit":"{request}","sum":{"aggregationTemporality":"AGGREGATION_TEMPORALITY_DELTA","isMonotonic":true,
+   "dataPoints":[{"asInt":"9007199254740993","timeUnixNano":"1544712660000000000",
+    "attributes":[{"key":"route","value":{"stringValue":"/x"}}],
+    "exemplars":[{"asDouble":2.5,"timeUnixNano":"1544712659000000000","spanId":"eee19b7ec3c1b174","traceId":"5b8efff798038103d269b633813fc60c"}]}]}},
+  {"name":"latency","exponentialHistogram":{"aggregationTemporality":2,
+   "dataPoints":[{"count":"3","sum":1.5,"scale":2,"zeroCount":"1","positive":{"offset":-1,"bucketCounts":["1","1"]},"timeUnixNano":"1544712660000000000"}]}}
+ ]}]}]}`
+
+// TestHTTPJSONMetrics posts OTLP/JSON metrics and checks what the bus holds,
+// field by field.
+func TestHTTPJSONMetrics(t *testing.T) {
+	b := runBus(t)
+	s := startService(t, b.js, nil)
+	resp, body := post(t, s, PathMetrics, contentTypeJSON, "", strings.NewReader(jsonMetrics))
+	if resp.StatusCode != 200 {
+		t.Fatalf("status = %d (%s)", resp.StatusCode, body)
+	}
+	got := map[string]*metricspb.Metric{}
+	for _, rm := range bustest.Metrics(t, bustest.ReadMessages(t, b.js, schema.Metrics)) {
+		if name := schema.ServiceName(rm.GetResource()); name != "svc-mjson" {
+			t.Errorf("service = %q, want svc-mjson", name)
+		}
+		for _, sm := range rm.GetScopeMetrics() {
+			for _, m := range sm.GetMetrics() {
+				got[m.GetName()] = m
+			}
+		}
+	}
+	sum := got["requests"].GetSum()
+	if sum.GetAggregationTemporality() != metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA || !sum.GetIsMonotonic() {
+		t.Errorf("sum = %v, want delta and monotonic", sum)
+	}
+	if got["requests"].GetUnit() != "{request}" {
+		t.Errorf("unit = %q", got["requests"].GetUnit())
+	}
+	p := sum.GetDataPoints()[0]
+	if p.GetAsInt() != 9007199254740993 || p.GetTimeUnixNano() != 1544712660000000000 {
+		t.Errorf("point = %v", p)
+	}
+	if kv := p.GetAttributes()[0]; kv.GetKey() != "route" || kv.GetValue().GetStringValue() != "/x" {
+		t.Errorf("attribute = %v", kv)
+	}
+	ex := p.GetExemplars()[0]
+	if fmt.Sprintf("%x %x", ex.GetSpanId(), ex.GetTraceId()) != "eee19b7ec3c1b174 5b8efff798038103d269b633813fc60c" || ex.GetAsDouble() != 2.5 {
+		t.Errorf("exemplar = %v", ex)
+	}
+	eh := got["latency"].GetExponentialHistogram()
+	if eh.GetAggregationTemporality() != metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE {
+		t.Errorf("temporality = %v", eh.GetAggregationTemporality())
+	}
+	ep := eh.GetDataPoints()[0]
+	if ep.GetCount() != 3 || ep.GetSum() != 1.5 || ep.GetScale() != 2 || ep.GetZeroCount() != 1 {
+		t.Errorf("exponential point = %v", ep)
+	}
+	if pos := ep.GetPositive(); pos.GetOffset() != -1 || fmt.Sprint(pos.GetBucketCounts()) != "[1 1]" {
+		t.Errorf("positive = %v", pos)
+	}
+	// Absent negative buckets are stored as empty ones (pdata cannot tell).
+	if neg := ep.GetNegative(); neg == nil || neg.GetOffset() != 0 || len(neg.GetBucketCounts()) != 0 {
+		t.Errorf("negative = %v, want empty buckets", neg)
+	}
 }
