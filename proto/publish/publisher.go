@@ -171,7 +171,7 @@ var metricOps = signalOps[pmetric.ResourceMetrics]{
 	signal:  schema.Metrics,
 	unit:    "data points",
 	service: func(rm pmetric.ResourceMetrics) string { return schema.ResourceService(rm.Resource()) },
-	rows:    schema.ResourceMetricsDataPoints,
+	rows:    schema.CountResourceMetrics,
 	limit:   limitMetrics,
 	toArrow: schema.ResourceMetricsToArrow,
 }

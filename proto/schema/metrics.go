@@ -672,9 +672,9 @@ func MetricsToArrow(mem memory.Allocator, rms []*metricspb.ResourceMetrics) (arr
 	return ResourceMetricsToArrow(mem, ResourceMetricsOf(req.Metrics()))
 }
 
-// ResourceMetricsDataPoints returns the data points of rm, of every metric
+// CountResourceMetrics returns the data points of rm, of every metric
 // type: the rows ResourceMetricsToArrow makes of it.
-func ResourceMetricsDataPoints(rm pmetric.ResourceMetrics) int64 {
+func CountResourceMetrics(rm pmetric.ResourceMetrics) int64 {
 	var n int64
 	sms := rm.ScopeMetrics()
 	for i := range sms.Len() {
