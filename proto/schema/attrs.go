@@ -17,7 +17,9 @@ import (
 // query picks one attribute in one expression (attributes_str['http.route']).
 // Arrays, key-value lists, empty values and values of kinds a map cannot hold
 // go to the "_other" map as the OTLP JSON encoding of the AnyValue; a
-// KeyValue without any value (a nil AnyValue) is a null in that map.
+// KeyValue without any value (a nil AnyValue), which pdata decodes as the
+// empty value, is {} there too. Reading back, a null in that map is a
+// KeyValue without a value.
 //
 // The six suffixes, in column order. Converting back, attributes come out
 // grouped in this order, each group in its original order: that stable
@@ -167,51 +169,8 @@ func (a *attrBuilder) key(k int, seen uint8, key string) uint8 {
 	return seen
 }
 
-// append adds one row holding kvs. A kind with no entries is a null map.
-// The kinds are those of attrKind.
-func (a *attrBuilder) append(kvs []*commonpb.KeyValue) error {
-	var seen uint8
-	for _, kv := range kvs {
-		v := kv.GetValue()
-		switch x := v.GetValue().(type) {
-		case *commonpb.AnyValue_StringValue:
-			seen = a.key(kindStr, seen, kv.GetKey())
-			a.strs.Append(x.StringValue)
-		case *commonpb.AnyValue_IntValue:
-			seen = a.key(kindInt, seen, kv.GetKey())
-			a.ints.Append(x.IntValue)
-		case *commonpb.AnyValue_DoubleValue:
-			seen = a.key(kindDouble, seen, kv.GetKey())
-			a.doubles.Append(x.DoubleValue)
-		case *commonpb.AnyValue_BoolValue:
-			seen = a.key(kindBool, seen, kv.GetKey())
-			a.bools.Append(x.BoolValue)
-		case *commonpb.AnyValue_BytesValue:
-			seen = a.key(kindBytes, seen, kv.GetKey())
-			a.bytes.Append(x.BytesValue)
-		default:
-			seen = a.key(kindOther, seen, kv.GetKey())
-			if v == nil {
-				a.other.AppendNull()
-				continue
-			}
-			var err error
-			if a.json, err = appendValueJSON(a.json[:0], v); err != nil {
-				return fmt.Errorf("attribute %q: %w", kv.GetKey(), err)
-			}
-			a.other.BinaryBuilder.Append(a.json)
-		}
-	}
-	for k := range numAttrKinds {
-		if seen&(1<<k) == 0 {
-			a.startRow(k, false)
-		}
-	}
-	return nil
-}
-
-// appendMap adds one row holding m, as append does for the generated
-// structs. Every key and string is checked to be valid UTF-8.
+// appendMap adds one row holding m. A kind with no entries is a null map.
+// Every key and string is checked to be valid UTF-8.
 func (a *attrBuilder) appendMap(m pcommon.Map) error {
 	var seen uint8
 	for k, v := range m.All() {
@@ -255,62 +214,13 @@ func (a *attrBuilder) appendMap(m pcommon.Map) error {
 // rows (a resource's, a scope's, a metric's metadata): per kind its keys,
 // and the values of each kind in order.
 type attrSet struct {
-	keys       [numAttrKinds][]string
-	strs       []string
-	ints       []int64
-	doubles    []float64
-	bools      []bool
-	bytes      [][]byte
-	other      []string // OTLP JSON; "" where otherValid is false
-	otherValid []bool   // nil when every other value is present
-}
-
-// reset classifies kvs into s, reusing its memory.
-func (s *attrSet) reset(kvs []*commonpb.KeyValue) error {
-	for k := range s.keys {
-		s.keys[k] = s.keys[k][:0]
-	}
-	s.strs, s.ints, s.doubles = s.strs[:0], s.ints[:0], s.doubles[:0]
-	s.bools, s.bytes, s.other = s.bools[:0], s.bytes[:0], s.other[:0]
-	s.otherValid = nil
-	for _, kv := range kvs {
-		v := kv.GetValue()
-		k := attrKind(v)
-		s.keys[k] = append(s.keys[k], kv.GetKey())
-		switch k {
-		case kindStr:
-			s.strs = append(s.strs, v.GetStringValue())
-		case kindInt:
-			s.ints = append(s.ints, v.GetIntValue())
-		case kindDouble:
-			s.doubles = append(s.doubles, v.GetDoubleValue())
-		case kindBool:
-			s.bools = append(s.bools, v.GetBoolValue())
-		case kindBytes:
-			s.bytes = append(s.bytes, v.GetBytesValue())
-		default:
-			if v == nil {
-				if s.otherValid == nil {
-					s.otherValid = make([]bool, len(s.other), len(s.keys[k]))
-					for i := range s.otherValid {
-						s.otherValid[i] = true
-					}
-				}
-				s.other = append(s.other, "")
-				s.otherValid = append(s.otherValid, false)
-				continue
-			}
-			js, err := anyValueJSON(v)
-			if err != nil {
-				return fmt.Errorf("attribute %q: %w", kv.GetKey(), err)
-			}
-			s.other = append(s.other, js)
-			if s.otherValid != nil {
-				s.otherValid = append(s.otherValid, true)
-			}
-		}
-	}
-	return nil
+	keys    [numAttrKinds][]string
+	strs    []string
+	ints    []int64
+	doubles []float64
+	bools   []bool
+	bytes   [][]byte
+	other   []string // OTLP JSON
 }
 
 // resetMap classifies m into s, reusing its memory, checking every key and
@@ -321,7 +231,6 @@ func (s *attrSet) resetMap(m pcommon.Map) error {
 	}
 	s.strs, s.ints, s.doubles = s.strs[:0], s.ints[:0], s.doubles[:0]
 	s.bools, s.bytes, s.other = s.bools[:0], s.bytes[:0], s.other[:0]
-	s.otherValid = nil
 	var js []byte
 	for key, v := range m.All() {
 		if err := checkAttr(key, v); err != nil {
@@ -361,7 +270,7 @@ func (s *attrSet) clear() {
 	clear(s.bytes[:cap(s.bytes)])
 	clear(s.other[:cap(s.other)])
 	s.strs, s.bytes, s.other = s.strs[:0], s.bytes[:0], s.other[:0]
-	s.ints, s.doubles, s.bools, s.otherValid = s.ints[:0], s.doubles[:0], s.bools[:0], nil
+	s.ints, s.doubles, s.bools = s.ints[:0], s.doubles[:0], s.bools[:0]
 }
 
 // appendSet adds n rows each holding the set s.
@@ -388,7 +297,7 @@ func (a *attrBuilder) appendSet(s *attrSet, n int) {
 			case kindBytes:
 				a.bytes.AppendValues(s.bytes, nil)
 			default:
-				a.other.AppendValues(s.other, s.otherValid)
+				a.other.AppendValues(s.other, nil)
 			}
 		}
 	}
@@ -419,23 +328,6 @@ type attrCount struct {
 	entries  [numAttrKinds]int
 	keyBytes [numAttrKinds]int
 	valBytes [numAttrKinds]int // string and bytes values
-}
-
-// add counts kvs as the attribute set of times rows.
-func (c *attrCount) add(kvs []*commonpb.KeyValue, times int) {
-	c.rows += times
-	for _, kv := range kvs {
-		v := kv.GetValue()
-		k := attrKind(v)
-		c.entries[k] += times
-		c.keyBytes[k] += times * len(kv.GetKey())
-		switch k {
-		case kindStr:
-			c.valBytes[k] += times * len(v.GetStringValue())
-		case kindBytes:
-			c.valBytes[k] += times * len(v.GetBytesValue())
-		}
-	}
 }
 
 // addMap counts m as the attribute set of times rows.

@@ -128,18 +128,12 @@ func envelopeFields() []arrow.Field {
 var numEnvelopeFields = len(envelopeFields())
 
 // Envelope is a resource and scope, prepared once and appended to all the
-// rows they own at once (see envelopeBuilder.appendN). It is set either from
-// the generated structs (setResource, setScope) or from pdata
-// (setResourcePdata, setScopePdata).
+// rows they own at once (see envelopeBuilder.appendN).
 type Envelope struct {
-	Resource          *resourcepb.Resource
-	ResourceSchemaURL string
-	Scope             *commonpb.InstrumentationScope
-	ScopeSchemaURL    string
-
-	pdata  bool // the attributes are in pres and pscope
-	pres   pcommon.Resource
-	pscope pcommon.InstrumentationScope
+	res               pcommon.Resource
+	resourceSchemaURL string
+	scope             pcommon.InstrumentationScope
+	scopeSchemaURL    string
 
 	service    string
 	hasService bool
@@ -153,31 +147,6 @@ type Envelope struct {
 	// The attribute sets, classified on the first row that needs them.
 	resAttrs, scopeAttrs attrSet
 	resReady, scopeReady bool
-}
-
-// setResource starts the envelopes of a resource: it computes what every
-// row of the resource repeats, except the attributes.
-func (e *Envelope) setResource(res *resourcepb.Resource, schemaURL string) error {
-	e.Resource, e.ResourceSchemaURL = res, schemaURL
-	e.pdata = false
-	e.service, e.hasService = "", false
-	e.entityRefs, e.hasEntity = "", false
-	e.resDropped = res.GetDroppedAttributesCount()
-	e.resReady = false
-	for _, kv := range res.GetAttributes() {
-		if kv.GetKey() == ServiceNameKey {
-			if sv, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_StringValue); ok {
-				e.service, e.hasService = sv.StringValue, true
-			}
-			break
-		}
-	}
-	js, err := entityRefsJSON(res.GetEntityRefs())
-	if err != nil || js == "" {
-		return err
-	}
-	e.entityRefs, e.hasEntity = js, true
-	return nil
 }
 
 // entityRefsJSON is the OTLP JSON array of refs, "" when there are none.
@@ -205,14 +174,14 @@ func entityRefsJSON(refs []*commonpb.EntityRef) (string, error) {
 	return b.String(), nil
 }
 
-// setResourcePdata is setResource for a pdata resource. Strings are checked
-// to be valid UTF-8 (the attributes when they are classified).
+// setResourcePdata starts the envelopes of a resource: it computes what
+// every row of the resource repeats, except the attributes, which are
+// checked to be valid UTF-8 when they are classified.
 func (e *Envelope) setResourcePdata(res pcommon.Resource, schemaURL string) error {
 	if err := checkUTF8("resource schema_url", schemaURL); err != nil {
 		return err
 	}
-	e.Resource, e.ResourceSchemaURL = nil, schemaURL
-	e.pdata, e.pres = true, res
+	e.res, e.resourceSchemaURL = res, schemaURL
 	e.service, e.hasService = "", false
 	e.entityRefs, e.hasEntity = "", false
 	e.resDropped = res.DroppedAttributesCount()
@@ -253,16 +222,8 @@ func pdataEntityRefs(res pcommon.Resource) ([]*commonpb.EntityRef, error) {
 	return req.ResourceSpans[0].GetResource().GetEntityRefs(), nil
 }
 
-// setScope moves to a scope of the current resource.
-func (e *Envelope) setScope(scope *commonpb.InstrumentationScope, schemaURL string) {
-	e.Scope, e.ScopeSchemaURL = scope, schemaURL
-	e.scopeName, e.scopeVersion = scope.GetName(), scope.GetVersion()
-	e.scopeDropped = scope.GetDroppedAttributesCount()
-	e.scopeReady = false
-}
-
-// setScopePdata is setScope for a pdata scope, checking its strings to be
-// valid UTF-8 (the attributes when they are classified).
+// setScopePdata moves to a scope of the current resource, checking its
+// strings to be valid UTF-8 (the attributes when they are classified).
 func (e *Envelope) setScopePdata(scope pcommon.InstrumentationScope, schemaURL string) error {
 	if err := checkUTF8("scope schema_url", schemaURL); err != nil {
 		return err
@@ -273,8 +234,7 @@ func (e *Envelope) setScopePdata(scope pcommon.InstrumentationScope, schemaURL s
 	if err := checkUTF8("scope version", scope.Version()); err != nil {
 		return err
 	}
-	e.Scope, e.ScopeSchemaURL = nil, schemaURL
-	e.pscope = scope
+	e.scope, e.scopeSchemaURL = scope, schemaURL
 	e.scopeName, e.scopeVersion = scope.Name(), scope.Version()
 	e.scopeDropped = scope.DroppedAttributesCount()
 	e.scopeReady = false
@@ -284,25 +244,13 @@ func (e *Envelope) setScopePdata(scope pcommon.InstrumentationScope, schemaURL s
 // classify prepares the attribute sets not prepared yet.
 func (e *Envelope) classify() error {
 	if !e.resReady {
-		var err error
-		if e.pdata {
-			err = e.resAttrs.resetMap(e.pres.Attributes())
-		} else {
-			err = e.resAttrs.reset(e.Resource.GetAttributes())
-		}
-		if err != nil {
+		if err := e.resAttrs.resetMap(e.res.Attributes()); err != nil {
 			return fmt.Errorf("resource: %w", err)
 		}
 		e.resReady = true
 	}
 	if !e.scopeReady {
-		var err error
-		if e.pdata {
-			err = e.scopeAttrs.resetMap(e.pscope.Attributes())
-		} else {
-			err = e.scopeAttrs.reset(e.Scope.GetAttributes())
-		}
-		if err != nil {
+		if err := e.scopeAttrs.resetMap(e.scope.Attributes()); err != nil {
 			return fmt.Errorf("scope: %w", err)
 		}
 		e.scopeReady = true
@@ -361,12 +309,6 @@ type envCount struct {
 	res, scope attrCount
 }
 
-// add counts an envelope of rows rows.
-func (c *envCount) add(res *resourcepb.Resource, scope *commonpb.InstrumentationScope, rows int) {
-	c.res.add(res.GetAttributes(), rows)
-	c.scope.add(scope.GetAttributes(), rows)
-}
-
 // addPdata counts a pdata envelope of rows rows.
 func (c *envCount) addPdata(res pcommon.Resource, scope pcommon.InstrumentationScope, rows int) {
 	c.res.addMap(res.Attributes(), rows)
@@ -405,7 +347,7 @@ func (b *envelopeBuilder) appendN(e *Envelope, n int) error {
 	} else {
 		b.resEntity.AppendNulls(n)
 	}
-	if err := appendDictN(b.resSchemaURL, e.ResourceSchemaURL, n, &b.idx); err != nil {
+	if err := appendDictN(b.resSchemaURL, e.resourceSchemaURL, n, &b.idx); err != nil {
 		return err
 	}
 	if err := appendDictN(b.scopeName, e.scopeName, n, &b.idx); err != nil {
@@ -416,7 +358,7 @@ func (b *envelopeBuilder) appendN(e *Envelope, n int) error {
 	}
 	b.scopeAttrs.appendSet(&e.scopeAttrs, n)
 	appendU32N(b.scopeDropped, e.scopeDropped, n)
-	return appendDictN(b.scopeSchemaURL, e.ScopeSchemaURL, n, &b.idx)
+	return appendDictN(b.scopeSchemaURL, e.scopeSchemaURL, n, &b.idx)
 }
 
 // flush completes the attribute columns; see attrBuilder.flush.
@@ -605,23 +547,6 @@ func appendTime(b *array.TimestampBuilder, ns uint64) {
 		return
 	}
 	b.Append(arrow.Timestamp(int64(ns)))
-}
-
-// checkID validates an id's length; empty ids are allowed (stored as null).
-func checkID(id []byte, n int, what string) error {
-	if len(id) != 0 && len(id) != n {
-		return fmt.Errorf("%w: %s has %d bytes, want %d", ErrInvalid, what, len(id), n)
-	}
-	return nil
-}
-
-// appendID stores an id checked by checkID; empty is null.
-func appendID(b *array.FixedSizeBinaryBuilder, id []byte) {
-	if len(id) == 0 {
-		b.AppendNull()
-		return
-	}
-	b.Append(id)
 }
 
 // envelopeReader reads resources and scopes back and groups rows by them.

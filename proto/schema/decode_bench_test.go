@@ -17,22 +17,18 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/otlp-arrow/otlp-arrow/proto/otlpwire"
 )
 
 // The decode benchmarks (issue 19, "decode OTLP once") take the same OTLP
 // export request from protobuf bytes to a record batch in the traces schema
-// three ways:
+// two ways:
 //
-//   - otlpwire: the hand-written decoder into the generated structs, then
-//     TracesToArrow (what ingest does);
+//   - pdata: the Collector's ptraceotlp.ExportRequest.UnmarshalProto, then
+//     ResourceSpansToArrow (what ingest does);
 //   - goproto: proto.Unmarshal into the generated structs of
-//     go.opentelemetry.io/proto/otlp (the path otlpwire replaced), then
-//     TracesToArrow;
-//   - pdata: the Collector's ptraceotlp.ExportRequest.UnmarshalProto, then a
-//     conversion from pdata into the same builders (pdataTracesToArrow,
-//     below, which gives the same batch).
+//     go.opentelemetry.io/proto/otlp, then TracesToArrow, their adapter,
+//     which encodes them again and decodes them with pdata: what a caller
+//     holding the structs pays.
 //
 // Run: cd proto && go test -run '^$' -bench 'Decode' -benchmem -count 5 ./schema/
 // CPU and allocations are reported per span (ns/span, B/span, allocs/span).
@@ -74,18 +70,11 @@ func benchSpan(r *rand.Rand, j int) *tracepb.Span {
 	return s
 }
 
-// decodePaths are the three ways from bytes to a batch.
+// decodePaths are the ways from bytes to a batch.
 var decodePaths = []struct {
 	name string
 	run  func(mem memory.Allocator, b []byte) (arrow.RecordBatch, error)
 }{
-	{"otlpwire", func(mem memory.Allocator, b []byte) (arrow.RecordBatch, error) {
-		var req coltracepb.ExportTraceServiceRequest
-		if err := otlpwire.UnmarshalTraces(b, &req); err != nil {
-			return nil, err
-		}
-		return TracesToArrow(mem, req.ResourceSpans)
-	}},
 	{"goproto", func(mem memory.Allocator, b []byte) (arrow.RecordBatch, error) {
 		var req coltracepb.ExportTraceServiceRequest
 		if err := proto.Unmarshal(b, &req); err != nil {
@@ -102,7 +91,7 @@ var decodePaths = []struct {
 	}},
 }
 
-// TestDecodePathsAgree checks the three paths give the same batch, so the
+// TestDecodePathsAgree checks the paths give the same batch, so the
 // benchmark compares equal work.
 func TestDecodePathsAgree(t *testing.T) {
 	in, err := proto.Marshal(decodeBenchRequest(300))
@@ -167,10 +156,6 @@ func BenchmarkDecodeOnly(b *testing.B) {
 			name   string
 			decode func([]byte) error
 		}{
-			{"otlpwire", func(b []byte) error {
-				var req coltracepb.ExportTraceServiceRequest
-				return otlpwire.UnmarshalTraces(b, &req)
-			}},
 			{"goproto", func(b []byte) error {
 				var req coltracepb.ExportTraceServiceRequest
 				return proto.Unmarshal(b, &req)

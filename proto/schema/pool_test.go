@@ -161,8 +161,8 @@ func TestPooledBuilderAfterError(t *testing.T) {
 }
 
 // TestPooledBuildersDropRequest checks that a builder back in the pool
-// holds nothing of the request it converted: requests decoded by otlpwire
-// alias one large buffer, which a pooled builder would keep alive.
+// holds nothing of the request it converted, which a pooled builder would
+// keep alive.
 func TestPooledBuildersDropRequest(t *testing.T) {
 	var weaks []weak.Pointer[byte]
 	str := func() string {
