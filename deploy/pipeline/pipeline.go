@@ -819,7 +819,7 @@ func ingestConfig(c config.Config) ingest.Config {
 //   - Per writer lane the buffered payloads 1/16 (merged and encoded once
 //     more at a flush), 1/32 writing Parquet (the encoder holds a row
 //     group's pages, dictionaries and levels beside the merged batch), and
-//     half that again when the payloads are compressed (counted
+//     a quarter of that when the payloads are compressed (counted
 //     compressed, read they take about three times as much); one pull from
 //     the bus 1/32.
 //
@@ -833,7 +833,7 @@ const (
 	parquetBatchShare = 32
 	fetchShare        = 32
 
-	compressedBatchFactor = 2
+	compressedBatchFactor = 4
 )
 
 // memoryShare returns v, lowered to limit/share when a memory limit is set,

@@ -106,7 +106,7 @@ func rssFile() int64 {
 // cgroup limit: with it, `run` stays under 400 MiB of RSS at full speed and
 // under overload with both workloads of the load tool (docs/BENCHMARKS.md,
 // "A default memory bound").
-const defaultMemoryLimit = 384 << 20
+const defaultMemoryLimit = 352 << 20
 
 // cgroupShare is the fraction of a cgroup's memory limit that becomes the
 // bound, in fifths.
@@ -121,7 +121,7 @@ type memoryBound struct {
 	Runtime bool
 }
 
-// String is the bound for a person: "384 MiB" or "none".
+// String is the bound for a person: "352 MiB" or "none".
 func (b memoryBound) String() string {
 	if b.Bytes <= 0 {
 		return "none"
