@@ -53,6 +53,14 @@ func TestRunStartLinesAndLogKeys(t *testing.T) {
 			t.Errorf("output has no line %s:\n%s", re, out)
 		}
 	}
+	// The memory bound and where it came from (the machine's cgroup limit
+	// or the default), on a start line and in the starting record.
+	if re := regexp.MustCompile(`(?m)^  Memory bound +\d+ MiB +(default|80% of the cgroup limit|GOMEMLIMIT)`); !re.MatchString(out) {
+		t.Errorf("output has no memory bound line %s:\n%s", re, out)
+	}
+	if re := regexp.MustCompile(`msg=starting command=run memory_limit="\d+ MiB" memory_limit_from=`); !re.MatchString(out) {
+		t.Errorf("no starting record with the memory bound %s:\n%s", re, out)
+	}
 	for _, want := range []string{"\notlp-arrow run is ready.\n", "\n" + stopHint + "\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
