@@ -175,8 +175,8 @@ func entityRefsJSON(refs []*commonpb.EntityRef) (string, error) {
 }
 
 // setResourcePdata starts the envelopes of a resource: it computes what
-// every row of the resource repeats, except the attributes, which are
-// checked to be valid UTF-8 when they are classified.
+// every row of the resource repeats, checking its strings to be valid
+// UTF-8.
 func (e *Envelope) setResourcePdata(res pcommon.Resource, schemaURL string) error {
 	if err := checkUTF8("resource schema_url", schemaURL); err != nil {
 		return err
@@ -189,6 +189,12 @@ func (e *Envelope) setResourcePdata(res pcommon.Resource, schemaURL string) erro
 	if v, ok := res.Attributes().Get(ServiceNameKey); ok && v.Type() == pcommon.ValueTypeStr {
 		e.service, e.hasService = v.Str(), true
 	}
+	// The attributes are classified (and checked) before the entity refs
+	// are read, so that a string that is not UTF-8 is named.
+	if err := e.resAttrs.resetMap(res.Attributes()); err != nil {
+		return fmt.Errorf("resource: %w", err)
+	}
+	e.resReady = true
 	refs, err := pdataEntityRefs(res)
 	if err != nil {
 		return err

@@ -5,7 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // checkValueJSON tests appendAnyValueJSON against protojson (the reference,
@@ -110,4 +115,45 @@ func FuzzValueJSON(f *testing.F) {
 			checkValueJSON(t, v)
 		}
 	})
+}
+
+// TestPdataValueJSON checks that appendPdataJSON, which encodes the "other"
+// attribute values as ingest decodes them (pdata), writes the bytes
+// protojson writes for the same AnyValue, on random values and the edge
+// strings; values without a value are the empty value in pdata.
+func TestPdataValueJSON(t *testing.T) {
+	check := func(v *commonpb.AnyValue) {
+		t.Helper()
+		v = filledValue(v)
+		b, err := proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{
+			Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "k", Value: v}}}}}})
+		if err != nil {
+			return // not UTF-8: refused before any encoding
+		}
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(b); err != nil {
+			t.Fatal(err)
+		}
+		pv, _ := req.Traces().ResourceSpans().At(0).Resource().Attributes().Get("k")
+		want, err := protoValueJSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendPdataJSON([]byte("prefix"), pv)
+		if err != nil {
+			t.Fatalf("%v: %v", v, err)
+		}
+		if string(got) != "prefix"+string(want) {
+			t.Fatalf("pdata encoding differs from protojson for %v\n got %s\nwant prefix%s", v, got, want)
+		}
+	}
+	g := newGen(19)
+	for range 2000 {
+		check(g.anyValue(0))
+	}
+	for _, s := range jsonEdgeStrings {
+		check(&commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}})
+		check(&commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{
+			Values: []*commonpb.KeyValue{{Key: s, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: math.Inf(-1)}}}}}}})
+	}
 }
