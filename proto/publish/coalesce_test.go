@@ -1064,9 +1064,10 @@ func TestPayloadDictionariesPerBatch(t *testing.T) {
 
 // BenchmarkPublishConcurrent publishes 100-span requests from 8 goroutines,
 // half of service a and half of b, to an embedded JetStream with file
-// storage (every write synced). It reports ns per request, bus messages per
-// request, the process's CPU time per request (publisher and embedded
-// server together) and allocs.
+// storage (every write synced), as ingest does: from the request's protobuf
+// bytes (PublishTraceProto). It reports ns per request, bus messages per
+// request, the process's CPU time per request (decode, publisher and
+// embedded server together) and allocs.
 //
 //	go test -run '^$' -bench BenchmarkPublishConcurrent -benchtime 3000x ./publish/
 func BenchmarkPublishConcurrent(b *testing.B) {
@@ -1078,9 +1079,11 @@ func BenchmarkPublishConcurrent(b *testing.B) {
 			_, nc, js := bustest.RunJetStream(b)
 			p := newPub(b, js, Config{MaxPayloadBytes: bus.PayloadLimit(nc, 0), Coalesce: CoalesceConfig{Disabled: bc.disabled}}, nil)
 			const workers, spans = 8, 100
-			reqs := make([]*coltracepb.ExportTraceServiceRequest, workers)
+			reqs := make([][]byte, workers)
+			ends := make([]int, workers) // offset of the first span's end time in reqs[w]
 			for w := range reqs {
-				reqs[w] = traceRequest(resourceSpans([]string{"a", "b"}[w%2], w, spans))
+				req := traceRequest(resourceSpans([]string{"a", "b"}[w%2], w, spans))
+				reqs[w], ends[w] = marshalWithEnd(b, req)
 			}
 			var next atomic.Int64
 			b.ReportAllocs()
@@ -1089,17 +1092,16 @@ func BenchmarkPublishConcurrent(b *testing.B) {
 			var wg sync.WaitGroup
 			for w := range workers {
 				wg.Go(func() {
-					req := reqs[w]
-					first := req.ResourceSpans[0].ScopeSpans[0].Spans[0]
-					end := first.EndTimeUnixNano
+					req, at := reqs[w], ends[w]
+					end := binary.LittleEndian.Uint64(req[at:])
 					for {
 						i := next.Add(1)
 						if i > int64(b.N) {
 							return
 						}
 						// Unique payloads: the bus would drop a duplicate.
-						first.EndTimeUnixNano = end + uint64(i)
-						if _, _, err := p.PublishTraces(context.Background(), req, "grpc"); err != nil {
+						binary.LittleEndian.PutUint64(req[at:], end+uint64(i))
+						if _, _, err := p.PublishTraceProto(context.Background(), req, "grpc"); err != nil {
 							b.Error(err)
 							return
 						}
@@ -1122,6 +1124,30 @@ func BenchmarkPublishConcurrent(b *testing.B) {
 			b.ReportMetric(float64(info.State.Msgs)/float64(b.N), "msgs/req")
 		})
 	}
+}
+
+// marshalWithEnd encodes req and finds where its first span's end time (a
+// fixed64) lies in the bytes, so that a benchmark can change it in place.
+func marshalWithEnd(b *testing.B, req *coltracepb.ExportTraceServiceRequest) ([]byte, int) {
+	b.Helper()
+	first := req.ResourceSpans[0].ScopeSpans[0].Spans[0]
+	one, err := proto.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	first.EndTimeUnixNano ^= 0xff
+	two, err := proto.Marshal(req)
+	first.EndTimeUnixNano ^= 0xff
+	if err != nil || len(one) != len(two) {
+		b.Fatalf("re-encoding: %v", err)
+	}
+	for i := range one {
+		if one[i] != two[i] {
+			return one, i
+		}
+	}
+	b.Fatal("end time not found in the encoding")
+	return nil, 0
 }
 
 // cpuSeconds is the CPU time the process's goroutines used so far, as the
