@@ -37,61 +37,72 @@ type refusal struct {
 // [Publisher.PublishTraceData]. A request that does not decode wraps
 // [ErrInvalidRequest].
 func (p *Publisher) PublishTraceProto(ctx context.Context, b []byte, source string) (rejected int64, msg string, err error) {
-	return p.publishTraceProto(ctx, b, nil, source)
-}
-
-func (p *Publisher) publishTraceProto(ctx context.Context, b []byte, refused []refusal, source string) (int64, string, error) {
-	td := ptrace.NewTraces()
-	more, err := decodeEach(b, func(b []byte) error {
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalProto(b); err != nil {
-			return err
-		}
-		req.Traces().ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
-		return nil
-	}, func(b []byte) (refusal, error) {
-		var req coltracepb.ExportTraceServiceRequest
-		if err := proto.Unmarshal(b, &req); err != nil {
-			return refusal{}, err
-		}
-		return traceRefusal(req.GetResourceSpans()[0]), nil
-	})
-	if err != nil {
-		return 0, "", fmt.Errorf("decode traces request: %w: unmarshal OTLP traces request: %w", ErrInvalidRequest, err)
-	}
-	return publish(ctx, p, traceOps, p.traceQ, schema.ResourceSpansOf(td), append(refused, more...), source)
-}
-
-func traceRefusal(rs *tracepb.ResourceSpans) refusal {
-	return refusal{rows: schema.CountSpans(rs), service: schema.ServiceName(rs.GetResource())}
+	return publishProto(ctx, p, traceOps, p.traceQ, b, nil, source)
 }
 
 // PublishLogProto is [Publisher.PublishTraceProto] for an OTLP
 // ExportLogsServiceRequest.
 func (p *Publisher) PublishLogProto(ctx context.Context, b []byte, source string) (rejected int64, msg string, err error) {
-	return p.publishLogProto(ctx, b, nil, source)
+	return publishProto(ctx, p, logOps, p.logQ, b, nil, source)
 }
 
-func (p *Publisher) publishLogProto(ctx context.Context, b []byte, refused []refusal, source string) (int64, string, error) {
-	ld := plog.NewLogs()
+// publishProto decodes the export request b with ops.decode, resource by
+// resource when the whole does not decode (see decodeEach), and publishes
+// its resources beside those already refused.
+func publishProto[R any](ctx context.Context, p *Publisher, ops signalOps[R], q *batcher[*group[R]], b []byte, refused []refusal, source string) (int64, string, error) {
+	var items []R
 	more, err := decodeEach(b, func(b []byte) error {
-		req := plogotlp.NewExportRequest()
-		if err := req.UnmarshalProto(b); err != nil {
+		rs, err := ops.decode(b)
+		if err != nil {
 			return err
 		}
-		req.Logs().ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+		items = append(items, rs...)
 		return nil
-	}, func(b []byte) (refusal, error) {
-		var req collogspb.ExportLogsServiceRequest
-		if err := proto.Unmarshal(b, &req); err != nil {
-			return refusal{}, err
-		}
-		return logRefusal(req.GetResourceLogs()[0]), nil
-	})
+	}, ops.refuse)
 	if err != nil {
-		return 0, "", fmt.Errorf("decode logs request: %w: unmarshal OTLP logs request: %w", ErrInvalidRequest, err)
+		return 0, "", fmt.Errorf("decode %s request: %w: unmarshal OTLP %s request: %w", ops.signal, ErrInvalidRequest, ops.signal, err)
 	}
-	return publish(ctx, p, logOps, p.logQ, schema.ResourceLogsOf(ld), append(refused, more...), source)
+	return publish(ctx, p, ops, q, items, append(refused, more...), source)
+}
+
+// decodeTraces and the like are signalOps.decode: an export request in
+// protobuf, by pdata.
+func decodeTraces(b []byte) ([]ptrace.ResourceSpans, error) {
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		return nil, err
+	}
+	return schema.ResourceSpansOf(req.Traces()), nil
+}
+
+func decodeLogs(b []byte) ([]plog.ResourceLogs, error) {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		return nil, err
+	}
+	return schema.ResourceLogsOf(req.Logs()), nil
+}
+
+// refuseTraces and the like are signalOps.refuse: the refusal of the one
+// resource of an export request in protobuf, read by the generated structs.
+func refuseTraces(b []byte) (refusal, error) {
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		return refusal{}, err
+	}
+	return traceRefusal(req.GetResourceSpans()[0]), nil
+}
+
+func refuseLogs(b []byte) (refusal, error) {
+	var req collogspb.ExportLogsServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		return refusal{}, err
+	}
+	return logRefusal(req.GetResourceLogs()[0]), nil
+}
+
+func traceRefusal(rs *tracepb.ResourceSpans) refusal {
+	return refusal{rows: schema.CountSpans(rs), service: schema.ServiceName(rs.GetResource())}
 }
 
 func logRefusal(rl *logspb.ResourceLogs) refusal {
@@ -106,7 +117,7 @@ func (p *Publisher) PublishTraces(ctx context.Context, req *coltracepb.ExportTra
 	b, refused := marshalEach(req.GetResourceSpans(), func(rss []*tracepb.ResourceSpans) proto.Message {
 		return &coltracepb.ExportTraceServiceRequest{ResourceSpans: rss}
 	}, traceRefusal)
-	return p.publishTraceProto(ctx, b, refused, source)
+	return publishProto(ctx, p, traceOps, p.traceQ, b, refused, source)
 }
 
 // PublishLogs is [Publisher.PublishTraces] for logs.
@@ -114,7 +125,7 @@ func (p *Publisher) PublishLogs(ctx context.Context, req *collogspb.ExportLogsSe
 	b, refused := marshalEach(req.GetResourceLogs(), func(rls []*logspb.ResourceLogs) proto.Message {
 		return &collogspb.ExportLogsServiceRequest{ResourceLogs: rls}
 	}, logRefusal)
-	return p.publishLogProto(ctx, b, refused, source)
+	return publishProto(ctx, p, logOps, p.logQ, b, refused, source)
 }
 
 // marshalEach encodes the request wrap(items), all at once or, when that

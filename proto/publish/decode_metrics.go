@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"fmt"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -17,29 +16,23 @@ import (
 // ExportMetricsServiceRequest: a resource that pdata refuses alone (an
 // exemplar id of the wrong length) is refused alone.
 func (p *Publisher) PublishMetricProto(ctx context.Context, b []byte, source string) (rejected int64, msg string, err error) {
-	return p.publishMetricProto(ctx, b, nil, source)
+	return publishProto(ctx, p, metricOps, p.metricQ, b, nil, source)
 }
 
-func (p *Publisher) publishMetricProto(ctx context.Context, b []byte, refused []refusal, source string) (int64, string, error) {
-	md := pmetric.NewMetrics()
-	more, err := decodeEach(b, func(b []byte) error {
-		req := pmetricotlp.NewExportRequest()
-		if err := req.UnmarshalProto(b); err != nil {
-			return err
-		}
-		req.Metrics().ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
-		return nil
-	}, func(b []byte) (refusal, error) {
-		var req colmetricspb.ExportMetricsServiceRequest
-		if err := proto.Unmarshal(b, &req); err != nil {
-			return refusal{}, err
-		}
-		return metricRefusal(req.GetResourceMetrics()[0]), nil
-	})
-	if err != nil {
-		return 0, "", fmt.Errorf("decode metrics request: %w: unmarshal OTLP metrics request: %w", ErrInvalidRequest, err)
+func decodeMetrics(b []byte) ([]pmetric.ResourceMetrics, error) {
+	req := pmetricotlp.NewExportRequest()
+	if err := req.UnmarshalProto(b); err != nil {
+		return nil, err
 	}
-	return publish(ctx, p, metricOps, p.metricQ, schema.ResourceMetricsOf(md), append(refused, more...), source)
+	return schema.ResourceMetricsOf(req.Metrics()), nil
+}
+
+func refuseMetrics(b []byte) (refusal, error) {
+	var req colmetricspb.ExportMetricsServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		return refusal{}, err
+	}
+	return metricRefusal(req.GetResourceMetrics()[0]), nil
 }
 
 func metricRefusal(rm *metricspb.ResourceMetrics) refusal {
@@ -53,5 +46,5 @@ func (p *Publisher) PublishMetrics(ctx context.Context, req *colmetricspb.Export
 	b, refused := marshalEach(req.GetResourceMetrics(), func(rms []*metricspb.ResourceMetrics) proto.Message {
 		return &colmetricspb.ExportMetricsServiceRequest{ResourceMetrics: rms}
 	}, metricRefusal)
-	return p.publishMetricProto(ctx, b, refused, source)
+	return publishProto(ctx, p, metricOps, p.metricQ, b, refused, source)
 }

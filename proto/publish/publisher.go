@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -150,39 +151,47 @@ func (p *Publisher) PublishMetricData(ctx context.Context, md pmetric.Metrics, s
 
 // signalOps adapts one signal's resource type to the generic publish path.
 type signalOps[R any] struct {
-	signal  schema.Signal
-	unit    string         // what a row is, for messages
-	service func(R) string // the service.name of the resource
-	rows    func(R) int64
-	limit   func(*limiter, R) error
-	toArrow func(memory.Allocator, []R) (arrow.RecordBatch, error)
+	signal   schema.Signal
+	unit     string // what a row is, for messages
+	resource func(R) pcommon.Resource
+	rows     func(R) int64
+	limit    func(*limiter, R) error
+	toArrow  func(memory.Allocator, []R) (arrow.RecordBatch, error)
+	decode   func([]byte) ([]R, error)     // an export request in protobuf
+	refuse   func([]byte) (refusal, error) // a one-resource request pdata refused
 }
 
 var traceOps = signalOps[ptrace.ResourceSpans]{
-	signal:  schema.Traces,
-	unit:    "spans",
-	service: func(rs ptrace.ResourceSpans) string { return schema.ResourceService(rs.Resource()) },
-	rows:    schema.CountResourceSpans,
-	limit:   limitSpans,
-	toArrow: schema.ResourceSpansToArrow,
+	signal:   schema.Traces,
+	unit:     "spans",
+	resource: ptrace.ResourceSpans.Resource,
+	rows:     schema.CountResourceSpans,
+	limit:    limitSpans,
+	toArrow:  schema.ResourceSpansToArrow,
+	decode:   decodeTraces,
+	refuse:   refuseTraces,
 }
 
 var metricOps = signalOps[pmetric.ResourceMetrics]{
-	signal:  schema.Metrics,
-	unit:    "data points",
-	service: func(rm pmetric.ResourceMetrics) string { return schema.ResourceService(rm.Resource()) },
-	rows:    schema.CountResourceMetrics,
-	limit:   limitMetrics,
-	toArrow: schema.ResourceMetricsToArrow,
+	signal:   schema.Metrics,
+	unit:     "data points",
+	resource: pmetric.ResourceMetrics.Resource,
+	rows:     schema.CountResourceMetrics,
+	limit:    limitMetrics,
+	toArrow:  schema.ResourceMetricsToArrow,
+	decode:   decodeMetrics,
+	refuse:   refuseMetrics,
 }
 
 var logOps = signalOps[plog.ResourceLogs]{
-	signal:  schema.Logs,
-	unit:    "log records",
-	service: func(rl plog.ResourceLogs) string { return schema.ResourceService(rl.Resource()) },
-	rows:    schema.CountResourceLogs,
-	limit:   limitLogs,
-	toArrow: schema.ResourceLogsToArrow,
+	signal:   schema.Logs,
+	unit:     "log records",
+	resource: plog.ResourceLogs.Resource,
+	rows:     schema.CountResourceLogs,
+	limit:    limitLogs,
+	toArrow:  schema.ResourceLogsToArrow,
+	decode:   decodeLogs,
+	refuse:   refuseLogs,
 }
 
 // group is the resources of one service in a request.
@@ -226,7 +235,7 @@ func publish[R any](ctx context.Context, p *Publisher, ops signalOps[R], b *batc
 		rows := ops.rows(it)
 		total += rows
 		err := ops.limit(&lim, it)
-		name := ops.service(it) // after the limits: they may cut it
+		name := schema.ResourceService(ops.resource(it)) // after the limits: they may cut it
 		if err != nil {
 			rejected += rows
 			p.m.rowsRejected.WithLabelValues(source, sig, reasonInvalid).Add(float64(rows))
